@@ -1,0 +1,13 @@
+// The single Python module entry; each topic registers itself from its own file.
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+void register_config(py::module_& m);
+void register_engine(py::module_& m);
+
+PYBIND11_MODULE(_engine, m) {
+    m.doc() = "nengo_mpi's C++ engine (see nengo_mpi.runtime for how it is driven)";
+    register_config(m);
+    register_engine(m);
+}

@@ -1,0 +1,163 @@
+// Engine construction and stepping, plus the one op that calls back into Python.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine.hpp"
+#include "ops/basic.hpp"
+#include "ops/linalg.hpp"
+#include "ops/neurons.hpp"
+#include "ops/synapses.hpp"
+
+namespace py = pybind11;
+using nengo_mpi::Engine;
+using Index = std::vector<std::int64_t>;
+
+namespace {
+
+// The fallback for every operator the engine has no kernel for: it calls the step
+// function that the operator's own make_step built on zero-copy views of our buffer.
+class PythonOp final : public nengo_mpi::Op {
+public:
+    explicit PythonOp(py::object fn) : fn_(std::move(fn)) {}
+    void step() override { fn_(); }
+    const char* kind() const override { return "Python"; }
+
+private:
+    py::object fn_;
+};
+
+nengo_mpi::View make_view(std::size_t byte_offset, int dtype, const Index& shape,
+                          const Index& strides) {
+    if (shape.size() != strides.size()) throw std::invalid_argument("shape/strides lengths");
+    if (shape.size() > static_cast<std::size_t>(nengo_mpi::kMaxDims)) {
+        throw std::invalid_argument("view has too many dimensions");
+    }
+    if (dtype < 0 || dtype > static_cast<int>(nengo_mpi::DType::boolean)) {
+        throw std::invalid_argument("unknown dtype code " + std::to_string(dtype));
+    }
+    nengo_mpi::View v;
+    v.byte_offset = byte_offset;
+    v.dtype = static_cast<nengo_mpi::DType>(dtype);
+    v.ndim = static_cast<int>(shape.size());
+    for (std::size_t d = 0; d < shape.size(); ++d) {
+        v.shape[d] = shape[d];
+        v.strides[d] = strides[d];
+    }
+    return v;
+}
+
+template <class OpT, class... Args>
+int add(Engine& e, int local, std::int64_t order, Args&&... args) {
+    return e.add_op(local, order,
+                    std::make_unique<OpT>(e.buffer(local), std::forward<Args>(args)...));
+}
+
+}  // namespace
+
+void register_engine(py::module_& m) {
+    py::class_<Engine>(m, "Engine")
+        .def(py::init([](double dt, py::object fortran_comm) {
+                 auto comm = fortran_comm.is_none()
+                                 ? nengo_mpi::make_local_comm()
+                                 : nengo_mpi::make_mpi_comm(fortran_comm.cast<std::int64_t>());
+                 return std::make_unique<Engine>(dt, std::move(comm));
+             }),
+             py::arg("dt"), py::arg("fortran_comm") = py::none())
+        .def_property_readonly("dt", &Engine::dt)
+        .def_property_readonly("rank", [](Engine& e) { return e.comm().rank(); })
+        .def_property_readonly("size", [](Engine& e) { return e.comm().size(); })
+        .def_property_readonly("steps", &Engine::steps)
+        .def_property_readonly("n_ops", &Engine::n_ops)
+        .def_property_readonly("n_components", &Engine::n_components)
+        .def("op_kind", &Engine::op_kind)
+        .def("add_component",
+             [](Engine& e, int component_id,
+                py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast> initial) {
+                 return e.add_component(component_id, initial.data(),
+                                        static_cast<std::size_t>(initial.size()));
+             })
+        .def("add_view",
+             [](Engine& e, int local, std::size_t byte_offset, int dtype, const Index& shape,
+                const Index& strides) {
+                 return e.buffer(local).add_view(make_view(byte_offset, dtype, shape, strides));
+             })
+        .def("buffer",
+             // base=self keeps the engine alive as long as any view of its memory exists.
+             [](py::object self, int local) {
+                 auto& buf = self.cast<Engine&>().buffer(local);
+                 return py::array_t<std::uint8_t>({static_cast<py::ssize_t>(buf.nbytes())},
+                                                  {static_cast<py::ssize_t>(1)}, buf.data(),
+                                                  self);
+             })
+        .def("add_time_update",
+             [](Engine& e, int local, std::int64_t order, int step, int time) {
+                 return add<nengo_mpi::TimeUpdate>(e, local, order, step, time, e.dt());
+             })
+        .def("add_reset", &add<nengo_mpi::Reset, int&, double&>)
+        .def("add_copy", &add<nengo_mpi::Copy, int&, int&, Index&, Index&, bool&>)
+        .def("add_elementwise_inc", &add<nengo_mpi::ElementwiseInc, int&, int&, int&>)
+        .def("add_dot_inc", &add<nengo_mpi::DotInc, int&, int&, int&>)
+        .def("add_sparse_dot_inc", &add<nengo_mpi::SparseDotInc, int&, int&, int&, Index&, Index&>)
+        .def("add_bsr_dot_inc",
+             &add<nengo_mpi::BsrDotInc, int&, int&, int&, std::int64_t&, std::int64_t&, Index&,
+                  Index&>)
+        .def("add_lif",
+             [](Engine& e, int local, std::int64_t order, int j, int out, int v, int ref,
+                double tau_rc, double tau_ref, double min_voltage, double amplitude) {
+                 return add<nengo_mpi::LIF>(e, local, order, j, out, v, ref,
+                                            nengo_mpi::LIFParams{tau_rc, tau_ref, min_voltage,
+                                                                 amplitude},
+                                            e.dt());
+             })
+        .def("add_lif_rate",
+             [](Engine& e, int local, std::int64_t order, int j, int out, double tau_rc,
+                double tau_ref, double amplitude) {
+                 return add<nengo_mpi::LIFRate>(
+                     e, local, order, j, out,
+                     nengo_mpi::LIFParams{tau_rc, tau_ref, 0.0, amplitude});
+             })
+        .def("add_rectified_linear", &add<nengo_mpi::RectifiedLinear, int&, int&, double&>)
+        .def("add_spiking_rectified_linear",
+             [](Engine& e, int local, std::int64_t order, int j, int out, int v,
+                double amplitude) {
+                 return add<nengo_mpi::SpikingRectifiedLinear>(e, local, order, j, out, v,
+                                                               amplitude, e.dt());
+             })
+        .def("add_linear_filter",
+             [](Engine& e, int local, std::int64_t order, int u, int y, int x, int form,
+                int mode, std::vector<double> A, std::vector<double> B, std::vector<double> C,
+                double D) {
+                 if (form < 0 || form > 3) throw std::invalid_argument("unknown filter form");
+                 if (mode < 0 || mode > 2) throw std::invalid_argument("unknown write mode");
+                 return add<nengo_mpi::LinearFilter>(
+                     e, local, order, u, y, x, static_cast<nengo_mpi::FilterForm>(form),
+                     static_cast<nengo_mpi::WriteMode>(mode), std::move(A), std::move(B),
+                     std::move(C), D);
+             })
+        .def("add_python_op",
+             [](Engine& e, int local, std::int64_t order, py::object fn) {
+                 return e.add_op(local, order, std::make_unique<PythonOp>(std::move(fn)));
+             })
+        .def("set_python_op",
+             [](Engine& e, int handle, py::object fn) {
+                 e.replace_op(handle, std::make_unique<PythonOp>(std::move(fn)));
+             })
+        .def("add_local_channel", &Engine::add_local_channel)
+        .def("add_send", &Engine::add_send)
+        .def("add_recv", &Engine::add_recv)
+        .def("add_probe", &Engine::add_probe)
+        .def("finalize", &Engine::finalize)
+        .def("run", &Engine::run, py::arg("steps"))
+        .def("drain", &Engine::drain)
+        .def("reset", &Engine::reset)
+        .def("probe_samples", &Engine::probe_samples)
+        .def("take_probe", [](Engine& e, int probe) {
+            std::vector<std::uint8_t> data = e.take_probe(probe);
+            return py::bytes(reinterpret_cast<const char*>(data.data()), data.size());
+        });
+}

@@ -1,0 +1,100 @@
+#include <cstring>
+#include <vector>
+
+#include "comm/comm.hpp"
+#include "comm/mpi_check.hpp"
+
+namespace nengo_mpi {
+
+namespace {
+
+class MpiTransfer final : public Transfer {
+public:
+    MpiTransfer(MPI_Comm comm, int peer, int tag, std::size_t nbytes, bool send)
+        : comm_(comm), peer_(peer), tag_(tag), send_(send), staging_(nbytes) {}
+
+    ~MpiTransfer() override {
+        // A transfer still in flight at destruction means the engine was torn down
+        // mid-run (an exception); cancel receives so MPI does not write into freed memory.
+        if (request_ != MPI_REQUEST_NULL && !send_) {
+            MPI_Cancel(&request_);
+            MPI_Request_free(&request_);
+        }
+    }
+
+    std::uint8_t* staging() override { return staging_.data(); }
+
+    void start() override {
+        const int n = static_cast<int>(staging_.size());
+        if (send_) {
+            NENGO_MPI_CHECK(MPI_Isend(staging_.data(), n, MPI_BYTE, peer_, tag_, comm_, &request_));
+        } else {
+            NENGO_MPI_CHECK(MPI_Irecv(staging_.data(), n, MPI_BYTE, peer_, tag_, comm_, &request_));
+        }
+    }
+
+    void wait() override {
+        if (request_ == MPI_REQUEST_NULL) return;
+        NENGO_MPI_CHECK(MPI_Wait(&request_, MPI_STATUS_IGNORE));
+    }
+
+    bool pending() const override { return request_ != MPI_REQUEST_NULL; }
+
+private:
+    MPI_Comm comm_;
+    int peer_;
+    int tag_;
+    bool send_;
+    std::vector<std::uint8_t> staging_;
+    MPI_Request request_ = MPI_REQUEST_NULL;
+};
+
+class MpiComm final : public Comm {
+public:
+    explicit MpiComm(MPI_Comm comm) : comm_(comm) {
+        NENGO_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
+        NENGO_MPI_CHECK(MPI_Comm_size(comm_, &size_));
+        // Errors come back as codes and become exceptions (mpi_check) instead of aborting
+        // the job from inside a kernel; the Python runtime decides how to shut down.
+        NENGO_MPI_CHECK(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
+    }
+    int rank() const override { return rank_; }
+    int size() const override { return size_; }
+    std::unique_ptr<Transfer> open_send(int peer, int tag, std::size_t nbytes) override {
+        return std::make_unique<MpiTransfer>(comm_, peer, tag, nbytes, true);
+    }
+    std::unique_ptr<Transfer> open_recv(int peer, int tag, std::size_t nbytes) override {
+        return std::make_unique<MpiTransfer>(comm_, peer, tag, nbytes, false);
+    }
+    void barrier() override { NENGO_MPI_CHECK(MPI_Barrier(comm_)); }
+    std::string describe() const override {
+        return "MPI rank " + std::to_string(rank_) + " of " + std::to_string(size_);
+    }
+
+private:
+    MPI_Comm comm_;
+    int rank_ = 0;
+    int size_ = 1;
+};
+
+}  // namespace
+
+std::unique_ptr<Comm> make_mpi_comm(std::int64_t fortran_handle) {
+    int initialized = 0;
+    NENGO_MPI_CHECK(MPI_Initialized(&initialized));
+    if (!initialized) {
+        throw std::runtime_error("MPI is not initialized (import mpi4py.MPI first)");
+    }
+    return std::make_unique<MpiComm>(MPI_Comm_f2c(static_cast<MPI_Fint>(fortran_handle)));
+}
+
+bool have_mpi() { return true; }
+
+std::string mpi_library_version() {
+    char text[MPI_MAX_LIBRARY_VERSION_STRING];
+    int len = 0;
+    MPI_Get_library_version(text, &len);
+    return std::string(text, static_cast<std::size_t>(len));
+}
+
+}  // namespace nengo_mpi

@@ -1,0 +1,319 @@
+#include "engine.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+namespace nengo_mpi {
+
+struct Engine::Component {
+    int id;
+    SignalBuffer buffer;
+    Component(int id_, const std::uint8_t* initial, std::size_t nbytes)
+        : id(id_), buffer(initial, nbytes) {}
+};
+
+struct Engine::OpSlot {
+    int local;
+    std::int64_t order;
+    std::unique_ptr<Op> op;
+};
+
+struct Engine::LocalChannel {
+    SignalBuffer* src;
+    View src_view;
+    SignalBuffer* dst;
+    View dst_view;
+    std::int64_t send_after;
+    std::vector<std::uint8_t> staging;
+};
+
+struct Engine::RemoteEnd {
+    SignalBuffer* buffer;
+    View view;
+    std::int64_t order;
+    std::unique_ptr<Transfer> transfer;
+};
+
+struct Engine::Probe {
+    SignalBuffer* buffer;
+    View view;
+    double period;
+    std::vector<std::uint8_t> data;
+    std::int64_t samples = 0;
+};
+
+// One entry of the step schedule. Actions with the same global order run receives first,
+// then the op, then sends: a receive must land before its first reader, a send must
+// follow its last writer.
+struct Engine::Action {
+    enum Kind : int { Recv = 0, RunOp = 1, LocalSend = 2, Send = 3 };
+    std::int64_t order;
+    Kind kind;
+    int index;
+};
+
+std::size_t view_nbytes(const View& view) {
+    return static_cast<std::size_t>(view.size()) * dtype_size(view.dtype);
+}
+
+namespace {
+
+bool is_contiguous(const View& v) {
+    std::int64_t expected = 1;
+    for (int d = v.ndim - 1; d >= 0; --d) {
+        if (v.shape[d] != 1 && v.strides[d] != expected) return false;
+        expected *= v.shape[d];
+    }
+    return true;
+}
+
+// Visits the byte offsets of a view's elements in row-major order.
+template <class F>
+void for_each_element(const View& v, F&& f) {
+    const auto item = static_cast<std::int64_t>(dtype_size(v.dtype));
+    std::array<std::int64_t, kMaxDims> idx{};
+    const std::int64_t n = v.size();
+    for (std::int64_t k = 0; k < n; ++k) {
+        std::int64_t off = 0;
+        for (int d = 0; d < v.ndim; ++d) off += idx[d] * v.strides[d];
+        f(static_cast<std::int64_t>(v.byte_offset) + off * item, k * item);
+        for (int d = v.ndim - 1; d >= 0; --d) {
+            if (++idx[d] < v.shape[d]) break;
+            idx[d] = 0;
+        }
+    }
+}
+
+}  // namespace
+
+void pack_view(const std::uint8_t* base, const View& view, std::uint8_t* out) {
+    const std::size_t item = dtype_size(view.dtype);
+    if (is_contiguous(view)) {
+        std::memcpy(out, base + view.byte_offset, view_nbytes(view));
+        return;
+    }
+    for_each_element(view, [&](std::int64_t src, std::int64_t dst) {
+        std::memcpy(out + dst, base + src, item);
+    });
+}
+
+void unpack_view(const std::uint8_t* in, std::uint8_t* base, const View& view) {
+    const std::size_t item = dtype_size(view.dtype);
+    if (is_contiguous(view)) {
+        std::memcpy(base + view.byte_offset, in, view_nbytes(view));
+        return;
+    }
+    for_each_element(view, [&](std::int64_t dst, std::int64_t src) {
+        std::memcpy(base + dst, in + src, item);
+    });
+}
+
+Engine::Engine(double dt, std::unique_ptr<Comm> comm) : dt_(dt), comm_(std::move(comm)) {
+    if (!(dt > 0.0)) throw std::invalid_argument("dt must be positive");
+    if (!comm_) comm_ = make_local_comm();
+}
+
+Engine::~Engine() = default;
+
+void Engine::check_open() const {
+    if (finalized_) throw std::logic_error("engine already finalized");
+}
+
+int Engine::add_component(int component_id, const std::uint8_t* initial, std::size_t nbytes) {
+    check_open();
+    components_.push_back(std::make_unique<Component>(component_id, initial, nbytes));
+    return static_cast<int>(components_.size()) - 1;
+}
+
+SignalBuffer& Engine::buffer(int local) {
+    if (local < 0 || local >= n_components()) {
+        throw std::out_of_range("no local component " + std::to_string(local));
+    }
+    return components_[static_cast<std::size_t>(local)]->buffer;
+}
+
+int Engine::component_id(int local) const {
+    if (local < 0 || local >= n_components()) {
+        throw std::out_of_range("no local component " + std::to_string(local));
+    }
+    return components_[static_cast<std::size_t>(local)]->id;
+}
+
+int Engine::add_op(int local, std::int64_t order, std::unique_ptr<Op> op) {
+    check_open();
+    buffer(local);  // validates the index
+    if (!op) throw std::invalid_argument("null op");
+    ops_.push_back(std::make_unique<OpSlot>(OpSlot{local, order, std::move(op)}));
+    return static_cast<int>(ops_.size()) - 1;
+}
+
+void Engine::replace_op(int handle, std::unique_ptr<Op> op) {
+    if (handle < 0 || handle >= n_ops()) throw std::out_of_range("no op handle");
+    if (!op) throw std::invalid_argument("null op");
+    ops_[static_cast<std::size_t>(handle)]->op = std::move(op);
+}
+
+std::string Engine::op_kind(int handle) const {
+    if (handle < 0 || handle >= n_ops()) throw std::out_of_range("no op handle");
+    return ops_[static_cast<std::size_t>(handle)]->op->kind();
+}
+
+void Engine::add_local_channel(int src_local, int src_view, int dst_local, int dst_view,
+                               std::int64_t send_after) {
+    check_open();
+    SignalBuffer& src = buffer(src_local);
+    SignalBuffer& dst = buffer(dst_local);
+    const View& sv = src.view(src_view);
+    const View& dv = dst.view(dst_view);
+    if (sv.size() != dv.size() || sv.dtype != dv.dtype) {
+        throw std::invalid_argument("local channel: source and destination views differ");
+    }
+    local_channels_.push_back(std::make_unique<LocalChannel>(
+        LocalChannel{&src, sv, &dst, dv, send_after, std::vector<std::uint8_t>(view_nbytes(sv))}));
+}
+
+void Engine::add_send(int tag, int src_local, int src_view, int dst_rank,
+                      std::int64_t send_after) {
+    check_open();
+    SignalBuffer& src = buffer(src_local);
+    const View& v = src.view(src_view);
+    sends_.push_back(std::make_unique<RemoteEnd>(
+        RemoteEnd{&src, v, send_after, comm_->open_send(dst_rank, tag, view_nbytes(v))}));
+}
+
+void Engine::add_recv(int tag, int dst_local, int dst_view, int src_rank,
+                      std::int64_t recv_before) {
+    check_open();
+    SignalBuffer& dst = buffer(dst_local);
+    const View& v = dst.view(dst_view);
+    recvs_.push_back(std::make_unique<RemoteEnd>(
+        RemoteEnd{&dst, v, recv_before, comm_->open_recv(src_rank, tag, view_nbytes(v))}));
+}
+
+int Engine::add_probe(int local, int view, double period) {
+    if (!(period > 0.0)) throw std::invalid_argument("probe period must be positive");
+    SignalBuffer& buf = buffer(local);
+    probes_.push_back(std::make_unique<Probe>(Probe{&buf, buf.view(view), period, {}, 0}));
+    return static_cast<int>(probes_.size()) - 1;
+}
+
+void Engine::finalize() {
+    check_open();
+    schedule_.clear();
+    for (std::size_t i = 0; i < ops_.size(); ++i) {
+        schedule_.push_back(Action{ops_[i]->order, Action::RunOp, static_cast<int>(i)});
+    }
+    for (std::size_t i = 0; i < local_channels_.size(); ++i) {
+        schedule_.push_back(
+            Action{local_channels_[i]->send_after, Action::LocalSend, static_cast<int>(i)});
+    }
+    for (std::size_t i = 0; i < sends_.size(); ++i) {
+        schedule_.push_back(Action{sends_[i]->order, Action::Send, static_cast<int>(i)});
+    }
+    for (std::size_t i = 0; i < recvs_.size(); ++i) {
+        schedule_.push_back(Action{recvs_[i]->order, Action::Recv, static_cast<int>(i)});
+    }
+    // stable: ops of equal order (the replicated TimeUpdate) keep their insertion order.
+    std::stable_sort(schedule_.begin(), schedule_.end(), [](const Action& a, const Action& b) {
+        return a.order != b.order ? a.order < b.order : a.kind < b.kind;
+    });
+    finalized_ = true;
+}
+
+void Engine::record_probes() {
+    const auto n = static_cast<double>(steps_);
+    for (auto& probe : probes_) {
+        if (std::fmod(n, probe->period) < 1.0) {
+            const std::size_t at = probe->data.size();
+            probe->data.resize(at + view_nbytes(probe->view));
+            pack_view(probe->buffer->data(), probe->view, probe->data.data() + at);
+            ++probe->samples;
+        }
+    }
+}
+
+void Engine::run(std::int64_t steps) {
+    if (!finalized_) throw std::logic_error("engine not finalized");
+    if (drained_) throw std::logic_error("engine was drained; reset it before running again");
+    if (steps < 0) throw std::invalid_argument("negative number of steps");
+    for (std::int64_t s = 0; s < steps; ++s) {
+        const bool first = steps_ == 0;
+        for (const Action& a : schedule_) {
+            switch (a.kind) {
+                case Action::RunOp:
+                    ops_[static_cast<std::size_t>(a.index)]->op->step();
+                    break;
+                case Action::LocalSend: {
+                    // The readers of this step are done (reads precede updates), so the
+                    // replica can take the new value now, ready for the next step.
+                    LocalChannel& c = *local_channels_[static_cast<std::size_t>(a.index)];
+                    pack_view(c.src->data(), c.src_view, c.staging.data());
+                    unpack_view(c.staging.data(), c.dst->data(), c.dst_view);
+                    break;
+                }
+                case Action::Send: {
+                    RemoteEnd& e = *sends_[static_cast<std::size_t>(a.index)];
+                    e.transfer->wait();  // the previous step's message has left staging
+                    pack_view(e.buffer->data(), e.view, e.transfer->staging());
+                    e.transfer->start();
+                    break;
+                }
+                case Action::Recv: {
+                    // On the first step the replica holds the initial value, which is what
+                    // the reference simulator reads too; later steps take last step's send.
+                    RemoteEnd& e = *recvs_[static_cast<std::size_t>(a.index)];
+                    if (!first) {
+                        e.transfer->wait();
+                        unpack_view(e.transfer->staging(), e.buffer->data(), e.view);
+                    }
+                    e.transfer->start();  // posted early, so the sender never waits on us
+                    break;
+                }
+            }
+        }
+        ++steps_;
+        record_probes();
+    }
+}
+
+void Engine::drain() {
+    // Every step posts one receive per incoming channel and one send per outgoing channel;
+    // after the last step exactly one of each is outstanding and they match each other.
+    for (auto& e : recvs_) e->transfer->wait();
+    for (auto& e : sends_) e->transfer->wait();
+    drained_ = steps_ > 0;
+}
+
+void Engine::reset() {
+    drain();
+    for (auto& c : components_) c->buffer.reset();
+    for (auto& p : probes_) {
+        p->data.clear();
+        p->samples = 0;
+    }
+    steps_ = 0;
+    drained_ = false;
+}
+
+const View& Engine::probe_view(int probe) const {
+    if (probe < 0 || probe >= n_probes()) throw std::out_of_range("no probe");
+    return probes_[static_cast<std::size_t>(probe)]->view;
+}
+
+std::int64_t Engine::probe_samples(int probe) const {
+    probe_view(probe);
+    return probes_[static_cast<std::size_t>(probe)]->samples;
+}
+
+std::vector<std::uint8_t> Engine::take_probe(int probe) {
+    probe_view(probe);
+    std::vector<std::uint8_t> out;
+    Probe& p = *probes_[static_cast<std::size_t>(probe)];
+    out.swap(p.data);
+    p.samples = 0;
+    return out;
+}
+
+}  // namespace nengo_mpi

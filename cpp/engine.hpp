@@ -1,0 +1,107 @@
+// The per-rank engine: the components this rank simulates, their ops merged into one
+// schedule, the channel actions between them and to other ranks, and probe recording.
+//
+// Why one merged schedule: every op carries its index in one global topological order
+// (computed once, for the whole model). Running this rank's ops in that order means
+// increments into a signal always accumulate in the same order whatever the number of
+// ranks, so results are bitwise independent of the rank count; and it makes a channel
+// between two components on the same rank a single copy, because nengo's order puts all
+// reads of a signal before the update that writes its next value.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "comm/comm.hpp"
+#include "ops/op.hpp"
+#include "signals/buffer.hpp"
+
+namespace nengo_mpi {
+
+class Engine {
+public:
+    Engine(double dt, std::unique_ptr<Comm> comm);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    double dt() const { return dt_; }
+    Comm& comm() { return *comm_; }
+
+    // Adds a component given the initial bytes of its buffer; returns its local index.
+    int add_component(int component_id, const std::uint8_t* initial, std::size_t nbytes);
+    SignalBuffer& buffer(int local);
+    int component_id(int local) const;
+    int n_components() const { return static_cast<int>(components_.size()); }
+
+    // `order` is the op's position in the global order. Returns a handle for replace_op.
+    int add_op(int local, std::int64_t order, std::unique_ptr<Op> op);
+    // Swaps an op's implementation (Python fallbacks are re-made on reset, as nengo does).
+    void replace_op(int handle, std::unique_ptr<Op> op);
+
+    // A channel carries one signal written by an update op in one component to a replica
+    // in another. It is sent right after its last writer (`send_after`, a global order)
+    // and received right before its first reader (`recv_before`).
+    void add_local_channel(int src_local, int src_view, int dst_local, int dst_view,
+                           std::int64_t send_after);
+    void add_send(int tag, int src_local, int src_view, int dst_rank, std::int64_t send_after);
+    void add_recv(int tag, int dst_local, int dst_view, int src_rank, std::int64_t recv_before);
+
+    // Records a view after every step whose number n satisfies fmod(n, period) < 1,
+    // nengo's rule for Probe.sample_every.
+    int add_probe(int local, int view, double period);
+
+    // Builds the schedule; must be called once after everything is added.
+    void finalize();
+
+    void run(std::int64_t steps);
+    // Completes every message still in flight, so the ranks agree there is nothing pending.
+    // Only reset() (or destruction) may follow: the last step's messages are consumed.
+    void drain();
+    // Drains, restores every signal to its initial value and clears probe data.
+    void reset();
+
+    std::int64_t steps() const { return steps_; }
+
+    int n_probes() const { return static_cast<int>(probes_.size()); }
+    const View& probe_view(int probe) const;
+    std::int64_t probe_samples(int probe) const;
+    // Copies out and clears the samples recorded since the last take (row-major bytes).
+    std::vector<std::uint8_t> take_probe(int probe);
+
+    int n_ops() const { return static_cast<int>(ops_.size()); }
+    std::string op_kind(int handle) const;
+
+private:
+    struct Component;
+    struct OpSlot;
+    struct LocalChannel;
+    struct RemoteEnd;
+    struct Probe;
+    struct Action;
+
+    void record_probes();
+    void check_open() const;
+
+    double dt_;
+    std::unique_ptr<Comm> comm_;
+    std::vector<std::unique_ptr<Component>> components_;
+    std::vector<std::unique_ptr<OpSlot>> ops_;
+    std::vector<std::unique_ptr<LocalChannel>> local_channels_;
+    std::vector<std::unique_ptr<RemoteEnd>> sends_;
+    std::vector<std::unique_ptr<RemoteEnd>> recvs_;
+    std::vector<std::unique_ptr<Probe>> probes_;
+    std::vector<Action> schedule_;
+    bool finalized_ = false;
+    bool drained_ = false;
+    std::int64_t steps_ = 0;
+};
+
+// Copies the elements of a (possibly strided) view to/from packed row-major bytes.
+void pack_view(const std::uint8_t* base, const View& view, std::uint8_t* out);
+void unpack_view(const std::uint8_t* in, std::uint8_t* base, const View& view);
+std::size_t view_nbytes(const View& view);
+
+}  // namespace nengo_mpi

@@ -1,0 +1,63 @@
+// Matrix-vector products: dense, CSR sparse and block-sparse (nengo's DotInc family).
+// Each reads A and X and increments Y.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "ops/op.hpp"
+#include "signals/buffer.hpp"
+
+namespace nengo_mpi {
+
+// Y += A @ X, A given as a 2-D (m, n) view, X as an n-vector, Y as an m-vector.
+class DotInc final : public Op {
+public:
+    DotInc(SignalBuffer& buf, int a_view, int x_view, int y_view);
+    void step() override;
+    const char* kind() const override { return "DotInc"; }
+
+private:
+    Mat a_;
+    Vec x_;
+    Vec y_;
+};
+
+// Y += A @ X with A in CSR form: the nonzero values are a signal (learning may change
+// them), the structure (indptr, indices) is fixed at build time.
+class SparseDotInc final : public Op {
+public:
+    SparseDotInc(SignalBuffer& buf, int data_view, int x_view, int y_view,
+                 std::vector<std::int64_t> indptr, std::vector<std::int64_t> indices);
+    void step() override;
+    const char* kind() const override { return "SparseDotInc"; }
+
+private:
+    Vec data_;
+    Vec x_;
+    Vec y_;
+    std::vector<std::int64_t> indptr_;
+    std::vector<std::int64_t> indices_;
+};
+
+// Y += A @ X with A block-sparse (scipy's BSR): data holds nnz_blocks blocks of
+// (block_rows, block_cols), stored contiguously; indptr/indices index block rows/cols.
+class BsrDotInc final : public Op {
+public:
+    BsrDotInc(SignalBuffer& buf, int data_view, int x_view, int y_view, std::int64_t block_rows,
+              std::int64_t block_cols, std::vector<std::int64_t> indptr,
+              std::vector<std::int64_t> indices);
+    void step() override;
+    const char* kind() const override { return "BsrDotInc"; }
+
+private:
+    double* data_;
+    Vec x_;
+    Vec y_;
+    std::int64_t br_;
+    std::int64_t bc_;
+    std::vector<std::int64_t> indptr_;
+    std::vector<std::int64_t> indices_;
+};
+
+}  // namespace nengo_mpi

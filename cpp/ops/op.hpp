@@ -1,0 +1,18 @@
+// The operator contract is nengo's: within a step, every signal is first set, then
+// incremented, then read, then updated. The global op order computed by the lowering
+// already respects that, so an Op only has to do its own arithmetic.
+#pragma once
+
+#include <string>
+
+namespace nengo_mpi {
+
+class Op {
+public:
+    virtual ~Op() = default;
+    virtual void step() = 0;
+    // Name of the kernel, for error messages and timing reports.
+    virtual const char* kind() const = 0;
+};
+
+}  // namespace nengo_mpi

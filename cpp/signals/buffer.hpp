@@ -1,0 +1,90 @@
+// One component's signal memory: a single aligned byte buffer plus a table of views.
+//
+// This follows nengo's own model (every Signal is a base array or a strided view of one)
+// and nengo_ocl's RaggedArray idea: ops never own memory, they refer to views by index,
+// so the whole state of a component is one contiguous block that can be reset, copied,
+// checkpointed or shipped with one memcpy.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace nengo_mpi {
+
+// Element types a signal may have. Native kernels compute in f64; the others exist so
+// that every nengo signal (e.g. the int64 step counter) lives in the same buffer.
+enum class DType : int { f64 = 0, f32 = 1, i64 = 2, i32 = 3, boolean = 4 };
+
+std::size_t dtype_size(DType dtype);
+const char* dtype_name(DType dtype);
+
+constexpr int kMaxDims = 4;
+
+// Where a signal's elements are: byte offset into the buffer, shape, strides in elements.
+struct View {
+    std::size_t byte_offset = 0;
+    DType dtype = DType::f64;
+    int ndim = 0;
+    std::array<std::int64_t, kMaxDims> shape{};
+    std::array<std::int64_t, kMaxDims> strides{};
+
+    std::int64_t size() const;
+};
+
+// A 1-D strided run of doubles (ndim 0 views are length-1 vectors).
+struct Vec {
+    double* p;
+    std::int64_t n;
+    std::int64_t s;
+    double& operator[](std::int64_t i) const { return p[i * s]; }
+    bool contiguous() const { return s == 1 || n <= 1; }
+};
+
+// A 2-D strided block of doubles.
+struct Mat {
+    double* p;
+    std::int64_t rows;
+    std::int64_t cols;
+    std::int64_t rs;
+    std::int64_t cs;
+    double& operator()(std::int64_t i, std::int64_t j) const { return p[i * rs + j * cs]; }
+};
+
+class SignalBuffer {
+public:
+    // `initial` holds the initial value of every signal, laid out by the lowering step.
+    explicit SignalBuffer(const std::uint8_t* initial, std::size_t nbytes);
+
+    std::uint8_t* data() { return data_.get(); }
+    std::size_t nbytes() const { return nbytes_; }
+
+    // Restores every signal to its initial value.
+    void reset();
+
+    // Adds a view after checking that every element it can address lies in the buffer.
+    int add_view(const View& view);
+    const View& view(int id) const;
+    int n_views() const { return static_cast<int>(views_.size()); }
+
+    // Typed access for kernels; these throw when the view's dtype or rank does not fit,
+    // so a lowering mistake is an exception at setup, never a wrong number at run time.
+    Vec vec(int id);
+    Mat mat(int id);
+    double* f64(int id);
+    std::int64_t* i64(int id);
+
+private:
+    struct FreeDeleter {
+        void operator()(std::uint8_t* p) const;
+    };
+    std::unique_ptr<std::uint8_t[], FreeDeleter> data_;
+    std::vector<std::uint8_t> initial_;
+    std::size_t nbytes_;
+    std::vector<View> views_;
+};
+
+}  // namespace nengo_mpi

@@ -1,0 +1,104 @@
+"""Find the signals that must travel between components every step.
+
+A base signal written in component A and read in component B becomes a channel from A
+to B. That is only correct when every write in A is an update (a synapse's state), as
+updates come after all reads in nengo's step order: B reads last step's value, which A
+can send at the end of its step. Anything else (a value set or incremented and read in
+the same step) cannot cross, and is reported naming the operators and their objects.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from nengo.builder.operator import TimeUpdate
+from nengo.exceptions import BuildError
+
+
+@dataclass
+class Channel:
+    """One signal sent from one component to another after every step."""
+
+    tag: int
+    signal: object  # the base Signal (views into it are what readers use)
+    src_component: int
+    dst_component: int
+    send_after: int  # global order of the last writer in the source component
+    recv_before: int  # global order of the first reader in the destination component
+    src_view: int = -1
+    dst_view: int = -1
+
+
+def _describe(op, owners):
+    owner = owners.get(op)
+    return f"{type(op).__name__} ({op.tag or op})" + (f" of {owner}" if owner else "")
+
+
+def find_channels(placed_ops, order, owners):
+    """Return the channels needed by ``placed_ops`` and the writer component per signal.
+
+    Parameters
+    ----------
+    placed_ops : list of (Operator, int)
+        Each executed operator with its component (replicated ops are excluded).
+    order : dict
+        Operator -> position in the global order.
+    owners : dict
+        Operator -> owner object, for error messages.
+
+    Returns
+    -------
+    channels : list of Channel
+    writer_component : dict
+        Base signal -> the one component that writes it.
+    """
+    writers = defaultdict(lambda: defaultdict(list))
+    readers = defaultdict(lambda: defaultdict(list))
+    for op, comp in placed_ops:
+        if isinstance(op, TimeUpdate):
+            continue
+        for sig in op.sets + op.incs + op.updates:
+            writers[sig.base][comp].append(op)
+        for sig in op.reads:
+            readers[sig.base][comp].append(op)
+
+    writer_component = {}
+    for base, by_comp in writers.items():
+        if len(by_comp) > 1:
+            parts = "; ".join(
+                f"component {c}: {_describe(ops[0], owners)}" for c, ops in by_comp.items()
+            )
+            raise BuildError(
+                f"{base} is written in {len(by_comp)} components ({parts}); the objects "
+                "that write one signal must be assigned to one component"
+            )
+        (writer_component[base],) = by_comp
+
+    channels = []
+    for base, by_comp in readers.items():
+        src = writer_component.get(base)
+        if src is None:
+            continue  # a constant: every component that reads it has its own copy
+        for dst, reading_ops in by_comp.items():
+            if dst == src:
+                continue
+            writing_ops = writers[base][src]
+            for op in writing_ops:
+                if any(s.base is base for s in op.sets + op.incs):
+                    raise BuildError(
+                        f"{base} is written by {_describe(op, owners)} in component {src} "
+                        f"and read in the same step by {_describe(reading_ops[0], owners)} "
+                        f"in component {dst}. Only values written by synapses (update "
+                        "operators) can cross components: keep these objects on one "
+                        "component (e.g. a connection with synapse=None cannot be split)."
+                    )
+            channels.append(
+                Channel(
+                    tag=len(channels),
+                    signal=base,
+                    src_component=src,
+                    dst_component=dst,
+                    send_after=max(order[op] for op in writing_ops),
+                    recv_before=min(order[op] for op in reading_ops),
+                )
+            )
+    return channels, writer_component

@@ -1,0 +1,148 @@
+"""Lower a built nengo model into one Program per component.
+
+A Program is everything one component needs to run, with no reference to the rest of
+the model: its buffer layout and initial bytes, its operators in global order (native
+records or Python fallbacks), and the ends of its channels. Programs are plain,
+picklable data, so rank 0 can ship them to the ranks that run them.
+"""
+
+from dataclasses import dataclass, field
+
+from nengo.builder.signal import Signal
+from nengo.exceptions import BuildError
+from nengo.utils.graphs import toposort
+from nengo.utils.simulator import operator_dependency_graph
+
+from .assign import OperatorAssigner
+from .channels import find_channels
+from .kernels import native_record
+from .layout import ComponentLayout
+from .ownership import op_owners
+
+
+@dataclass
+class OpRecord:
+    """One operator of a component.
+
+    ``method``/``args`` name the engine call for a native kernel; when ``method`` is None
+    the operator runs through the Python fallback and ``op`` is the nengo Operator.
+    """
+
+    order: int
+    method: object
+    args: tuple
+    op: object
+    label: str
+
+
+@dataclass
+class ProbeRecord:
+    """Where a probe's signal lives and how often it is sampled."""
+
+    index: int  # position in model.probes
+    component: int
+    view: int
+    period: float
+    shape: tuple
+    dtype: str
+
+
+@dataclass
+class Program:
+    """Everything one component needs to run."""
+
+    component: int
+    layout: ComponentLayout
+    ops: list = field(default_factory=list)
+    probes: list = field(default_factory=list)
+
+    def fallback_ops(self):
+        return [r for r in self.ops if r.method is None]
+
+
+@dataclass
+class LoweredModel:
+    """All components' programs plus what connects them."""
+
+    programs: list
+    channels: list
+    n_ops: int
+    home: dict  # base Signal -> component whose copy is authoritative
+
+    @property
+    def n_components(self):
+        return len(self.programs)
+
+
+def step_order(model):
+    """nengo's own operator order (the same as nengo.Simulator's, unoptimised)."""
+    dg = operator_dependency_graph(model.operators)
+    return [op for op in toposort(dg) if hasattr(op, "make_step")]
+
+
+def lower_model(model, obj_components, n_components):
+    """Lower ``model`` into `.LoweredModel` with ``n_components`` programs.
+
+    Parameters
+    ----------
+    model : nengo.builder.Model
+        A built model.
+    obj_components : dict
+        Ensemble/Node -> component, from the partitioner.
+    n_components : int
+        Number of components.
+    """
+    ops = step_order(model)
+    order = {op: i for i, op in enumerate(ops)}
+    owners = op_owners(model)
+    assigner = OperatorAssigner(model, obj_components, n_components)
+
+    placed = []  # (op, component) in global order
+    for op in ops:
+        for comp in assigner.components(op):
+            placed.append((op, comp))
+
+    channels, writer_component = find_channels(placed, order, owners)
+
+    layouts = [ComponentLayout() for _ in range(n_components)]
+    for op, comp in placed:
+        for sig in op.all_signals:
+            layouts[comp].add(sig)
+    for ch in channels:
+        layouts[ch.dst_component].add(ch.signal)
+
+    programs = [Program(component=c, layout=layouts[c]) for c in range(n_components)]
+    for op, comp in placed:
+        layout = layouts[comp]
+        record = native_record(op, layout, model.dt)
+        if record is None:
+            programs[comp].ops.append(OpRecord(order[op], None, (), op, str(op)))
+        else:
+            method, args = record
+            programs[comp].ops.append(OpRecord(order[op], method, args, None, str(op)))
+
+    for ch in channels:
+        ch.src_view = layouts[ch.src_component].view(ch.signal)
+        ch.dst_view = layouts[ch.dst_component].view(ch.signal)
+
+    for index, probe in enumerate(model.probes):
+        sig = model.sig[probe]["in"]
+        comp = writer_component.get(sig.base, assigner.component_of(probe))
+        layouts[comp].add(sig)
+        period = 1.0 if probe.sample_every is None else probe.sample_every / model.dt
+        programs[comp].probes.append(
+            ProbeRecord(index, comp, _probe_view(layouts[comp], sig), period, sig.shape,
+                        str(sig.dtype))
+        )
+
+    home = {}
+    for comp, layout in enumerate(layouts):
+        for base in layout.bases:
+            home.setdefault(base, writer_component.get(base, comp))
+    return LoweredModel(programs, channels, len(ops), home)
+
+
+def _probe_view(layout, sig):
+    if not isinstance(sig, Signal) or sig.sparse:
+        raise BuildError(f"cannot probe {sig!r}: probes of sparse signals are not supported")
+    return layout.view(sig)

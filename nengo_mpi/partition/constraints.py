@@ -1,0 +1,237 @@
+"""Placement constraints: objects that must share a component.
+
+Some connections cannot be split across processes, and some objects can
+only run in the Python process (component 0).  This module collects those
+facts as a union-find over the vertices of an `.ObjectGraph`, remembering
+*why* every union was made so that conflicting user assignments can be
+reported in terms the user recognises.
+"""
+
+from collections import deque
+
+import nengo
+
+from .graph import connection_endpoints
+
+
+class ConstraintConflict(ValueError):
+    """Requested placements contradict the network's constraints."""
+
+
+def needs_python(obj):
+    """Whether an object can only be simulated by the Python process.
+
+    Nodes whose output is an arbitrary callable and Direct-mode ensembles
+    run Python code during the simulation, which only rank 0 can do.
+    A `nengo.Process` output is excluded: it is a declarative description
+    the backend can simulate itself.
+    """
+    if isinstance(obj, nengo.Node):
+        output = obj.output
+        return callable(output) and not isinstance(output, nengo.Process)
+    if isinstance(obj, nengo.Ensemble):
+        return isinstance(obj.neuron_type, nengo.Direct)
+    return False
+
+
+class Constraints:
+    """Union-find over vertex indices, with a record of each union.
+
+    Parameters
+    ----------
+    n_vertices : int
+        Number of vertices in the graph being constrained.
+
+    Attributes
+    ----------
+    links : list of tuple
+        ``(i, j, reason)`` for every join requested, in order.
+    python : list of int
+        Sorted indices of vertices that must be on component 0.
+    """
+
+    def __init__(self, n_vertices):
+        self._parent = list(range(n_vertices))
+        self.links = []
+        self.python = []
+
+    def find(self, i):
+        """Return the representative of the set containing ``i``."""
+        root = i
+        while self._parent[root] != root:
+            root = self._parent[root]
+        # Path compression keeps later lookups near constant time.
+        while self._parent[i] != root:
+            self._parent[i], i = root, self._parent[i]
+        return root
+
+    def join(self, i, j, reason):
+        """Require vertices ``i`` and ``j`` to share a component.
+
+        Parameters
+        ----------
+        i, j : int
+            Vertex indices.
+        reason : str
+            Human-readable explanation, used in error messages.
+        """
+        self.links.append((i, j, reason))
+        ri, rj = self.find(i), self.find(j)
+        if ri != rj:
+            # Keeping the smaller index as root makes every root the first
+            # member of its group, which `resolve_pins` relies on.
+            ri, rj = min(ri, rj), max(ri, rj)
+            self._parent[rj] = ri
+
+    def groups(self):
+        """Return the sets as sorted lists, ordered by their first member.
+
+        The order depends only on vertex indices, which keeps partitioning
+        deterministic.
+        """
+        by_root = {}
+        for i in range(len(self._parent)):
+            by_root.setdefault(self.find(i), []).append(i)
+        return sorted(by_root.values(), key=lambda members: members[0])
+
+    def explain(self, i, j):
+        """Return the reasons chaining vertex ``i`` to vertex ``j``.
+
+        A breadth-first search over the recorded links gives the shortest
+        chain, which is the most useful one to show to a user.
+
+        Returns
+        -------
+        list of str
+            Empty if ``i == j`` or if they are not joined.
+        """
+        if i == j:
+            return []
+        adjacent = {}
+        for a, b, reason in self.links:
+            adjacent.setdefault(a, []).append((b, reason))
+            adjacent.setdefault(b, []).append((a, reason))
+        came_from = {i: None}
+        queue = deque([i])
+        while queue:
+            a = queue.popleft()
+            if a == j:
+                break
+            for b, reason in adjacent.get(a, ()):
+                if b not in came_from:
+                    came_from[b] = (a, reason)
+                    queue.append(b)
+        if j not in came_from:
+            return []
+        reasons = []
+        step = came_from[j]
+        while step is not None:
+            prev, reason = step
+            reasons.append(reason)
+            step = came_from[prev]
+        return reasons[::-1]
+
+    def resolve_pins(self, vertices, assigned):
+        """Combine Python pins and user assignments into per-group pins.
+
+        Parameters
+        ----------
+        vertices : sequence
+            The graph's vertex objects, used for error messages.
+        assigned : dict
+            Maps vertex index to the component requested by the user.
+
+        Returns
+        -------
+        dict
+            Maps each constrained group's first (smallest) vertex index to
+            the component the whole group must go to.
+
+        Raises
+        ------
+        ConstraintConflict
+            If one group is required to be on two different components.
+        """
+        python = set(self.python)
+        for i in sorted(assigned):
+            if i in python and assigned[i] != 0:
+                raise ConstraintConflict(
+                    "%s needs Python on rank 0, so it cannot be assigned to "
+                    "component %d" % (vertices[i], assigned[i])
+                )
+
+        # For each group, the first vertex that fixed its component.
+        sources = {}
+        pins = {}
+        for i in sorted(python | set(assigned)):
+            component = assigned.get(i, 0)
+            root = self.find(i)
+            if root not in sources:
+                sources[root] = i
+                pins[root] = component
+            elif pins[root] != component:
+                raise ConstraintConflict(
+                    self._conflict_message(
+                        vertices, sources[root], i, pins[root], component
+                    )
+                )
+        # Roots are always the smallest member of their set (see `join`),
+        # so they double as the key of the group in `groups`.
+        return pins
+
+    def _conflict_message(self, vertices, i, j, ci, cj):
+        """Describe why vertices ``i`` and ``j`` cannot be apart."""
+
+        def placement(k, c):
+            if k in self.python:
+                return "%s needs Python on rank 0" % (vertices[k],)
+            return "%s is assigned to component %d" % (vertices[k], c)
+
+        reasons = "; ".join(self.explain(i, j))
+        return (
+            "%s, but %s; they must be on the same component because they "
+            "are joined by %s" % (placement(i, ci), placement(j, cj), reasons)
+        )
+
+
+def build_constraints(network, graph):
+    """Collect the placement constraints of a network.
+
+    Parameters
+    ----------
+    network : nengo.Network
+        The network being partitioned.
+    graph : ObjectGraph
+        Its object graph, as built by `.build_object_graph`.
+
+    Returns
+    -------
+    Constraints
+    """
+    constraints = Constraints(len(graph))
+    constraints.python = [
+        i for i, obj in enumerate(graph.vertices) if needs_python(obj)
+    ]
+
+    probes_of = {}
+    for probe in network.all_probes:
+        for target in (probe.obj, probe.target):
+            if isinstance(target, nengo.Connection):
+                probes_of.setdefault(target, probe)
+
+    for conn in network.all_connections:
+        i, j = connection_endpoints(graph, conn)
+        if i == j:
+            continue
+        if conn.synapse is None:
+            # Without a synapse the value is needed within the same time
+            # step, but data between components arrives one step late.
+            constraints.join(i, j, "%s without a synapse" % (conn,))
+        if conn.learning_rule is not None:
+            # The weights are updated from state on both sides every step.
+            constraints.join(i, j, "%s with a learning rule" % (conn,))
+        if conn in probes_of:
+            # The probed signal must exist whole on a single component.
+            reason = "%s, which is probed by %s" % (conn, probes_of[conn])
+            constraints.join(i, j, reason)
+    return constraints

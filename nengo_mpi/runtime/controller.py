@@ -1,0 +1,131 @@
+"""Rank 0's side of a simulation: run a lowered model here or across the session's ranks."""
+
+import pickle
+
+from nengo.exceptions import BuildError
+
+from . import protocol
+from .host import RankEngine
+from .signals import SimulatorSignals
+
+
+def _pickle_part(part, rank):
+    """Pickle one rank's programs, naming the operator that cannot travel if one can't."""
+    try:
+        return pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as e:
+        for program in part[0]:
+            for rec in program.fallback_ops():
+                try:
+                    pickle.dumps(rec.op)
+                except Exception as op_error:
+                    raise BuildError(
+                        f"component {program.component} runs on rank {rank}, but its "
+                        f"operator {rec.label} needs Python objects that cannot be sent "
+                        f"there ({type(op_error).__name__}: {op_error}). Assign the "
+                        "object that owns it to component 0."
+                    ) from op_error
+        raise BuildError(f"cannot send the programs of rank {rank}: {e}") from e
+
+
+class Runtime:
+    """Drives the engines of one Simulator.
+
+    Parameters
+    ----------
+    lowered : LoweredModel
+        The model's programs and channels.
+    dt : float
+        Time step.
+    seed : int
+        Seed for the Python fallbacks' random streams.
+    session : Session or None
+        The MPI job; None (or a job of one rank) runs every component here.
+    """
+
+    def __init__(self, lowered, dt, seed, session=None):
+        self.session = session if session is not None and session.size > 1 else None
+        n = lowered.n_components
+        self.data_comm = None
+        if self.session is None:
+            self.rank_of = [0] * n
+            self.host = RankEngine(lowered.programs, lowered.channels, self.rank_of, dt,
+                                   lowered.n_ops)
+            self.host.make_fallback_steps(seed)
+        else:
+            self._open_distributed(lowered, dt, seed)
+        self.signals = SimulatorSignals(lowered.home, self.host.signals, self.rank_of)
+
+    def _open_distributed(self, lowered, dt, seed):
+        s = self.session
+        # Components are dealt round-robin; component 0 (Python objects) stays on rank 0.
+        self.rank_of = [c % s.size for c in range(lowered.n_components)]
+        parts = protocol.ship(lowered, self.rank_of, s.size)
+        # Pickle before telling anyone: a failure here leaves the other ranks untouched.
+        shipped = [None] + [_pickle_part(parts[r], r) for r in range(1, s.size)]
+        self.sim_id = s.new_id()
+        s.comm.bcast((protocol.OPEN, self.sim_id, dt, self.rank_of, lowered.n_ops, seed),
+                     root=0)
+        s.comm.scatter(shipped, root=0)
+        self.data_comm = s.comm.Dup()
+        host, error = protocol.open_engine(
+            s, self.data_comm, parts[0], self.rank_of, dt, lowered.n_ops, seed
+        )
+        errors = [e for e in s.comm.gather(error, root=0) if e]
+        if errors:
+            s.comm.bcast((protocol.CLOSE, self.sim_id), root=0)
+            if host is not None:
+                host.close()
+            self.data_comm.Free()
+            raise BuildError("\n".join(errors))
+        self.host = host
+        _open_runtimes[self.sim_id] = self
+
+    def run(self, steps):
+        """Run ``steps`` steps everywhere; returns probe index -> new samples."""
+        if self.session is None:
+            self.host.run(steps)
+            return self.host.take_probes()
+        s = self.session
+        s.comm.bcast((protocol.RUN, self.sim_id, steps), root=0)
+        try:
+            self.host.run(steps)
+        except BaseException as e:
+            # The other ranks are inside the same steps, waiting for our messages;
+            # there is no consistent state to return to, so the job ends here.
+            import traceback  # pylint: disable=import-outside-toplevel
+
+            s.abort(f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
+        samples = {}
+        for part in s.comm.gather(self.host.take_probes(), root=0):
+            samples.update(part)
+        return samples
+
+    def reset(self, seed):
+        if self.session is not None:
+            self.session.comm.bcast((protocol.RESET, self.sim_id, seed), root=0)
+        self.host.reset(seed)
+
+    def close(self):
+        if self.host is None:
+            return
+        if self.session is not None:
+            self.session.comm.bcast((protocol.CLOSE, self.sim_id), root=0)
+            _open_runtimes.pop(self.sim_id, None)
+        self.host.close()
+        self.host = None
+        self.signals = None
+        if self.data_comm is not None:
+            self.data_comm.Free()
+            self.data_comm = None
+
+
+#: Distributed runtimes still open, closed before rank 0 tells the others to exit. Held
+#: strongly: an engine must not vanish while its peers still expect its messages.
+_open_runtimes = {}
+
+
+def close_all():
+    """Close every distributed runtime still open (so no rank exits mid-message)."""
+    for runtime in list(_open_runtimes.values()):
+        runtime.close()

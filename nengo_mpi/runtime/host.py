@@ -1,0 +1,102 @@
+"""Build and drive this rank's C++ engine from its components' programs."""
+
+import numpy as np
+import nengo.utils.numpy as npext
+
+from .. import _engine
+from .signals import ComponentSignals
+
+
+def _not_made(*args):
+    raise RuntimeError("Python fallback op ran before its step function was made")
+
+
+class RankEngine:
+    """The engine for the components one rank runs.
+
+    Parameters
+    ----------
+    programs : list of Program
+        This rank's components.
+    channels : list of Channel
+        Every channel with at least one end on this rank.
+    rank_of : list of int
+        Component -> rank.
+    dt : float
+        Time step.
+    n_ops : int
+        Number of operators in the global order (fallback RNG seeds are drawn per slot).
+    comm : mpi4py.MPI.Comm, optional
+        Communicator for channel traffic (None: single process).
+    """
+
+    def __init__(self, programs, channels, rank_of, dt, n_ops, comm=None):
+        self.dt = dt
+        self.n_ops = n_ops
+        self.engine = _engine.Engine(dt, None if comm is None else comm.py2f())
+        self.local = {}
+        self.signals = {}
+        self.fallbacks = []
+        self.probes = []
+        eng = self.engine
+        for p in programs:
+            li = eng.add_component(p.component, p.layout.initial_bytes())
+            self.local[p.component] = li
+            for view in p.layout.views:
+                eng.add_view(li, *view)
+            self.signals[p.component] = ComponentSignals(p.layout, eng.buffer(li))
+        for p in programs:
+            li = self.local[p.component]
+            for rec in p.ops:
+                if rec.method is None:
+                    handle = eng.add_python_op(li, rec.order, _not_made)
+                    self.fallbacks.append((handle, rec, p.component))
+                else:
+                    getattr(eng, rec.method)(li, rec.order, *rec.args)
+            for pr in p.probes:
+                self.probes.append((pr, eng.add_probe(li, pr.view, pr.period)))
+        for ch in channels:
+            src = self.local.get(ch.src_component)
+            dst = self.local.get(ch.dst_component)
+            if src is not None and dst is not None:
+                eng.add_local_channel(src, ch.src_view, dst, ch.dst_view, ch.send_after)
+            elif src is not None:
+                eng.add_send(ch.tag, src, ch.src_view, rank_of[ch.dst_component],
+                             ch.send_after)
+            elif dst is not None:
+                eng.add_recv(ch.tag, dst, ch.dst_view, rank_of[ch.src_component],
+                             ch.recv_before)
+        eng.finalize()
+
+    def make_fallback_steps(self, seed):
+        """(Re)make every fallback op's step function, as nengo does on reset.
+
+        Each op's RNG is seeded from the simulator seed and its slot in the global order,
+        never from the rank or component, so random streams do not depend on the split.
+        """
+        seeds = np.random.RandomState(seed).randint(npext.maxint, size=max(self.n_ops, 1))
+        for handle, rec, comp in self.fallbacks:
+            rng = np.random.RandomState(seeds[rec.order])
+            step = rec.op.make_step(self.signals[comp], self.dt, rng)
+            self.engine.set_python_op(handle, step)
+
+    def run(self, steps):
+        # nengo's step runs with these floating point error settings; Python fallbacks
+        # (users' functions included) see the same.
+        with np.errstate(invalid="raise", divide="ignore"):
+            self.engine.run(steps)
+
+    def reset(self, seed):
+        self.engine.reset()
+        self.make_fallback_steps(seed)
+
+    def take_probes(self):
+        """Samples recorded since the last call: probe index -> (n, *shape) array."""
+        out = {}
+        for pr, handle in self.probes:
+            raw = self.engine.take_probe(handle)
+            out[pr.index] = np.frombuffer(raw, dtype=pr.dtype).reshape((-1,) + pr.shape)
+        return out
+
+    def close(self):
+        self.engine.drain()

@@ -1,0 +1,268 @@
+"""`nengo_mpi.Simulator`: nengo.Simulator's interface on the C++/MPI engine."""
+
+import warnings
+
+import numpy as np
+from nengo.builder import Model
+from nengo.cache import get_default_decoder_cache
+from nengo.exceptions import ReadonlyError, SimulatorClosed, ValidationError
+from nengo.simulator import SimulationData
+from nengo.utils.progress import Progress, ProgressTracker
+import nengo.utils.numpy as npext
+
+from .lower.ownership import OwnershipBuilder
+from .lower.program import lower_model
+from .partition import Partitioner
+from .runtime import session as mpi_session
+from .runtime.controller import Runtime
+
+#: Steps per engine call when a progress bar is shown (the bar's resolution).
+PROGRESS_CHUNKS = 100
+
+
+class Simulator:
+    """Simulate a nengo model on the nengo_mpi engine, split into components.
+
+    Parameters
+    ----------
+    network : nengo.Network or None
+        The network to build and simulate. If None, ``model`` must be given.
+    dt : float, optional
+        Time step in seconds.
+    seed : int, optional
+        Seed for stochastic operators; ``network.seed + 1`` if not given, as in nengo.
+    model : nengo.builder.Model, optional
+        A model to build into (or an already built one when ``network`` is None).
+    progress_bar : bool or nengo.utils.progress.ProgressBar, optional
+        Progress bar for building and simulating.
+    optimize : bool, optional
+        Accepted for compatibility. nengo's op-merge optimizer is not run: it merges
+        operators of different objects, which would tie components together; the
+        engine's per-op cost is small enough not to need it.
+    partitioner : Partitioner, optional
+        How to split the network into components. Default: one component per MPI rank
+        of the running job (one component without MPI).
+    assignments : dict, optional
+        ``{object: component}`` for Ensembles and Nodes, overriding the partitioner.
+
+    Attributes
+    ----------
+    assignments : dict
+        Every Ensemble and Node of the network -> its component.
+    closed : bool
+        Whether the simulator has been closed.
+    data : nengo.simulator.SimulationData
+        Probe data and built objects' parameters.
+    model : nengo.builder.Model
+        The built model.
+    signals : Mapping
+        Signal -> numpy view of the engine's memory (components on this rank only).
+    """
+
+    def __init__(
+        self,
+        network,
+        dt=0.001,
+        seed=None,
+        model=None,
+        progress_bar=True,
+        optimize=True,
+        partitioner=None,
+        assignments=None,
+    ):
+        self.closed = True  # until construction succeeds, as in nengo
+        self._runtime = None
+        self.progress_bar = progress_bar
+        self.optimize = optimize
+        session = mpi_session.active()
+
+        if partitioner is None:
+            partitioner = Partitioner(session.size if session is not None else 1)
+        elif not isinstance(partitioner, Partitioner):
+            raise ValidationError(
+                f"must be a nengo_mpi.Partitioner (got {type(partitioner).__name__})",
+                attr="partitioner",
+                obj=self,
+            )
+        self.partitioner = partitioner
+
+        if model is None:
+            self.model = Model(
+                dt=float(dt),
+                label=f"{network}, dt={dt:f}",
+                decoder_cache=get_default_decoder_cache(),
+                builder=OwnershipBuilder(),
+            )
+        else:
+            self.model = model
+            if network is not None:
+                self.model.builder = OwnershipBuilder()
+
+        with ProgressTracker(progress_bar, Progress("Building", "Build")) as pt:
+            if network is not None:
+                self.model.build(network, progress=pt.next_stage("Building", "Build"))
+
+        if network is not None:
+            self.assignments = partitioner.partition(network, assignments=assignments)
+            n_components = partitioner.n_components
+        else:
+            if assignments:
+                raise ValidationError(
+                    "assignments need a network to refer to", attr="assignments", obj=self
+                )
+            # A prebuilt model carries no record of which object built which operator.
+            self.assignments = {}
+            n_components = 1
+        self._lowered = lower_model(self.model, self.assignments, n_components)
+
+        if seed is None:
+            if network is not None and network.seed is not None:
+                seed = network.seed + 1
+            else:
+                seed = np.random.randint(npext.maxint)
+        self.seed = seed
+        self._runtime = Runtime(self._lowered, self.model.dt, seed, session=session)
+        self._sim_data = self.model.params
+        self.data = SimulationData(self._sim_data)
+        self._n_steps = 0
+        self._time = 0.0
+        self.closed = False
+        self.clear_probes()
+
+    def __del__(self):
+        if not getattr(self, "closed", True):
+            warnings.warn(
+                f"Simulator with model={self.model} was deallocated while open. Please "
+                "close simulators manually to ensure resources are properly freed.",
+                ResourceWarning,
+            )
+
+    def __enter__(self):
+        if self.closed:
+            raise SimulatorClosed("Cannot re-open after simulator is closed")
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        self.close()
+
+    @property
+    def dt(self):
+        """(float) The time step of the simulator."""
+        return self.model.dt
+
+    @dt.setter
+    def dt(self, dummy):
+        raise ReadonlyError(attr="dt", obj=self)
+
+    @property
+    def n_steps(self):
+        """(int) The current time step of the simulator."""
+        return self._n_steps
+
+    @property
+    def time(self):
+        """(float) The current time of the simulator."""
+        return self._time
+
+    @property
+    def signals(self):
+        """Signal -> numpy array sharing memory with the engine (None once closed)."""
+        return None if self._runtime is None else self._runtime.signals
+
+    @property
+    def n_components(self):
+        """(int) Number of components the model was split into."""
+        return self._lowered.n_components
+
+    def clear_probes(self):
+        """Clear all probe histories."""
+        for probe in self.model.probes:
+            self._sim_data[probe] = []
+        self.data.reset()
+
+    def close(self):
+        """Close the simulator; running or resetting it afterwards raises."""
+        self.closed = True
+        if self._runtime is not None:
+            self._runtime.close()
+            self._runtime = None
+
+    def reset(self, seed=None):
+        """Reset the simulator state (signals, probes, time); optionally a new seed."""
+        if self.closed:
+            raise SimulatorClosed("Cannot reset closed Simulator.")
+        if seed is not None:
+            self.seed = seed
+        self._runtime.reset(self.seed)
+        self._n_steps = 0
+        self._time = 0.0
+        self.clear_probes()
+
+    def run(self, time_in_seconds, progress_bar=None):
+        """Simulate for the given length of time (rounded to a whole number of steps)."""
+        if time_in_seconds < 0:
+            raise ValidationError(
+                f"Must be positive (got {time_in_seconds:g})", attr="time_in_seconds"
+            )
+        steps = int(np.round(float(time_in_seconds) / self.dt))
+        if steps == 0:
+            warnings.warn(
+                f"{time_in_seconds} results in running for 0 timesteps. Simulator "
+                f"still at time {self.time}."
+            )
+        else:
+            self.run_steps(steps, progress_bar=progress_bar)
+
+    def run_steps(self, steps, progress_bar=None):
+        """Simulate for the given number of ``dt`` steps."""
+        if self.closed:
+            raise SimulatorClosed("Simulator cannot run because it is closed.")
+        steps = int(steps)
+        if steps < 0:
+            raise ValidationError(f"Must be positive (got {steps})", attr="steps")
+        if progress_bar is None:
+            progress_bar = self.progress_bar
+        with ProgressTracker(
+            progress_bar, Progress("Simulating", "Simulation", steps)
+        ) as pt:
+            show = pt.total_progress is not None and progress_bar is not False
+            chunk = max(1, steps // PROGRESS_CHUNKS) if show else max(steps, 1)
+            done = 0
+            while done < steps:
+                n = min(chunk, steps - done)
+                self._advance(n)
+                done += n
+                if show:
+                    pt.total_progress.step(n)
+
+    def step(self):
+        """Advance the simulator by 1 step (``dt`` seconds)."""
+        self.run_steps(1, progress_bar=False)
+
+    def _advance(self, steps):
+        try:
+            samples = self._runtime.run(steps)
+        finally:
+            # Even after an error mid-run, time reflects the steps the engine completed.
+            self._n_steps = int(self._runtime.host.engine.steps)
+            self._time = self._n_steps * self.dt
+        for index, rows in samples.items():
+            self._sim_data[self.model.probes[index]].extend(rows)
+
+    def trange(self, dt=None, sample_every=None):
+        """Times matching the probed data (starting at ``dt``, as in nengo)."""
+        if dt is not None:
+            if sample_every is not None:
+                raise ValidationError(
+                    "Cannot specify both `dt` and `sample_every`. "
+                    "Use `sample_every` only.",
+                    attr="dt",
+                    obj=self,
+                )
+            warnings.warn(
+                "`dt` is deprecated. Use `sample_every` instead.", DeprecationWarning
+            )
+            sample_every = dt
+        period = 1 if sample_every is None else sample_every / self.dt
+        steps = np.arange(1, self.n_steps + 1)
+        return self.dt * steps[steps % period < 1]
