@@ -111,7 +111,8 @@ void unpack_view(const std::uint8_t* in, std::uint8_t* base, const View& view) {
 }
 
 Engine::Engine(double dt, std::unique_ptr<Comm> comm) : dt_(dt), comm_(std::move(comm)) {
-    if (!(dt > 0.0)) throw std::invalid_argument("dt must be positive");
+    // nengo accepts dt == 0 for models that are only stepped to inspect signals.
+    if (!(dt >= 0.0)) throw std::invalid_argument("dt must not be negative");
     if (!comm_) comm_ = make_local_comm();
 }
 

@@ -104,15 +104,16 @@ class Simulator:
 
         if network is not None:
             self.assignments = partitioner.partition(network, assignments=assignments)
-            n_components = partitioner.n_components
         else:
-            if assignments:
-                raise ValidationError(
-                    "assignments need a network to refer to", attr="assignments", obj=self
-                )
-            # A prebuilt model carries no record of which object built which operator.
-            self.assignments = {}
-            n_components = 1
+            # A prebuilt model has no network to partition; explicit assignments (e.g.
+            # from a pickled Simulator) still apply if its builder recorded op owners.
+            self.assignments = dict(assignments or {})
+            for obj, comp in self.assignments.items():
+                if not 0 <= comp < partitioner.n_components:
+                    raise ValidationError(
+                        f"component {comp} of {obj} is out of range", attr="assignments"
+                    )
+        n_components = partitioner.n_components if self.assignments else 1
         self._lowered = lower_model(self.model, self.assignments, n_components)
 
         if seed is None:
@@ -144,6 +145,47 @@ class Simulator:
 
     def __exit__(self, exc_type, exc_value, traceback):
         self.close()
+
+    def __getstate__(self):
+        signals = {}
+        if self.signals is not None:
+            signals = {k: np.array(v) for k, v in self.signals.items() if not k.readonly}
+        return {
+            "model": self.model,
+            "signals": signals,
+            "probe_outputs": {p: self._sim_data[p] for p in self.model.probes},
+            "dt": self.dt,
+            "seed": self.seed,
+            "progress_bar": self.progress_bar,
+            "optimize": self.optimize,
+            "closed": self.closed,
+            "n_components": self.partitioner.n_components,
+            "assignments": self.assignments,
+            "n_steps": self._n_steps,
+        }
+
+    def __setstate__(self, state):
+        self.__init__(
+            network=None,
+            model=state["model"],
+            dt=state["dt"],
+            seed=state["seed"],
+            progress_bar=state["progress_bar"],
+            optimize=state["optimize"],
+            partitioner=Partitioner(state["n_components"]),
+            assignments=state["assignments"],
+        )
+        for key, value in state["signals"].items():
+            if key in self.signals:
+                self.signals[key] = value
+        for key, value in state["probe_outputs"].items():
+            self._sim_data[key].extend(value)
+        # The engine's own step counter restarts at 0; nengo keeps time in signals,
+        # which were restored above, so keep ours in step with them.
+        self._n_steps = state["n_steps"]
+        self._time = self._n_steps * self.dt
+        if state["closed"]:
+            self.close()
 
     @property
     def dt(self):
@@ -240,11 +282,13 @@ class Simulator:
         self.run_steps(1, progress_bar=False)
 
     def _advance(self, steps):
+        engine = self._runtime.host.engine
+        before = engine.steps
         try:
             samples = self._runtime.run(steps)
         finally:
             # Even after an error mid-run, time reflects the steps the engine completed.
-            self._n_steps = int(self._runtime.host.engine.steps)
+            self._n_steps += int(engine.steps - before)
             self._time = self._n_steps * self.dt
         for index, rows in samples.items():
             self._sim_data[self.model.probes[index]].extend(rows)

@@ -37,7 +37,7 @@ nengo_mpi::View make_view(std::size_t byte_offset, int dtype, const Index& shape
     if (shape.size() > static_cast<std::size_t>(nengo_mpi::kMaxDims)) {
         throw std::invalid_argument("view has too many dimensions");
     }
-    if (dtype < 0 || dtype > static_cast<int>(nengo_mpi::DType::boolean)) {
+    if (dtype < 0 || dtype > nengo_mpi::kLastDType) {
         throw std::invalid_argument("unknown dtype code " + std::to_string(dtype));
     }
     nengo_mpi::View v;

@@ -13,6 +13,15 @@ std::size_t dtype_size(DType dtype) {
         case DType::i64: return 8;
         case DType::i32: return 4;
         case DType::boolean: return 1;
+        case DType::f16: return 2;
+        case DType::i16: return 2;
+        case DType::i8: return 1;
+        case DType::u8: return 1;
+        case DType::u16: return 2;
+        case DType::u32: return 4;
+        case DType::u64: return 8;
+        case DType::c64: return 8;
+        case DType::c128: return 16;
     }
     throw std::invalid_argument("unknown dtype code");
 }
@@ -24,6 +33,15 @@ const char* dtype_name(DType dtype) {
         case DType::i64: return "int64";
         case DType::i32: return "int32";
         case DType::boolean: return "bool";
+        case DType::f16: return "float16";
+        case DType::i16: return "int16";
+        case DType::i8: return "int8";
+        case DType::u8: return "uint8";
+        case DType::u16: return "uint16";
+        case DType::u32: return "uint32";
+        case DType::u64: return "uint64";
+        case DType::c64: return "complex64";
+        case DType::c128: return "complex128";
     }
     return "unknown";
 }

@@ -16,8 +16,13 @@
 namespace nengo_mpi {
 
 // Element types a signal may have. Native kernels compute in f64; the others exist so
-// that every nengo signal (e.g. the int64 step counter) lives in the same buffer.
-enum class DType : int { f64 = 0, f32 = 1, i64 = 2, i32 = 3, boolean = 4 };
+// that every nengo signal (the int64 step counter, or everything under nengo's 16-bit
+// precision setting) lives in the same buffer, for the Python fallback to use.
+enum class DType : int {
+    f64 = 0, f32 = 1, i64 = 2, i32 = 3, boolean = 4, f16 = 5, i16 = 6, i8 = 7,
+    u8 = 8, u16 = 9, u32 = 10, u64 = 11, c64 = 12, c128 = 13,
+};
+constexpr int kLastDType = 13;
 
 std::size_t dtype_size(DType dtype);
 const char* dtype_name(DType dtype);

@@ -13,11 +13,11 @@ from nengo.transforms import SparseMatrix
 
 #: numpy dtype -> the engine's dtype code (see cpp/signals/buffer.hpp).
 DTYPE_CODES = {
-    np.dtype(np.float64): 0,
-    np.dtype(np.float32): 1,
-    np.dtype(np.int64): 2,
-    np.dtype(np.int32): 3,
-    np.dtype(np.bool_): 4,
+    np.dtype(t): code
+    for code, t in enumerate(
+        [np.float64, np.float32, np.int64, np.int32, np.bool_, np.float16, np.int16,
+         np.int8, np.uint8, np.uint16, np.uint32, np.uint64, np.complex64, np.complex128]
+    )
 }
 CODE_DTYPES = {code: dtype for dtype, code in DTYPE_CODES.items()}
 F64 = DTYPE_CODES[np.dtype(np.float64)]

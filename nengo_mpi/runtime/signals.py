@@ -90,7 +90,12 @@ class SimulatorSignals(Mapping):
         return self.local[self._component(sig)][sig]
 
     def __setitem__(self, sig, value):
-        self[sig][...] = value
+        # Replicas (channel destinations, replicated constants) must agree with the
+        # home copy, or the components would start from different states.
+        self._component(sig)
+        for signals in self.local.values():
+            if sig.base in signals.layout.bases:
+                signals[sig][...] = value
 
     def __contains__(self, sig):
         return getattr(sig, "base", None) in self.home

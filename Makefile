@@ -1,0 +1,38 @@
+# `make demo` and `make test` do all set-up on a fresh machine (see README).
+VENV := .venv
+PY := $(CURDIR)/$(VENV)/bin/python
+MPIRUN := $(CURDIR)/$(VENV)/bin/mpirun
+# The engine build finds the venv's MPI compiler wrapper (mpicxx) through PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+CPP_SOURCES := $(shell find cpp -name '*.cpp' -o -name '*.hpp') CMakeLists.txt pyproject.toml
+
+.PHONY: demo test build bench clean
+
+$(VENV)/.deps: ci/requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r ci/requirements.txt
+	touch $@
+
+# Editable install: Python sources are used in place; the engine is built by CMake in
+# build/editable and installed into the venv.
+$(VENV)/.engine: $(VENV)/.deps $(CPP_SOURCES)
+	$(PY) -m pip install -q --no-build-isolation --no-deps -e . \
+		-Cbuild-dir=build/editable -Ccmake.define.MPI_CXX_COMPILER=$(CURDIR)/$(VENV)/bin/mpicxx
+	touch $@
+
+build: $(VENV)/.engine
+
+demo: build
+	mkdir -p out
+	$(MPIRUN) -np 2 $(PY) -m nengo_mpi examples/sine_squared.py --plot $(CURDIR)/out/sine_squared.png
+
+test: build
+	bash ci/test.sh
+
+bench: build
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf build out $(VENV)

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite, in the order that keeps the final lines meaningful: MPI tests
+# first (every rank prints its own summary), our serial tests last.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+MPIRUN=.venv/bin/mpirun
+
+echo "== pytest-mpi tests at 2 and 3 ranks"
+for n in 2 3; do
+    "$MPIRUN" -np "$n" "$PY" -m pytest --with-mpi tests/mpi -q -p no:cacheprovider
+done
+
+echo "== Nengo's own test suite against nengo_mpi.Simulator (1 process)"
+"$PY" -m pytest -c tests/nengo_suite/pytest.ini --pyargs nengo -n 2 -q -rs
+
+echo "== nengo_mpi's own tests"
+"$PY" -m pytest tests -n 2 -q -p no:cacheprovider --ignore=tests/mpi

@@ -1,0 +1,118 @@
+"""``python -m nengo_mpi [options] script.py [args]`` or ``... -m module [args]``.
+
+Under ``mpirun -np N``, rank 0 runs the script (as ``__main__``, with ``sys.argv`` set as
+``python script.py args`` would) and every Simulator it creates is split across the N
+ranks; ranks 1..N-1 serve those simulators until the script ends, then exit with rank
+0's exit code. Without a launcher, the script simply runs in this process.
+"""
+
+import os
+import runpy
+import sys
+import traceback
+
+USAGE = """usage: python -m nengo_mpi [--version] (script.py | -m module) [args ...]
+
+Runs a Nengo script whose nengo_mpi.Simulators are split across the ranks of the MPI
+job (start it with: mpirun -np N python -m nengo_mpi script.py)."""
+
+
+def parse(argv):
+    """Split our options from the target; returns (kind, target, rest) or exits."""
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        sys.exit(0 if argv else 2)
+    if argv[0] == "--version":
+        return "version", None, []
+    if argv[0] == "-m":
+        if len(argv) < 2:
+            sys.exit("nengo_mpi: -m needs a module name\n" + USAGE)
+        return "module", argv[1], argv[2:]
+    if argv[0].startswith("-"):
+        sys.exit(f"nengo_mpi: unknown option {argv[0]}\n" + USAGE)
+    return "script", argv[0], argv[1:]
+
+
+def versions():
+    """Version lines for nengo_mpi, nengo and the MPI library the engine uses."""
+    import nengo  # pylint: disable=import-outside-toplevel
+
+    from . import __version__, _engine  # pylint: disable=import-outside-toplevel
+
+    lib = _engine.config["mpi_library"].strip().splitlines()
+    return [
+        f"nengo_mpi {__version__}",
+        f"nengo {nengo.__version__}",
+        f"MPI: {lib[0] if lib else 'none (engine built without MPI)'}",
+    ]
+
+
+def run_target(kind, target, rest):
+    """Run the user's script or module as __main__; returns its exit code."""
+    try:
+        if kind == "module":
+            sys.argv = [target] + rest
+            runpy.run_module(target, run_name="__main__", alter_sys=True)
+        else:
+            sys.argv = [target] + rest
+            runpy.run_path(target, run_name="__main__")
+    except SystemExit as e:
+        if e.code is None:
+            return 0
+        if isinstance(e.code, int):
+            return e.code
+        print(e.code, file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv=None):
+    kind, target, rest = parse(sys.argv[1:] if argv is None else argv)
+    if kind == "version":
+        print("\n".join(versions()))
+        return 0
+
+    from .runtime import session as mpi_session  # pylint: disable=import-outside-toplevel
+
+    if mpi_session.launcher_size() is None:
+        return run_target(kind, target, rest)  # not under mpirun: a plain run
+
+    try:
+        session = mpi_session.start()
+    except mpi_session.LaunchError as e:
+        print(f"nengo_mpi: {e}", file=sys.stderr)
+        return 3
+
+    # If a rank is killed, the launcher's report names only its process id; this line
+    # lets that report be read back to a rank.
+    pids = session.comm.gather(os.getpid(), root=0)
+    if session.rank == 0 and session.size > 1:
+        ranks = ", ".join(f"rank {r}: pid {pid}" for r, pid in enumerate(pids))
+        print(f"nengo_mpi: {session.size} ranks ({ranks})", file=sys.stderr, flush=True)
+
+    if session.rank != 0:
+        from .runtime.protocol import serve  # pylint: disable=import-outside-toplevel
+
+        try:
+            return serve(session)
+        except BaseException as e:  # pylint: disable=broad-except
+            session.abort(f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
+
+    from .runtime import controller, protocol  # pylint: disable=import-outside-toplevel
+
+    try:
+        code = run_target(kind, target, rest)
+        controller.close_all()
+    except BaseException as e:  # pylint: disable=broad-except
+        traceback.print_exc()
+        if session.size > 1:
+            # The other ranks may be inside a step waiting for our messages; ending the
+            # whole job is the only way to be sure none of them is left hanging.
+            session.abort(f"{type(e).__name__}: {e}")
+        return 1
+    session.comm.bcast((protocol.EXIT, code), root=0)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+"""Hooks for running Nengo's own test suite (see tests/nengo_suite/)."""
+
+import nengo
+
+
+def reference_simulator():
+    """nengo.Simulator, loaded through ``nengo_simloader``.
+
+    Going through the loader (rather than ``nengo_simulator = nengo.Simulator``) makes
+    nengo's plugin select exactly the backend test set it selects for nengo_mpi, with the
+    same test ids and so the same seeds: the two runs are comparable test for test.
+    """
+    return nengo.Simulator

@@ -1,0 +1,44 @@
+"""Small seeded models shared by the tests."""
+
+import numpy as np
+import nengo
+
+
+def sine_squared(seed=0):
+    """The seed example: sine Node -> 100 LIF -> 100 LIF computing the square."""
+    with nengo.Network(seed=seed) as net:
+        sine = nengo.Node(lambda t: np.sin(2 * np.pi * t), label="sine")
+        a = nengo.Ensemble(100, 1, label="a")
+        b = nengo.Ensemble(100, 1, label="b")
+        nengo.Connection(sine, a)
+        nengo.Connection(a, b, function=np.square)
+        net.probe_list = [nengo.Probe(sine, synapse=0.01), nengo.Probe(b, synapse=0.01)]
+    return net
+
+
+def chain(seed=1, n_ens=5):
+    """A chain of ensembles with mixed synapses, a recurrent integrator, a spike probe,
+    an ensemble of a neuron type that runs through the Python fallback, and a
+    process-driven input: enough kinds of operators to exercise every component split."""
+    with nengo.Network(seed=seed) as net:
+        stim = nengo.Node(nengo.processes.WhiteSignal(1.0, high=5, seed=3), label="stim")
+        ens = [nengo.Ensemble(60, 2, label=f"e{i}") for i in range(n_ens)]
+        ens.append(nengo.Ensemble(40, 2, neuron_type=nengo.AdaptiveLIF(), label="alif"))
+        nengo.Connection(stim, ens[0][0])
+        for pre, post, syn in zip(ens[:-1], ens[1:], [0.005, nengo.Alpha(0.01), 0.02] * 3):
+            nengo.Connection(pre, post, synapse=syn, function=lambda x: x[::-1])
+        nengo.Connection(ens[2], ens[2], synapse=0.1, transform=0.9)
+        nengo.Connection(ens[1].neurons, ens[3].neurons,
+                         transform=np.full((60, 60), -1e-4), synapse=0.005)
+        net.probe_list = [
+            nengo.Probe(ens[-1], synapse=0.02),
+            nengo.Probe(ens[2].neurons, "output"),
+            nengo.Probe(ens[4], "decoded_output", synapse=0.01, sample_every=0.003),
+        ]
+    return net
+
+
+def run_probes(sim, net, seconds):
+    """Run ``sim`` and return its probe data, one array per probe in ``net.probe_list``."""
+    sim.run(seconds)
+    return [np.array(sim.data[p]) for p in net.probe_list]

@@ -1,0 +1,104 @@
+"""``python -m nengo_mpi`` under the real launcher: results, exit codes and faults.
+
+Each case checks that every rank exits (non-zero on failure) within seconds, with a
+message that says which rank failed and why.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from nengo_mpi import _engine
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SCRIPTS = os.path.join(HERE, "scripts")
+BIN = os.path.dirname(sys.executable)
+MPIRUN = os.path.join(BIN, "mpirun")
+
+pytestmark = pytest.mark.skipif(
+    not (_engine.config["mpi"] and os.path.exists(MPIRUN)),
+    reason="needs the engine built with MPI and the environment's mpirun",
+)
+
+
+def launch(n, *args, env=None, timeout=120):
+    """Run ``mpirun -np n python -m nengo_mpi args`` from tests/scripts."""
+    full_env = dict(os.environ, PYTHONPATH=SCRIPTS, **(env or {}))
+    start = time.monotonic()
+    proc = subprocess.run(
+        [MPIRUN, "-np", str(n), sys.executable, "-m", "nengo_mpi", *args],
+        cwd=SCRIPTS, env=full_env, capture_output=True, text=True, timeout=timeout,
+    )
+    return proc, time.monotonic() - start
+
+
+def test_seed_example_on_two_ranks():
+    proc, _ = launch(2, os.path.join(ROOT, "examples", "sine_squared.py"), "--time", "0.5")
+    assert proc.returncode == 0, proc.stderr
+    assert "RMSE" in proc.stdout
+
+
+def test_probe_files_identical_at_1_2_3_ranks(tmp_path):
+    """The real launch path: one script, three rank counts, the same bytes."""
+    outputs = []
+    for n in (1, 2, 3):
+        out = tmp_path / f"probes{n}.npz"
+        proc, _ = launch(n, "save_probes.py", str(out), "3")
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(np.load(out))
+    for other in outputs[1:]:
+        assert sorted(other.files) == sorted(outputs[0].files)
+        for key in outputs[0].files:
+            assert np.array_equal(outputs[0][key], other[key]), key
+
+
+def test_exception_in_script_ends_every_rank():
+    proc, seconds = launch(2, "fault_script.py", "raise-before")
+    assert proc.returncode != 0
+    assert "rank 0 of 2 failed: RuntimeError: deliberate failure" in proc.stderr
+    assert seconds < 30
+
+
+def test_exception_in_node_function_mid_run_ends_every_rank():
+    proc, seconds = launch(2, "fault_script.py", "raise-in-node")
+    assert proc.returncode != 0
+    assert "rank 0 of 2 failed: ValueError: deliberate failure inside a Node" in proc.stderr
+    assert seconds < 30
+
+
+def test_killed_worker_ends_every_rank():
+    """Rank 1 SIGKILLs itself mid-run while rank 0 waits for its messages."""
+    proc, seconds = launch(2, "fault_script.py", "kill-worker")
+    assert proc.returncode != 0
+    assert seconds < 30
+    # The launcher names the dead process's pid; our start-up line maps pids to ranks.
+    pid_line = next(line for line in proc.stderr.splitlines() if "ranks (rank 0: pid" in line)
+    rank1_pid = pid_line.split("rank 1: pid ")[1].rstrip(")")
+    assert f"PID {rank1_pid}" in proc.stdout + proc.stderr
+    assert "signal 9" in proc.stdout + proc.stderr
+
+
+def test_launcher_family_mismatch_is_explained():
+    """A launcher that reports N processes to an MPI that sees a job of 1."""
+    env = dict(os.environ, PYTHONPATH=SCRIPTS, PMI_SIZE="2")
+    proc = subprocess.run(
+        [sys.executable, "-m", "nengo_mpi", "fault_script.py", "ok"],
+        cwd=SCRIPTS, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 3
+    assert "MPI reports a job of 1" in proc.stderr
+
+
+def test_version_and_usage():
+    proc = subprocess.run([sys.executable, "-m", "nengo_mpi", "--version"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    assert "nengo_mpi" in proc.stdout and "MPICH" in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "nengo_mpi"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and "usage" in proc.stdout

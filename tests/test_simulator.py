@@ -1,0 +1,252 @@
+"""nengo_mpi.Simulator's public API, errors, and agreement with nengo.Simulator."""
+
+import importlib.metadata
+import pickle
+
+import numpy as np
+import pytest
+import nengo
+from nengo.exceptions import (
+    BuildError,
+    ReadonlyError,
+    SimulationError,
+    SimulatorClosed,
+    ValidationError,
+)
+
+import nengo_mpi
+import nengo_mpi.lower.ownership
+import nengo_mpi.lower.program
+
+import models
+
+
+def test_matches_reference_bitwise_at_any_split():
+    """The seed example equals nengo.Simulator exactly, split into 1, 2 or 3 components."""
+    net = models.sine_squared()
+    with nengo.Simulator(net, progress_bar=False) as ref:
+        expected = models.run_probes(ref, net, 0.5)
+    for n in (1, 2, 3):
+        with nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(n),
+                                 progress_bar=False) as sim:
+            got = models.run_probes(sim, net, 0.5)
+            assert sim.n_components == n
+            assert len(set(sim.assignments.values())) == n  # 3 objects, all apart
+        for a, b in zip(expected, got):
+            assert np.array_equal(a, b)
+
+
+def test_seed_ensembles_on_different_components():
+    """Partitioner(2) puts the two ensembles of the seed example apart, the Node on 0."""
+    net = models.sine_squared()
+    with nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(2),
+                             progress_bar=False) as sim:
+        by_label = {obj.label: c for obj, c in sim.assignments.items()}
+    assert by_label["sine"] == 0
+    assert by_label["a"] != by_label["b"]
+    assert set(sim.assignments) == set(net.all_ensembles + net.all_nodes)
+
+
+def test_time_trange_and_steps():
+    net = models.sine_squared()
+    with nengo_mpi.Simulator(net, progress_bar=False) as sim:
+        assert sim.n_steps == 0 and sim.time == 0.0
+        sim.run(0.0105)  # rounds to 10 steps, as nengo does
+        sim.step()
+        sim.run_steps(4)
+        assert sim.n_steps == 15
+        assert np.isclose(sim.time, 0.015)
+        assert np.allclose(sim.trange(), 0.001 * np.arange(1, 16))
+        assert np.allclose(sim.trange(sample_every=0.005), [0.005, 0.01, 0.015])
+        assert sim.data[net.probe_list[0]].shape == (15, 1)
+        with pytest.raises(ReadonlyError):
+            sim.dt = 0.002
+
+
+def test_sample_every_matches_reference():
+    with nengo.Network(seed=3) as net:
+        u = nengo.Node(lambda t: np.cos(9 * t))
+        a = nengo.Ensemble(30, 1)
+        nengo.Connection(u, a)
+        p = nengo.Probe(a, synapse=0.01, sample_every=0.0025)
+    with nengo.Simulator(net, progress_bar=False) as ref:
+        ref.run(0.1)
+    with nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(2),
+                             progress_bar=False) as sim:
+        sim.run(0.1)
+    assert np.array_equal(sim.data[p], ref.data[p])
+    assert np.allclose(sim.trange(sample_every=0.0025), ref.trange(sample_every=0.0025))
+
+
+def test_reset_reproduces_run_and_takes_seed():
+    """reset() replays the same run; a new seed changes noise (a Python-fallback process)."""
+    with nengo.Network(seed=1) as net:
+        noise = nengo.Node(nengo.processes.WhiteNoise())
+        a = nengo.Ensemble(20, 1)
+        nengo.Connection(noise, a)
+        p = nengo.Probe(a, synapse=0.01)
+    with nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(2),
+                             progress_bar=False) as sim:
+        sim.run(0.05)
+        first = sim.data[p].copy()
+        sim.reset()
+        assert sim.n_steps == 0 and len(sim.data[p]) == 0
+        sim.run(0.05)
+        assert np.array_equal(sim.data[p], first)
+        sim.reset(seed=sim.seed + 1)
+        sim.run(0.05)
+        assert not np.array_equal(sim.data[p], first)
+
+
+def test_clear_probes():
+    net = models.sine_squared()
+    with nengo_mpi.Simulator(net, progress_bar=False) as sim:
+        sim.run_steps(5)
+        sim.clear_probes()
+        assert len(sim.data[net.probe_list[0]]) == 0
+        sim.run_steps(3)
+        assert len(sim.data[net.probe_list[0]]) == 3
+
+
+def test_closed_simulator_raises():
+    net = models.sine_squared()
+    sim = nengo_mpi.Simulator(net, progress_bar=False)
+    sim.close()
+    assert sim.closed and sim.signals is None
+    for call in (lambda: sim.run(0.01), lambda: sim.step(), lambda: sim.reset(),
+                 lambda: sim.run_steps(1)):
+        with pytest.raises(SimulatorClosed):
+            call()
+    with pytest.raises(SimulatorClosed):
+        with sim:
+            pass
+
+
+def test_negative_time_is_a_validation_error():
+    with nengo_mpi.Simulator(models.sine_squared(), progress_bar=False) as sim:
+        with pytest.raises(ValidationError, match="time_in_seconds"):
+            sim.run(-1)
+
+
+@pytest.mark.parametrize("value", [None, np.nan, "text"])
+def test_node_returning_bad_value_is_a_simulation_error(value):
+    with nengo.Network() as net:
+        u = nengo.Node(lambda t: value, size_out=1)
+        nengo.Probe(u)
+    with nengo_mpi.Simulator(net, progress_bar=False) as sim:
+        with pytest.raises(SimulationError):
+            sim.step()
+
+
+def test_signals_are_views_of_engine_memory():
+    """Writing through sim.signals changes what the engine computes next."""
+    with nengo.Network() as net:
+        u = nengo.Node([0.0])
+        out = nengo.Node(size_in=1)
+        nengo.Connection(u, out, synapse=None, transform=2.0)
+        p = nengo.Probe(out)
+    with nengo_mpi.Simulator(net, progress_bar=False) as sim:
+        sim.step()
+        transform = sim.model.sig[net.all_connections[0]]["weights"]
+        assert sim.signals[transform].flags.writeable is False  # readonly, as in nengo
+        node_out = sim.model.sig[u]["out"]
+        sim.signals[node_out] = [3.0]
+        sim.step()
+        assert sim.data[p][-1, 0] == 6.0
+
+
+def test_progress_bar_runs():
+    net = models.sine_squared()
+    with nengo_mpi.Simulator(net, progress_bar=True) as sim:
+        sim.run(0.2, progress_bar=True)
+        assert sim.n_steps == 200
+
+
+def test_pickle_roundtrip_keeps_state_and_split():
+    """A pickled Simulator comes back with its split, time, signals and probe data."""
+    with nengo.Network(seed=2) as net:
+        u = nengo.Node(np.sin)  # picklable, unlike a lambda
+        a = nengo.Ensemble(30, 1)
+        b = nengo.Ensemble(30, 1)
+        nengo.Connection(u, a)
+        nengo.Connection(a, b)
+        p = nengo.Probe(b, synapse=0.01)
+    with nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(2),
+                             progress_bar=False) as sim:
+        sim.run(0.1)
+        clone = pickle.loads(pickle.dumps(sim))
+        sim.run(0.05)
+    with clone:
+        assert clone.n_components == 2 and clone.n_steps == 100
+        assert sorted(clone.assignments.values()) == sorted(sim.assignments.values())
+        clone.run(0.05)
+        # The restored state carries on exactly as the original did.
+        assert np.array_equal(clone.data[clone.model.probes[0]], sim.data[p])
+
+
+def test_entry_point_registered():
+    eps = importlib.metadata.entry_points(group="nengo.backends")
+    assert any(ep.name == "mpi" and ep.load() is nengo_mpi.Simulator for ep in eps)
+
+
+def test_python_fallback_matches_reference():
+    """Neuron types without a kernel run their own step through the fallback."""
+    with nengo.Network(seed=5) as net:
+        u = nengo.Node(0.6)
+        a = nengo.Ensemble(40, 1, neuron_type=nengo.AdaptiveLIF(tau_n=0.1))
+        nengo.Connection(u, a)
+        p = nengo.Probe(a.neurons, "adaptation")
+    with nengo.Simulator(net, progress_bar=False) as ref:
+        ref.run(0.2)
+    with nengo_mpi.Simulator(net, progress_bar=False) as sim:
+        sim.run(0.2)
+        kinds = {sim._runtime.host.engine.op_kind(i)
+                 for i in range(sim._runtime.host.engine.n_ops)}
+    assert "Python" in kinds and "LIF" not in kinds
+    assert np.allclose(sim.data[p], ref.data[p], atol=1e-12)
+
+
+# --- bad input -------------------------------------------------------------------------
+
+def test_bad_partitioner_argument():
+    with pytest.raises(ValidationError, match="partitioner"):
+        nengo_mpi.Simulator(models.sine_squared(), partitioner=2, progress_bar=False)
+
+
+def test_assignment_of_foreign_object():
+    net = models.sine_squared()
+    with nengo.Network():
+        stranger = nengo.Ensemble(5, 1)
+    with pytest.raises(ValidationError, match="assignments"):
+        nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(2),
+                            assignments={stranger: 1}, progress_bar=False)
+
+
+def test_assignment_out_of_range():
+    net = models.sine_squared()
+    with pytest.raises(ValidationError, match="assignments"):
+        nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(2),
+                            assignments={net.all_ensembles[0]: 2}, progress_bar=False)
+
+
+def test_assignment_splitting_synapse_less_connection():
+    with nengo.Network() as net:
+        a = nengo.Ensemble(10, 1, label="a")
+        b = nengo.Ensemble(10, 1, label="b")
+        conn = nengo.Connection(a, b, synapse=None)
+    with pytest.raises(ValidationError, match="without a synapse") as info:
+        nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(2),
+                            assignments={a: 0, b: 1}, progress_bar=False)
+    assert str(conn) in str(info.value)
+
+
+def test_lowering_refuses_same_step_crossing():
+    """Even past the partitioner, a value read in the step it is set cannot cross."""
+    with nengo.Network() as net:
+        a = nengo.Ensemble(10, 1)
+        b = nengo.Ensemble(10, 1)
+        nengo.Connection(a, b, synapse=None)
+    model = nengo.builder.Model(builder=nengo_mpi.lower.ownership.OwnershipBuilder())
+    model.build(net)
+    with pytest.raises(BuildError, match="same step"):
+        nengo_mpi.lower.program.lower_model(model, {a: 0, b: 1}, 2)
