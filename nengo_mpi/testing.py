@@ -3,8 +3,8 @@
 import nengo
 
 
-def reference_simulator():
-    """nengo.Simulator, loaded through ``nengo_simloader``.
+def reference_simulator(request):  # pylint: disable=unused-argument
+    """nengo.Simulator, loaded through ``nengo_simloader`` (which passes the request).
 
     Going through the loader (rather than ``nengo_simulator = nengo.Simulator``) makes
     nengo's plugin select exactly the backend test set it selects for nengo_mpi, with the

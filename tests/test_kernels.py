@@ -1,0 +1,719 @@
+"""Native engine kernels against nengo's numpy implementation of the same operators.
+
+Each test builds a small `nengo.builder.Model` by hand, runs it in ``nengo.Simulator``
+(the reference) and in `nengo_mpi.Simulator` side by side, and compares every signal
+the operators touch after every step. Each test also checks that the operator under
+test ran as the expected native kernel, so a silent fallback to Python fails the test.
+"""
+
+import nengo
+import numpy as np
+import pytest
+import scipy.sparse
+from nengo.builder import Model
+from nengo.builder.neurons import SimNeurons
+from nengo.builder.operator import (
+    BsrDotInc,
+    Copy,
+    DotInc,
+    ElementwiseInc,
+    Reset,
+    SparseDotInc,
+)
+from nengo.builder.processes import SimProcess
+from nengo.builder.signal import Signal
+from nengo.transforms import SparseMatrix
+
+import nengo_mpi
+
+DT = 0.001
+N_STEPS = 50
+
+#: Tolerances for results whose arithmetic may be ordered differently (sums in dot
+#: products, libm vs. numpy's vectorised transcendental functions).
+RTOL = 1e-12
+ATOL = 1e-12
+
+
+def op_kinds(sim):
+    """The engine's kernel name for each of its operators."""
+    eng = sim._runtime.host.engine
+    return [eng.op_kind(i) for i in range(eng.n_ops)]
+
+
+def model_signals(model):
+    """Every signal the model's operators touch, plus their bases, without repeats."""
+    signals = {}
+    for op in model.operators:
+        for sig in op.all_signals:
+            signals.setdefault(sig, None)
+            signals.setdefault(sig.base, None)
+    return list(signals)
+
+
+def assert_signals_match(sim, ref, signals, exact, when):
+    """Compare our value of every signal with nengo's."""
+    for sig in signals:
+        ours, theirs = sim.signals[sig], ref.signals[sig]
+        if sig.sparse:
+            ours, theirs = ours.toarray(), theirs.toarray()
+        msg = f"{sig} after {when}"
+        assert np.shape(ours) == np.shape(theirs), msg
+        if any(sig is s for s in exact) or np.dtype(sig.dtype).kind in "iub":
+            np.testing.assert_array_equal(ours, theirs, err_msg=msg)
+        else:
+            np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL, err_msg=msg)
+
+
+def run_against_nengo(
+    model, kinds, n_steps=N_STEPS, inputs=None, exact=(), record=(), native=True
+):
+    """Step ``model`` in nengo and nengo_mpi together, comparing after every step.
+
+    Parameters
+    ----------
+    model : nengo.builder.Model
+        The hand-built model.
+    kinds : list of str
+        Kernel names that must be among the engine's operators.
+    n_steps : int
+        Number of steps to run.
+    inputs : dict, optional
+        Signal -> array of shape ``(n_steps,) + signal.shape``, written into both
+        simulators before each step (fresh inputs without a Python operator).
+    exact : sequence of Signal
+        Signals that must match bit for bit (``step`` and ``time`` always must).
+    record : sequence of Signal
+        Signals whose values (ours) are returned after each step.
+    native : bool
+        Whether every operator must run natively (no "Python" kernel).
+
+    Returns
+    -------
+    kinds : list of str
+        The engine's kernel names.
+    history : dict
+        Signal in ``record`` -> array of its values after each step.
+    """
+    inputs = {} if inputs is None else inputs
+    exact = tuple(exact) + (model.step, model.time)
+    signals = model_signals(model)
+    ref = nengo.Simulator(None, model=model, optimize=False, progress_bar=False)
+    sim = nengo_mpi.Simulator(None, model=model, progress_bar=False)
+    history = {sig: [] for sig in record}
+    try:
+        found = op_kinds(sim)
+        for kind in kinds:
+            assert kind in found, f"no {kind} kernel among {found}"
+        if native:
+            assert "Python" not in found, f"an operator fell back to Python: {found}"
+        assert_signals_match(sim, ref, signals, exact, "0 steps")
+        for i in range(n_steps):
+            for sig, values in inputs.items():
+                ref.signals[sig][...] = values[i]
+                sim.signals[sig][...] = values[i]
+            ref.step()
+            sim.step()
+            assert_signals_match(sim, ref, signals, exact, f"{i + 1} steps")
+            for sig in record:
+                history[sig].append(np.array(sim.signals[sig]))
+        assert sim.n_steps == ref.n_steps == n_steps
+    finally:
+        sim.close()
+        ref.close()
+    return found, {sig: np.array(values) for sig, values in history.items()}
+
+
+def random_signal(rng, shape, name, low=-1.0, high=1.0):
+    return Signal(rng.uniform(low, high, size=shape), name=name)
+
+
+# --- TimeUpdate, Reset -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_steps", [1, 7, N_STEPS])
+def test_time_update(n_steps):
+    """TimeUpdate counts steps and sets time = step * dt exactly, as nengo does."""
+    model = Model(dt=DT)
+    run_against_nengo(model, ["TimeUpdate"], n_steps=n_steps)
+
+    with nengo_mpi.Simulator(None, model=Model(dt=0.0007), progress_bar=False) as sim:
+        sim.run_steps(n_steps)
+        assert sim.signals[sim.model.step] == n_steps
+        assert sim.signals[sim.model.time] == n_steps * 0.0007
+        assert sim.n_steps == n_steps
+        assert sim.time == n_steps * 0.0007
+
+
+@pytest.mark.parametrize(
+    "make_dst",
+    [
+        pytest.param(lambda rng: random_signal(rng, 7, "dst"), id="1d"),
+        pytest.param(lambda rng: random_signal(rng, (3, 4), "dst"), id="2d"),
+        pytest.param(lambda rng: random_signal(rng, (5, 3), "dst")[1:4], id="2d-rows"),
+        pytest.param(lambda rng: random_signal(rng, 11, "dst")[1::3], id="strided"),
+    ],
+)
+def test_reset(rng, make_dst):
+    """Reset sets its (contiguous or strided) target to the value every step.
+
+    An increment after the reset makes a missed reset accumulate, and the rest of the
+    base signal must stay as it was.
+    """
+    model = Model(dt=DT)
+    dst = make_dst(rng)
+    model.add_op(Reset(dst, 0.625))
+    model.add_op(ElementwiseInc(random_signal(rng, dst.shape, "a"),
+                                random_signal(rng, dst.shape, "x"), dst))
+    run_against_nengo(model, ["Reset", "ElementwiseInc"], exact=[dst.base])
+
+
+# --- Copy ----------------------------------------------------------------------------
+
+
+COPY_CASES = {
+    # name: (src size, dst size, src_slice, dst_slice, inc)
+    "plain": (6, 6, None, None, False),
+    "plain-inc": (6, 6, None, None, True),
+    "int-slices": (7, 5, [0, -1, 3, -4], [4, -5, 1, 2], False),
+    "int-slices-inc": (7, 5, [6, -7, 2], [-1, 0, 3], True),
+    "src-slice-only": (9, 3, [8, 0, -2], None, False),
+    "dst-slice-only": (3, 8, None, [7, -8, 2], True),
+    "bool-masks": (
+        6,
+        5,
+        np.array([1, 0, 1, 1, 0, 0], dtype=bool),
+        np.array([0, 1, 0, 1, 1], dtype=bool),
+        False,
+    ),
+    "repeated-dst-inc": (5, 4, [0, 1, 2, 3, 4], [2, 0, 2, -2, 0], True),
+    "broadcast": (1, 5, None, None, False),
+    "broadcast-inc": (1, 5, None, None, True),
+    "broadcast-sliced": (4, 6, [-1], [0, 3, 5], True),
+}
+
+
+@pytest.mark.parametrize("case", list(COPY_CASES))
+def test_copy(rng, case):
+    """Copy with plain, int-array, negative, bool-mask and repeated indices."""
+    n_src, n_dst, src_slice, dst_slice, inc = COPY_CASES[case]
+    model = Model(dt=DT)
+    src = random_signal(rng, n_src, "src")
+    dst = random_signal(rng, n_dst, "dst")
+    model.add_op(Copy(src, dst, src_slice=src_slice, dst_slice=dst_slice, inc=inc))
+    run_against_nengo(
+        model,
+        ["Copy"],
+        inputs={src: rng.uniform(-1, 1, size=(N_STEPS, n_src))},
+        exact=[src, dst],
+    )
+
+
+@pytest.mark.parametrize("inc", [False, True])
+def test_copy_strided_views(rng, inc):
+    """Copy between strided (including negatively strided) views of larger signals."""
+    model = Model(dt=DT)
+    big_src = random_signal(rng, 12, "big_src")
+    big_dst = random_signal(rng, 13, "big_dst")
+    other_dst = random_signal(rng, 13, "other_dst")
+    model.add_op(Copy(big_src[::2], big_dst[1::3], src_slice=[5, 0, -3],
+                      dst_slice=[0, 2, 3], inc=inc))
+    model.add_op(Copy(big_src[::-3], other_dst[::-4], inc=inc))
+    run_against_nengo(
+        model,
+        ["Copy"],
+        inputs={big_src: rng.uniform(-1, 1, size=(N_STEPS, 12))},
+        exact=[big_src, big_dst, other_dst],
+    )
+
+
+# --- ElementwiseInc ------------------------------------------------------------------
+
+
+ELEMENTWISE_CASES = {
+    # name: (A shape, X shape, Y shape)
+    "same-1d": ((6,), (6,), (6,)),
+    "same-2d": ((3, 4), (3, 4), (3, 4)),
+    "outer": ((4, 1), (1, 3), (4, 3)),
+    "rows": ((1, 5), (2, 5), (2, 5)),
+    "cols": ((3, 4), (3, 1), (3, 4)),
+    "scalar-a": ((), (5,), (5,)),
+    "length-1-a": ((1,), (5,), (5,)),
+    "scalar-x": ((2, 3), (), (2, 3)),
+    "all-scalar": ((), (), ()),
+}
+
+
+@pytest.mark.parametrize("case", list(ELEMENTWISE_CASES))
+def test_elementwise_inc(rng, case):
+    """ElementwiseInc Y += A * X with nengo's 2-D broadcasting rules."""
+    a_shape, x_shape, y_shape = ELEMENTWISE_CASES[case]
+    model = Model(dt=DT)
+    A = random_signal(rng, a_shape, "A")
+    X = random_signal(rng, x_shape, "X")
+    Y = random_signal(rng, y_shape, "Y")
+    model.add_op(ElementwiseInc(A, X, Y))
+    run_against_nengo(
+        model,
+        ["ElementwiseInc"],
+        inputs={X: rng.uniform(-1, 1, size=(N_STEPS,) + x_shape)},
+        exact=[A, X, Y],
+    )
+
+
+def test_elementwise_inc_views(rng):
+    """ElementwiseInc on 2-D views with row/column strides (some negative)."""
+    model = Model(dt=DT)
+    big_a = random_signal(rng, (5, 7), "big_a")
+    big_x = random_signal(rng, (4, 8), "big_x")
+    big_y = random_signal(rng, (6, 6), "big_y")
+    model.add_op(ElementwiseInc(big_a[1:4, ::2], big_x[3:0:-1, 2:3], big_y[::2, 1:5]))
+    run_against_nengo(
+        model,
+        ["ElementwiseInc"],
+        inputs={big_x: rng.uniform(-1, 1, size=(N_STEPS, 4, 8))},
+        exact=[big_a, big_x, big_y],
+    )
+
+
+# --- DotInc --------------------------------------------------------------------------
+
+
+def dot_inc_case(rng, case):
+    """(A, X, Y, driven signal) for one DotInc case."""
+    if case == "matrix-vector":
+        A = random_signal(rng, (4, 7), "A")
+        X = random_signal(rng, 7, "X")
+        return A, X, random_signal(rng, 4, "Y"), X
+    if case == "matrix-column":
+        A = random_signal(rng, (3, 5), "A")
+        X = random_signal(rng, (5, 1), "X")
+        return A, X, random_signal(rng, (3, 1), "Y"), X
+    if case == "sliced-matrix":
+        base = random_signal(rng, (8, 11), "A_base")
+        X = random_signal(rng, 6, "X")
+        return base[2:6, 3:9], X, random_signal(rng, 4, "Y"), X
+    if case == "strided-matrix":
+        base = random_signal(rng, (9, 10), "A_base")
+        X_base = random_signal(rng, 12, "X_base")
+        Y_base = random_signal(rng, 10, "Y_base")
+        return base[::2, ::-2], X_base[1:11:2], Y_base[::-2], X_base
+    if case == "vector-vector":
+        A = random_signal(rng, 6, "A")
+        X = random_signal(rng, 6, "X")
+        return A, X, random_signal(rng, 1, "Y"), X
+    if case == "vector-vector-0d":
+        A = random_signal(rng, 6, "A")
+        X = random_signal(rng, 6, "X")
+        return A, X, Signal(np.array(0.25), name="Y"), X
+    if case == "scalar-a":
+        A = Signal(np.array(-1.75), name="A")
+        X = random_signal(rng, 5, "X")
+        return A, X, random_signal(rng, 5, "Y"), X
+    if case == "scalar-x":
+        A = random_signal(rng, 5, "A")
+        X = Signal(np.array(0.5), name="X")
+        return A, X, random_signal(rng, 5, "Y"), X
+    raise ValueError(case)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "matrix-vector",
+        "matrix-column",
+        "sliced-matrix",
+        "strided-matrix",
+        "vector-vector",
+        "vector-vector-0d",
+        "scalar-a",
+        "scalar-x",
+    ],
+)
+def test_dot_inc(rng, case):
+    """DotInc for matrix @ vector (contiguous or strided A), vector . vector, scalar * X."""
+    model = Model(dt=DT)
+    A, X, Y, driven = dot_inc_case(rng, case)
+    model.add_op(DotInc(A, X, Y))
+    kind = "ElementwiseInc" if case.startswith("scalar") else "DotInc"
+    run_against_nengo(
+        model,
+        [kind],
+        inputs={driven: rng.uniform(-1, 1, size=(N_STEPS,) + driven.shape)},
+        exact=[A.base, X.base],
+    )
+
+
+# --- SparseDotInc, BsrDotInc ---------------------------------------------------------
+
+
+def sparse_case(rng, case):
+    """The initial value of a sparse 5 x 8 matrix A."""
+    if case == "sparse-matrix":
+        # nengo's own format; a repeated (row, col) pair is summed, row 3 is empty
+        indices = np.array([[0, 1], [0, 7], [1, 0], [2, 2], [2, 5], [4, 6], [4, 1],
+                            [0, 7]])
+        return SparseMatrix(indices, rng.uniform(-1, 1, size=len(indices)), (5, 8))
+    if case == "csr":
+        dense = rng.uniform(-1, 1, size=(5, 8)) * (rng.uniform(size=(5, 8)) < 0.4)
+        dense[2] = 0.0
+        return scipy.sparse.csr_matrix(dense)
+    if case == "csr-unsorted":
+        # valid CSR whose column indices are not sorted within each row
+        indptr = np.array([0, 2, 3, 3, 6, 7])
+        indices = np.array([5, 1, 0, 7, 2, 4, 3])
+        data = rng.uniform(-1, 1, size=len(indices))
+        csr = scipy.sparse.csr_matrix((data, indices, indptr), shape=(5, 8))
+        assert not csr.has_sorted_indices
+        return csr
+    raise ValueError(case)
+
+
+@pytest.mark.parametrize("case", ["sparse-matrix", "csr", "csr-unsorted"])
+def test_sparse_dot_inc(rng, case):
+    """SparseDotInc with A from a nengo SparseMatrix or a scipy CSR matrix."""
+    model = Model(dt=DT)
+    A = Signal(sparse_case(rng, case), name="A", readonly=True)
+    X = random_signal(rng, 8, "X")
+    Y = random_signal(rng, 5, "Y")
+    model.add_op(SparseDotInc(A, X, Y))
+    run_against_nengo(
+        model,
+        ["SparseDotInc"],
+        inputs={X: rng.uniform(-1, 1, size=(N_STEPS, 8))},
+        exact=[X],
+    )
+
+
+def test_bsr_dot_inc(rng):
+    """BsrDotInc with several blocks per row, unsorted block columns and an empty row."""
+    br, bc = 3, 2
+    indptr = np.array([0, 2, 2, 5, 6])  # block row 1 is empty
+    indices = np.array([2, 0, 1, 3, 0, 2])  # 4 block columns, unsorted within rows
+    model = Model(dt=DT)
+    A = random_signal(rng, (len(indices), br, bc), "A")
+    X = random_signal(rng, 4 * bc, "X")
+    Y = random_signal(rng, (len(indptr) - 1) * br, "Y")
+    model.add_op(BsrDotInc(A, X, Y, indices=indices, indptr=indptr, reshape=False))
+    run_against_nengo(
+        model,
+        ["BsrDotInc"],
+        inputs={X: rng.uniform(-1, 1, size=(N_STEPS, 4 * bc))},
+        exact=[A, X],
+    )
+
+
+def test_bsr_dot_inc_merged(rng):
+    """BsrDotInc as nengo's optimizer makes it: one block per row, diagonal."""
+    n_blocks, br, bc = 3, 4, 5
+    model = Model(dt=DT)
+    A = random_signal(rng, (n_blocks, br, bc), "A")
+    X = random_signal(rng, n_blocks * bc, "X")
+    Y = random_signal(rng, n_blocks * br, "Y")
+    model.add_op(BsrDotInc(A, X, Y, indices=np.arange(n_blocks),
+                           indptr=np.arange(n_blocks + 1), reshape=False))
+    run_against_nengo(
+        model,
+        ["BsrDotInc"],
+        inputs={X: rng.uniform(-1, 1, size=(N_STEPS, n_blocks * bc))},
+        exact=[A, X],
+    )
+
+
+# --- Neurons -------------------------------------------------------------------------
+
+
+def neuron_model(neuron_type, n, state_values):
+    """A model with one SimNeurons op; returns (model, J, output, state signals)."""
+    model = Model(dt=DT)
+    J = Signal(np.zeros(n), name="J")
+    out = Signal(np.zeros(n), name="out")
+    state = {name: Signal(value, name=name) for name, value in state_values.items()}
+    model.add_op(SimNeurons(neuron_type, J, out, state=state))
+    return model, J, out, state
+
+
+@pytest.mark.parametrize("amplitude", [1.0, 0.4])
+def test_lif(rng, amplitude):
+    """LIF spikes, voltages and refractory times match nengo's, step after step.
+
+    Some neurons start refractory, inputs straddle the threshold so that neurons spike,
+    and some drive voltages below min_voltage.
+    """
+    n = 120
+    lif = nengo.LIF(tau_rc=0.02, tau_ref=0.002, min_voltage=-0.5, amplitude=amplitude)
+    refractory = np.where(rng.uniform(size=n) < 0.3, rng.uniform(0, 0.003, size=n), 0.0)
+    model, J, out, state = neuron_model(
+        lif,
+        n,
+        {"voltage": rng.uniform(-0.5, 1.0, size=n), "refractory_time": refractory},
+    )
+    J_values = rng.uniform(-4, 6, size=(N_STEPS, n))
+    found, history = run_against_nengo(
+        model, ["LIF"], inputs={J: J_values}, exact=[out, J], record=[out, state["voltage"]]
+    )
+    # the premises: spikes happened, voltages were clamped, some neurons began refractory
+    spikes = history[out]
+    assert np.all((spikes == 0) | (spikes == amplitude / DT))
+    assert np.count_nonzero(spikes) > 20
+    assert np.any(history[state["voltage"]] == -0.5)
+    assert np.count_nonzero(refractory) > 10
+
+
+@pytest.mark.parametrize("amplitude", [1.0, 2.5])
+def test_lif_rate(rng, amplitude):
+    """LIFRate rates match nengo's, for inputs below, at and above threshold."""
+    n = 60
+    model, J, out, _ = neuron_model(
+        nengo.LIFRate(tau_rc=0.03, tau_ref=0.001, amplitude=amplitude), n, {}
+    )
+    J_values = rng.uniform(-1, 5, size=(N_STEPS, n))
+    J_values[:, :3] = 1.0  # exactly at threshold: rate 0
+    found, history = run_against_nengo(model, ["LIFRate"], inputs={J: J_values},
+                                       record=[out])
+    assert np.any(history[out] == 0) and np.any(history[out] > 0)
+
+
+@pytest.mark.parametrize("amplitude", [1.0, 0.5])
+def test_rectified_linear(rng, amplitude):
+    """RectifiedLinear output = amplitude * max(J, 0), exactly as nengo computes it."""
+    n = 40
+    model, J, out, _ = neuron_model(nengo.RectifiedLinear(amplitude=amplitude), n, {})
+    run_against_nengo(
+        model,
+        ["RectifiedLinear"],
+        inputs={J: rng.uniform(-5, 5, size=(N_STEPS, n))},
+        exact=[J, out],
+    )
+
+
+@pytest.mark.parametrize("amplitude", [1.0, 0.3])
+def test_spiking_rectified_linear(rng, amplitude):
+    """SpikingRectifiedLinear spikes (several per step too) and voltages match nengo's."""
+    n = 50
+    model, J, out, state = neuron_model(
+        nengo.SpikingRectifiedLinear(amplitude=amplitude),
+        n,
+        {"voltage": rng.uniform(0, 1, size=n)},
+    )
+    found, history = run_against_nengo(
+        model,
+        ["SpikingRectifiedLinear"],
+        inputs={J: rng.uniform(-500, 3500, size=(N_STEPS, n))},
+        exact=[J, out, state["voltage"]],
+        record=[out],
+    )
+    n_spikes = history[out] * DT / amplitude
+    assert np.allclose(n_spikes, np.round(n_spikes))
+    assert n_spikes.max() >= 3 and np.any(n_spikes == 0)
+
+
+class SubclassedLIF(nengo.LIF):
+    """A LIF subclass: the engine must not assume it behaves like nengo.LIF."""
+
+
+def test_lif_subclass_falls_back(rng):
+    """A subclass of LIF runs through the Python fallback and still matches nengo."""
+    n = 30
+    model, J, out, state = neuron_model(
+        SubclassedLIF(tau_rc=0.02, tau_ref=0.002),
+        n,
+        {"voltage": rng.uniform(0, 1, size=n), "refractory_time": np.zeros(n)},
+    )
+    found, _ = run_against_nengo(
+        model,
+        ["Python"],
+        inputs={J: rng.uniform(0, 5, size=(N_STEPS, n))},
+        exact=[out, *state.values()],
+        native=False,
+    )
+    assert "LIF" not in found
+
+
+# --- LinearFilter --------------------------------------------------------------------
+
+
+FILTERS = {
+    # name: (process, nengo's step form for it)
+    "lowpass": (nengo.Lowpass(0.005), "OneX"),
+    "alpha": (nengo.Alpha(0.004), "NoD"),
+    "passthrough": (nengo.LinearFilter([1], [1]), "NoX"),
+    "gain": (nengo.LinearFilter([2.5], [1]), "NoX"),
+    "general": (nengo.LinearFilter([1, 0.5], [0.01, 1]), "General"),
+    "general-2nd-order": (nengo.LinearFilter([0.3, 1, 2], [0.002, 0.05, 1]), "General"),
+    "digital": (nengo.LinearFilter([0.5], [1, -0.5], analog=False), "OneX"),
+}
+
+
+def filter_model(rng, process, u, y, mode, random_state):
+    """Add a SimProcess for ``process`` with its state made as build_process makes it."""
+    model = Model(dt=DT)
+    state_init = process.make_state(u.shape, y.shape, DT)
+    state = {}
+    for name, value in state_init.items():
+        if random_state:
+            value = rng.uniform(-1, 1, size=value.shape)
+        state[name] = Signal(value, name=name)
+    model.add_op(SimProcess(process, u, y, model.time, mode=mode, state=state))
+    return model, state
+
+
+#: (filter, mode) pairs nengo can run; see test_linear_filter_general_inc for the rest.
+FILTER_MODES = [
+    pytest.param(name, mode, id=f"{name}-{mode}")
+    for name, (_, form) in FILTERS.items()
+    for mode in ["set", "inc", "update"]
+    if not (form == "General" and mode == "inc")
+]
+
+
+@pytest.mark.parametrize("random_state", [False, True], ids=["zero-state", "random-state"])
+@pytest.mark.parametrize("name, mode", FILTER_MODES)
+def test_linear_filter(rng, name, mode, random_state):
+    """LinearFilter in each step form and write mode, from zero or random state."""
+    process, form = FILTERS[name]
+    n = 6
+    u = Signal(np.zeros(n), name="u")
+    y = random_signal(rng, n, "y")
+    model, state = filter_model(rng, process, u, y, mode, random_state)
+    # the premise: nengo steps this filter in the form we mean to test
+    step = process.make_step((n,), (n,), DT, None, {"X": state["X"].initial_value.copy()})
+    assert isinstance(step, getattr(nengo.LinearFilter, form))
+    run_against_nengo(
+        model,
+        ["LinearFilter"],
+        inputs={u: rng.uniform(-1, 1, size=(N_STEPS, n))},
+        exact=[u],
+    )
+
+
+@pytest.mark.parametrize("name", ["general", "general-2nd-order"])
+def test_linear_filter_general_inc(rng, name):
+    """A General-form filter in "inc" mode adds nengo's "set"-mode output every step.
+
+    nengo 4.1 cannot run this case itself (its General step returns shape (1, n), which
+    ``output[...] +=`` cannot broadcast into (n,)), so the reference is nengo's "set"
+    mode output accumulated onto the initial output.
+    """
+    process, _ = FILTERS[name]
+    n = 6
+    x0 = rng.uniform(-1, 1, size=process.make_state((n,), (n,), DT)["X"].shape)
+    y0 = rng.uniform(-1, 1, size=n)
+    inputs = rng.uniform(-1, 1, size=(N_STEPS, n))
+
+    def make(mode, y_init):
+        model = Model(dt=DT)
+        u = Signal(np.zeros(n), name="u")
+        y = Signal(y_init, name="y")
+        X = Signal(x0, name="X")
+        model.add_op(SimProcess(process, u, y, model.time, mode=mode, state={"X": X}))
+        return model, u, y, X
+
+    ref_model, ref_u, ref_y, ref_X = make("set", np.zeros(n))
+    model, u, y, X = make("inc", y0)
+    ref = nengo.Simulator(None, model=ref_model, optimize=False, progress_bar=False)
+    sim = nengo_mpi.Simulator(None, model=model, progress_bar=False)
+    try:
+        kinds = op_kinds(sim)
+        assert "LinearFilter" in kinds and "Python" not in kinds, kinds
+        expected = y0.copy()
+        for i in range(N_STEPS):
+            ref.signals[ref_u][...] = inputs[i]
+            sim.signals[u][...] = inputs[i]
+            ref.step()
+            sim.step()
+            expected += ref.signals[ref_y]
+            msg = f"after {i + 1} steps"
+            np.testing.assert_allclose(sim.signals[y], expected, rtol=RTOL, atol=ATOL,
+                                       err_msg=msg)
+            np.testing.assert_allclose(sim.signals[X], ref.signals[ref_X], rtol=RTOL,
+                                       atol=ATOL, err_msg=msg)
+    finally:
+        sim.close()
+        ref.close()
+
+
+@pytest.mark.parametrize("name", ["lowpass", "alpha", "general"])
+def test_linear_filter_single_element(rng, name):
+    """A one-element filter (nengo's OneXScalar step for a lowpass) from random state."""
+    process, _ = FILTERS[name]
+    u = Signal(np.zeros(1), name="u")
+    y = Signal(np.zeros(1), name="y")
+    model, _ = filter_model(rng, process, u, y, "set", random_state=True)
+    run_against_nengo(
+        model,
+        ["LinearFilter"],
+        inputs={u: rng.uniform(-1, 1, size=(N_STEPS, 1))},
+        exact=[u],
+    )
+
+
+@pytest.mark.parametrize("name", ["lowpass", "alpha", "general"])
+def test_linear_filter_views(rng, name):
+    """A filter reading and writing strided views of larger signals."""
+    process, _ = FILTERS[name]
+    big_u = Signal(np.zeros(15), name="big_u")
+    big_y = random_signal(rng, 16, "big_y")
+    model, _ = filter_model(rng, process, big_u[::3], big_y[15:0:-3], "set",
+                            random_state=True)
+    run_against_nengo(
+        model,
+        ["LinearFilter"],
+        inputs={big_u: rng.uniform(-1, 1, size=(N_STEPS, 15))},
+        exact=[big_u],
+    )
+
+
+# --- Several kernels, many steps per engine call -------------------------------------
+
+
+def test_run_steps_in_one_call(rng):
+    """A small pipeline run 50 steps in one engine call ends where nengo does.
+
+    Bias -> DotInc -> LIF -> Lowpass -> Copy feeds back into the next step's input
+    through an update, so every kernel sees inputs that change from step to step.
+    """
+    n_in, n = 3, 40
+    model = Model(dt=DT)
+    x = random_signal(rng, n_in, "x")
+    encoders = random_signal(rng, (n, n_in), "encoders", -2, 2)
+    bias = random_signal(rng, n, "bias", 0.5, 2.5)
+    J = Signal(np.zeros(n), name="J")
+    spikes = Signal(np.zeros(n), name="spikes")
+    voltage = random_signal(rng, n, "voltage", 0, 1)
+    refractory = Signal(np.zeros(n), name="refractory_time")
+    filtered = Signal(np.zeros(n), name="filtered")
+    decoders = random_signal(rng, (n_in, n), "decoders", -0.01, 0.01)
+    decoded = Signal(np.zeros(n_in), name="decoded")
+    lowpass = nengo.Lowpass(0.01)
+
+    model.add_op(Copy(bias, J))
+    model.add_op(DotInc(encoders, x, J))
+    model.add_op(SimNeurons(nengo.LIF(), J, spikes,
+                            state={"voltage": voltage, "refractory_time": refractory}))
+    model.add_op(SimProcess(lowpass, spikes, filtered, model.time, mode="set",
+                            state={"X": Signal(np.zeros((1, n)), name="X")}))
+    model.add_op(Reset(decoded))
+    model.add_op(DotInc(decoders, filtered, decoded))
+    model.add_op(SimProcess(nengo.Lowpass(0.02), decoded, x, model.time, mode="update",
+                            state={"X": Signal(np.zeros((1, n_in)), name="X_x")}))
+    signals = model_signals(model)
+
+    ref = nengo.Simulator(None, model=model, optimize=False, progress_bar=False)
+    sim = nengo_mpi.Simulator(None, model=model, progress_bar=False)
+    try:
+        kinds = op_kinds(sim)
+        for kind in ["TimeUpdate", "Copy", "DotInc", "LIF", "LinearFilter", "Reset"]:
+            assert kind in kinds
+        assert "Python" not in kinds
+        ref.run_steps(N_STEPS)
+        sim.run_steps(N_STEPS)
+        assert sim.n_steps == N_STEPS
+        assert np.count_nonzero(ref.signals[spikes]) > 0 or np.any(
+            ref.signals[filtered] > 0
+        )
+        assert_signals_match(sim, ref, signals, [model.step, model.time],
+                             f"{N_STEPS} steps")
+    finally:
+        sim.close()
+        ref.close()
