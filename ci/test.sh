@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 MPIRUN=.venv/bin/mpirun
+export PATH="$PWD/.venv/bin:$PATH"  # cmake, ninja and mpicxx of the venv
+
+echo "== engine build without MPI"
+bash ci/check_no_mpi_build.sh
 
 echo "== pytest-mpi tests at 2 and 3 ranks"
 for n in 2 3; do

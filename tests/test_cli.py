@@ -57,6 +57,14 @@ def test_probe_files_identical_at_1_2_3_ranks(tmp_path):
             assert np.array_equal(outputs[0][key], other[key]), key
 
 
+def test_module_form(tmp_path):
+    """``python -m nengo_mpi -m module args`` runs the module as __main__ with its args."""
+    out = tmp_path / "probes.npz"
+    proc, _ = launch(2, "-m", "save_probes", str(out), "2")
+    assert proc.returncode == 0, proc.stderr
+    assert len(np.load(out).files) == 3
+
+
 def test_exception_in_script_ends_every_rank():
     proc, seconds = launch(2, "fault_script.py", "raise-before")
     assert proc.returncode != 0

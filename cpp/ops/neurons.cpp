@@ -71,7 +71,9 @@ RectifiedLinear::RectifiedLinear(SignalBuffer& buf, int j_view, int out_view, do
 }
 
 void RectifiedLinear::step() {
-    for (std::int64_t i = 0; i < j_.n; ++i) out_[i] = amplitude_ * std::max(0.0, j_[i]);
+    // std::max(j, 0.0) returns j when j is NaN, as np.maximum does; std::max(0.0, j) would
+    // silently turn a NaN into 0.
+    for (std::int64_t i = 0; i < j_.n; ++i) out_[i] = amplitude_ * std::max(j_[i], 0.0);
 }
 
 SpikingRectifiedLinear::SpikingRectifiedLinear(SignalBuffer& buf, int j_view, int out_view,

@@ -31,7 +31,9 @@ def as_csr(value):
     """The CSR form nengo's SignalDict would allocate for a sparse initial value."""
     if isinstance(value, SparseMatrix):
         value = value.allocate()
-    csr = scipy.sparse.csr_matrix(value)
+    # copy=True: sort_indices() works in place and must not reorder (or, as nengo makes
+    # sparse data read-only, fail on) the Signal's own initial value.
+    csr = scipy.sparse.csr_matrix(value, copy=True)
     csr.sort_indices()
     return csr
 
