@@ -42,6 +42,7 @@ class SparseLayout:
     """Structure of a sparse signal whose nonzero values live in the buffer."""
 
     def __init__(self, csr):
+        self.data = np.asarray(csr.data)
         self.shape = csr.shape
         self.indptr = np.asarray(csr.indptr, dtype=np.int64)
         self.indices = np.asarray(csr.indices, dtype=np.int64)
@@ -155,7 +156,7 @@ class ComponentLayout:
         buf = np.zeros(self.nbytes, dtype=np.uint8)
         for base, offset in self.bases.items():
             if base in self.sparse:
-                values = as_csr(base.initial_value).data.astype(base.dtype)
+                values = self.sparse[base].data.astype(base.dtype)
             else:
                 values = np.ascontiguousarray(base.initial_value, dtype=base.dtype)
             raw = values.reshape(-1).view(np.uint8)

@@ -1,6 +1,7 @@
 """Rank 0's side of a simulation: run a lowered model here or across the session's ranks."""
 
 import pickle
+import traceback
 
 from nengo.exceptions import BuildError
 
@@ -60,6 +61,14 @@ class Runtime:
         s = self.session
         # Components are dealt round-robin; component 0 (Python objects) stays on rank 0.
         self.rank_of = [c % s.size for c in range(lowered.n_components)]
+        # Channel ids are MPI tags; the standard only promises tags up to 32767.
+        from mpi4py import MPI  # pylint: disable=import-outside-toplevel
+
+        tag_ub = s.comm.Get_attr(MPI.TAG_UB)
+        if len(lowered.channels) > tag_ub + 1:
+            raise BuildError(
+                f"{len(lowered.channels)} channels exceed this MPI's largest tag ({tag_ub})"
+            )
         parts = protocol.ship(lowered, self.rank_of, s.size)
         # Pickle before telling anyone: a failure here leaves the other ranks untouched.
         shipped = [None] + [_pickle_part(parts[r], r) for r in range(1, s.size)]
@@ -93,8 +102,6 @@ class Runtime:
         except BaseException as e:
             # The other ranks are inside the same steps, waiting for our messages;
             # there is no consistent state to return to, so the job ends here.
-            import traceback  # pylint: disable=import-outside-toplevel
-
             s.abort(f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
         samples = {}
         for part in s.comm.gather(self.host.take_probes(), root=0):
