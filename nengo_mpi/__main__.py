@@ -49,12 +49,11 @@ def versions():
 
 def run_target(kind, target, rest):
     """Run the user's script or module as __main__; returns its exit code."""
+    sys.argv = [target] + rest
     try:
         if kind == "module":
-            sys.argv = [target] + rest
             runpy.run_module(target, run_name="__main__", alter_sys=True)
         else:
-            sys.argv = [target] + rest
             runpy.run_path(target, run_name="__main__")
     except SystemExit as e:
         if e.code is None:

@@ -104,6 +104,7 @@ class Simulator:
 
         if network is not None:
             self.assignments = partitioner.partition(network, assignments=assignments)
+            n_components = partitioner.n_components
         else:
             # A prebuilt model has no network to partition; explicit assignments (e.g.
             # from a pickled Simulator) still apply if its builder recorded op owners.
@@ -113,7 +114,8 @@ class Simulator:
                     raise ValidationError(
                         f"component {comp} of {obj} is out of range", attr="assignments"
                     )
-        n_components = partitioner.n_components if self.assignments else 1
+            # Without a record of op owners there is nothing to split: one component.
+            n_components = partitioner.n_components if self.assignments else 1
         self._lowered = lower_model(self.model, self.assignments, n_components)
 
         if seed is None:
