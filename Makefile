@@ -6,6 +6,9 @@ MPIRUN := $(CURDIR)/$(VENV)/bin/mpirun
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 CPP_SOURCES := $(shell find cpp -name '*.cpp' -o -name '*.hpp') CMakeLists.txt pyproject.toml
+# The editable install maps each Python module to its file when it is installed, so a
+# module added, moved or removed needs a reinstall too (edits to existing ones do not).
+PY_MODULES := $(shell find nengo_mpi -name '*.py')
 
 .PHONY: demo test build bench clean
 
@@ -17,7 +20,7 @@ $(VENV)/.deps: ci/requirements.txt
 
 # Editable install: Python sources are used in place; the engine is built by CMake in
 # build/editable and installed into the venv.
-$(VENV)/.engine: $(VENV)/.deps $(CPP_SOURCES)
+$(VENV)/.engine: $(VENV)/.deps $(CPP_SOURCES) $(PY_MODULES)
 	$(PY) -m pip install -q --no-build-isolation --no-deps -e . \
 		-Cbuild-dir=build/editable -Ccmake.define.MPI_CXX_COMPILER=$(CURDIR)/$(VENV)/bin/mpicxx
 	touch $@

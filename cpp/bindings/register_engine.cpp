@@ -1,4 +1,5 @@
 // Engine construction and stepping, plus the one op that calls back into Python.
+// Native ops are added by the register_*_ops.cpp files, one per family.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -7,15 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "bindings/op_binding.hpp"
 #include "engine.hpp"
-#include "ops/basic.hpp"
-#include "ops/linalg.hpp"
-#include "ops/neurons.hpp"
-#include "ops/synapses.hpp"
 
 namespace py = pybind11;
 using nengo_mpi::Engine;
-using Index = std::vector<std::int64_t>;
+using nengo_mpi::bindings::Index;
 
 namespace {
 
@@ -49,12 +47,6 @@ nengo_mpi::View make_view(std::size_t byte_offset, int dtype, const Index& shape
         v.strides[d] = strides[d];
     }
     return v;
-}
-
-template <class OpT, class... Args>
-int add(Engine& e, int local, std::int64_t order, Args&&... args) {
-    return e.add_op(local, order,
-                    std::make_unique<OpT>(e.buffer(local), std::forward<Args>(args)...));
 }
 
 }  // namespace
@@ -93,51 +85,6 @@ void register_engine(py::module_& m) {
                  return py::array_t<std::uint8_t>({static_cast<py::ssize_t>(buf.nbytes())},
                                                   {static_cast<py::ssize_t>(1)}, buf.data(),
                                                   self);
-             })
-        .def("add_time_update",
-             [](Engine& e, int local, std::int64_t order, int step, int time) {
-                 return add<nengo_mpi::TimeUpdate>(e, local, order, step, time, e.dt());
-             })
-        .def("add_reset", &add<nengo_mpi::Reset, int&, double&>)
-        .def("add_copy", &add<nengo_mpi::Copy, int&, int&, Index&, Index&, bool&>)
-        .def("add_elementwise_inc", &add<nengo_mpi::ElementwiseInc, int&, int&, int&>)
-        .def("add_dot_inc", &add<nengo_mpi::DotInc, int&, int&, int&>)
-        .def("add_sparse_dot_inc", &add<nengo_mpi::SparseDotInc, int&, int&, int&, Index&, Index&>)
-        .def("add_bsr_dot_inc",
-             &add<nengo_mpi::BsrDotInc, int&, int&, int&, std::int64_t&, std::int64_t&, Index&,
-                  Index&>)
-        .def("add_lif",
-             [](Engine& e, int local, std::int64_t order, int j, int out, int v, int ref,
-                double tau_rc, double tau_ref, double min_voltage, double amplitude) {
-                 return add<nengo_mpi::LIF>(e, local, order, j, out, v, ref,
-                                            nengo_mpi::LIFParams{tau_rc, tau_ref, min_voltage,
-                                                                 amplitude},
-                                            e.dt());
-             })
-        .def("add_lif_rate",
-             [](Engine& e, int local, std::int64_t order, int j, int out, double tau_rc,
-                double tau_ref, double amplitude) {
-                 return add<nengo_mpi::LIFRate>(
-                     e, local, order, j, out,
-                     nengo_mpi::LIFParams{tau_rc, tau_ref, 0.0, amplitude});
-             })
-        .def("add_rectified_linear", &add<nengo_mpi::RectifiedLinear, int&, int&, double&>)
-        .def("add_spiking_rectified_linear",
-             [](Engine& e, int local, std::int64_t order, int j, int out, int v,
-                double amplitude) {
-                 return add<nengo_mpi::SpikingRectifiedLinear>(e, local, order, j, out, v,
-                                                               amplitude, e.dt());
-             })
-        .def("add_linear_filter",
-             [](Engine& e, int local, std::int64_t order, int u, int y, int x, int form,
-                int mode, std::vector<double> A, std::vector<double> B, std::vector<double> C,
-                double D) {
-                 if (form < 0 || form > 3) throw std::invalid_argument("unknown filter form");
-                 if (mode < 0 || mode > 2) throw std::invalid_argument("unknown write mode");
-                 return add<nengo_mpi::LinearFilter>(
-                     e, local, order, u, y, x, static_cast<nengo_mpi::FilterForm>(form),
-                     static_cast<nengo_mpi::WriteMode>(mode), std::move(A), std::move(B),
-                     std::move(C), D);
              })
         .def("add_python_op",
              [](Engine& e, int local, std::int64_t order, py::object fn) {

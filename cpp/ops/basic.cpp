@@ -5,26 +5,32 @@
 
 namespace nengo_mpi {
 
-TimeUpdate::TimeUpdate(SignalBuffer& buf, int step_view, int time_view, double dt)
-    : step_(buf.i64(step_view)), time_(buf.f64(time_view)), dt_(dt) {}
+template <class T, class I>
+TimeUpdate<T, I>::TimeUpdate(SignalBuffer& buf, int step_view, int time_view, double dt)
+    : step_(buf.ptr<I>(step_view)), time_(buf.ptr<T>(time_view)), dt_(dt) {}
 
-void TimeUpdate::step() {
+template <class T, class I>
+void TimeUpdate<T, I>::step() {
     *step_ += 1;
-    // Same expression as nengo (step * dt, not an accumulated sum), so times agree exactly.
-    *time_ = static_cast<double>(*step_) * dt_;
+    // Same expression as nengo (step * dt in double, not an accumulated sum, then stored
+    // at the signal's precision), so times agree exactly.
+    *time_ = static_cast<T>(static_cast<double>(*step_) * dt_);
 }
 
-Reset::Reset(SignalBuffer& buf, int dst_view, double value)
-    : dst_(buf.vec(dst_view)), value_(value) {}
+template <class T>
+Reset<T>::Reset(SignalBuffer& buf, int dst_view, double value)
+    : dst_(buf.vec<T>(dst_view)), value_(static_cast<T>(value)) {}
 
-void Reset::step() {
+template <class T>
+void Reset<T>::step() {
     for (std::int64_t i = 0; i < dst_.n; ++i) dst_[i] = value_;
 }
 
-Copy::Copy(SignalBuffer& buf, int src_view, int dst_view, std::vector<std::int64_t> src_index,
-           std::vector<std::int64_t> dst_index, bool inc)
-    : src_(buf.vec(src_view)),
-      dst_(buf.vec(dst_view)),
+template <class T>
+Copy<T>::Copy(SignalBuffer& buf, int src_view, int dst_view, std::vector<std::int64_t> src_index,
+              std::vector<std::int64_t> dst_index, bool inc)
+    : src_(buf.vec<T>(src_view)),
+      dst_(buf.vec<T>(dst_view)),
       src_index_(std::move(src_index)),
       dst_index_(std::move(dst_index)),
       inc_(inc) {
@@ -43,20 +49,22 @@ Copy::Copy(SignalBuffer& buf, int src_view, int dst_view, std::vector<std::int64
     }
 }
 
-void Copy::step() {
+template <class T>
+void Copy<T>::step() {
     const bool bcast = (src_index_.empty() ? src_.n : std::int64_t(src_index_.size())) == 1 &&
                        n_ != 1;
     for (std::int64_t k = 0; k < n_; ++k) {
         const std::int64_t ks = bcast ? 0 : k;
-        const double v = src_[src_index_.empty() ? ks : src_index_[ks]];
-        double& d = dst_[dst_index_.empty() ? k : dst_index_[k]];
+        const T v = src_[src_index_.empty() ? ks : src_index_[ks]];
+        T& d = dst_[dst_index_.empty() ? k : dst_index_[k]];
         if (inc_) d += v; else d = v;
     }
 }
 
 namespace {
 // A broadcast axis (length 1 against a longer Y axis) is read with stride 0.
-Mat broadcast_to(Mat m, std::int64_t rows, std::int64_t cols, const char* name) {
+template <class T>
+Mat<T> broadcast_to(Mat<T> m, std::int64_t rows, std::int64_t cols, const char* name) {
     if (m.rows == 1 && rows != 1) { m.rs = 0; m.rows = rows; }
     if (m.cols == 1 && cols != 1) { m.cs = 0; m.cols = cols; }
     if (m.rows != rows || m.cols != cols) {
@@ -67,16 +75,29 @@ Mat broadcast_to(Mat m, std::int64_t rows, std::int64_t cols, const char* name) 
 }
 }  // namespace
 
-ElementwiseInc::ElementwiseInc(SignalBuffer& buf, int a_view, int x_view, int y_view)
-    : a_(buf.mat(a_view)), x_(buf.mat(x_view)), y_(buf.mat(y_view)) {
+template <class T>
+ElementwiseInc<T>::ElementwiseInc(SignalBuffer& buf, int a_view, int x_view, int y_view)
+    : a_(buf.mat<T>(a_view)), x_(buf.mat<T>(x_view)), y_(buf.mat<T>(y_view)) {
     a_ = broadcast_to(a_, y_.rows, y_.cols, "A");
     x_ = broadcast_to(x_, y_.rows, y_.cols, "X");
 }
 
-void ElementwiseInc::step() {
+template <class T>
+void ElementwiseInc<T>::step() {
     for (std::int64_t i = 0; i < y_.rows; ++i) {
         for (std::int64_t j = 0; j < y_.cols; ++j) y_(i, j) += a_(i, j) * x_(i, j);
     }
 }
+
+template class TimeUpdate<double, std::int64_t>;
+template class TimeUpdate<double, std::int32_t>;
+template class TimeUpdate<float, std::int64_t>;
+template class TimeUpdate<float, std::int32_t>;
+template class Reset<double>;
+template class Reset<float>;
+template class Copy<double>;
+template class Copy<float>;
+template class ElementwiseInc<double>;
+template class ElementwiseInc<float>;
 
 }  // namespace nengo_mpi

@@ -9,7 +9,9 @@
 
 namespace nengo_mpi {
 
-// Writes step += 1 and time = step * dt (nengo's TimeUpdate; sets both).
+// Writes step += 1 and time = step * dt (nengo's TimeUpdate; sets both). The step
+// counter is int64 or int32 and the time float64 or float32, following nengo's precision.
+template <class T, class I>
 class TimeUpdate final : public Op {
 public:
     TimeUpdate(SignalBuffer& buf, int step_view, int time_view, double dt);
@@ -17,12 +19,13 @@ public:
     const char* kind() const override { return "TimeUpdate"; }
 
 private:
-    std::int64_t* step_;
-    double* time_;
+    I* step_;
+    T* time_;
     double dt_;
 };
 
 // Sets every element of dst to a constant (nengo's Reset).
+template <class T>
 class Reset final : public Op {
 public:
     Reset(SignalBuffer& buf, int dst_view, double value);
@@ -30,13 +33,14 @@ public:
     const char* kind() const override { return "Reset"; }
 
 private:
-    Vec dst_;
-    double value_;
+    Vec<T> dst_;
+    T value_;
 };
 
 // dst[dst_index] (+)= src[src_index]; reads src, sets or increments dst (nengo's Copy).
 // Empty index lists mean "all elements". A src of length 1 broadcasts. Repeated dst
 // indices with inc accumulate one after another, as numpy's add.at does.
+template <class T>
 class Copy final : public Op {
 public:
     Copy(SignalBuffer& buf, int src_view, int dst_view, std::vector<std::int64_t> src_index,
@@ -45,8 +49,8 @@ public:
     const char* kind() const override { return "Copy"; }
 
 private:
-    Vec src_;
-    Vec dst_;
+    Vec<T> src_;
+    Vec<T> dst_;
     std::vector<std::int64_t> src_index_;
     std::vector<std::int64_t> dst_index_;
     std::int64_t n_;
@@ -55,6 +59,7 @@ private:
 
 // Y += A * X with numpy broadcasting over 2-D shapes (nengo's ElementwiseInc).
 // All three views are given as 2-D; broadcast axes have length 1 and are read with stride 0.
+template <class T>
 class ElementwiseInc final : public Op {
 public:
     ElementwiseInc(SignalBuffer& buf, int a_view, int x_view, int y_view);
@@ -62,9 +67,9 @@ public:
     const char* kind() const override { return "ElementwiseInc"; }
 
 private:
-    Mat a_;
-    Mat x_;
-    Mat y_;
+    Mat<T> a_;
+    Mat<T> x_;
+    Mat<T> y_;
 };
 
 }  // namespace nengo_mpi

@@ -33,44 +33,48 @@ void check_csr(const char* op, const std::vector<std::int64_t>& indptr,
 }
 }  // namespace
 
-DotInc::DotInc(SignalBuffer& buf, int a_view, int x_view, int y_view)
-    : a_(buf.mat(a_view)), x_(buf.vec(x_view)), y_(buf.vec(y_view)) {
+template <class T>
+DotInc<T>::DotInc(SignalBuffer& buf, int a_view, int x_view, int y_view)
+    : a_(buf.mat<T>(a_view)), x_(buf.vec<T>(x_view)), y_(buf.vec<T>(y_view)) {
     check_len("DotInc", "X", x_.n, a_.cols);
     check_len("DotInc", "Y", y_.n, a_.rows);
 }
 
-void DotInc::step() {
+template <class T>
+void DotInc<T>::step() {
     // Row-major A with unit column stride is the common case (decoders, encoders,
     // transforms); keeping the inner loop free of strides lets the compiler vectorise it.
     if (a_.cs == 1 && x_.s == 1) {
         for (std::int64_t i = 0; i < a_.rows; ++i) {
-            const double* row = a_.p + i * a_.rs;
-            double acc = 0.0;
+            const T* row = a_.p + i * a_.rs;
+            T acc = 0;
             for (std::int64_t j = 0; j < a_.cols; ++j) acc += row[j] * x_.p[j];
             y_[i] += acc;
         }
         return;
     }
     for (std::int64_t i = 0; i < a_.rows; ++i) {
-        double acc = 0.0;
+        T acc = 0;
         for (std::int64_t j = 0; j < a_.cols; ++j) acc += a_(i, j) * x_[j];
         y_[i] += acc;
     }
 }
 
-SparseDotInc::SparseDotInc(SignalBuffer& buf, int data_view, int x_view, int y_view,
+template <class T>
+SparseDotInc<T>::SparseDotInc(SignalBuffer& buf, int data_view, int x_view, int y_view,
                            std::vector<std::int64_t> indptr, std::vector<std::int64_t> indices)
-    : data_(buf.vec(data_view)),
-      x_(buf.vec(x_view)),
-      y_(buf.vec(y_view)),
+    : data_(buf.vec<T>(data_view)),
+      x_(buf.vec<T>(x_view)),
+      y_(buf.vec<T>(y_view)),
       indptr_(std::move(indptr)),
       indices_(std::move(indices)) {
     check_csr("SparseDotInc", indptr_, indices_, y_.n, data_.n, x_.n);
 }
 
-void SparseDotInc::step() {
+template <class T>
+void SparseDotInc<T>::step() {
     for (std::int64_t r = 0; r < y_.n; ++r) {
-        double acc = 0.0;
+        T acc = 0;
         for (std::int64_t k = indptr_[r]; k < indptr_[r + 1]; ++k) {
             acc += data_[k] * x_[indices_[k]];
         }
@@ -78,12 +82,13 @@ void SparseDotInc::step() {
     }
 }
 
-BsrDotInc::BsrDotInc(SignalBuffer& buf, int data_view, int x_view, int y_view,
+template <class T>
+BsrDotInc<T>::BsrDotInc(SignalBuffer& buf, int data_view, int x_view, int y_view,
                      std::int64_t block_rows, std::int64_t block_cols,
                      std::vector<std::int64_t> indptr, std::vector<std::int64_t> indices)
-    : data_(buf.f64(data_view)),
-      x_(buf.vec(x_view)),
-      y_(buf.vec(y_view)),
+    : data_(buf.ptr<T>(data_view)),
+      x_(buf.vec<T>(x_view)),
+      y_(buf.vec<T>(y_view)),
       br_(block_rows),
       bc_(block_cols),
       indptr_(std::move(indptr)),
@@ -96,20 +101,28 @@ BsrDotInc::BsrDotInc(SignalBuffer& buf, int data_view, int x_view, int y_view,
     check_csr("BsrDotInc", indptr_, indices_, y_.n / br_, nnz_blocks, x_.n / bc_);
 }
 
-void BsrDotInc::step() {
+template <class T>
+void BsrDotInc<T>::step() {
     const std::int64_t block_size = br_ * bc_;
     const std::int64_t n_block_rows = y_.n / br_;
     for (std::int64_t bi = 0; bi < n_block_rows; ++bi) {
         for (std::int64_t k = indptr_[bi]; k < indptr_[bi + 1]; ++k) {
-            const double* block = data_ + k * block_size;
+            const T* block = data_ + k * block_size;
             const std::int64_t x0 = indices_[k] * bc_;
             for (std::int64_t r = 0; r < br_; ++r) {
-                double acc = 0.0;
+                T acc = 0;
                 for (std::int64_t c = 0; c < bc_; ++c) acc += block[r * bc_ + c] * x_[x0 + c];
                 y_[bi * br_ + r] += acc;
             }
         }
     }
 }
+
+template class DotInc<double>;
+template class DotInc<float>;
+template class SparseDotInc<double>;
+template class SparseDotInc<float>;
+template class BsrDotInc<double>;
+template class BsrDotInc<float>;
 
 }  // namespace nengo_mpi

@@ -11,6 +11,7 @@
 namespace nengo_mpi {
 
 // Y += A @ X, A given as a 2-D (m, n) view, X as an n-vector, Y as an m-vector.
+template <class T>
 class DotInc final : public Op {
 public:
     DotInc(SignalBuffer& buf, int a_view, int x_view, int y_view);
@@ -18,13 +19,14 @@ public:
     const char* kind() const override { return "DotInc"; }
 
 private:
-    Mat a_;
-    Vec x_;
-    Vec y_;
+    Mat<T> a_;
+    Vec<T> x_;
+    Vec<T> y_;
 };
 
 // Y += A @ X with A in CSR form: the nonzero values are a signal (learning may change
 // them), the structure (indptr, indices) is fixed at build time.
+template <class T>
 class SparseDotInc final : public Op {
 public:
     SparseDotInc(SignalBuffer& buf, int data_view, int x_view, int y_view,
@@ -33,15 +35,16 @@ public:
     const char* kind() const override { return "SparseDotInc"; }
 
 private:
-    Vec data_;
-    Vec x_;
-    Vec y_;
+    Vec<T> data_;
+    Vec<T> x_;
+    Vec<T> y_;
     std::vector<std::int64_t> indptr_;
     std::vector<std::int64_t> indices_;
 };
 
 // Y += A @ X with A block-sparse (scipy's BSR): data holds nnz_blocks blocks of
 // (block_rows, block_cols), stored contiguously; indptr/indices index block rows/cols.
+template <class T>
 class BsrDotInc final : public Op {
 public:
     BsrDotInc(SignalBuffer& buf, int data_view, int x_view, int y_view, std::int64_t block_rows,
@@ -51,9 +54,9 @@ public:
     const char* kind() const override { return "BsrDotInc"; }
 
 private:
-    double* data_;
-    Vec x_;
-    Vec y_;
+    T* data_;
+    Vec<T> x_;
+    Vec<T> y_;
     std::int64_t br_;
     std::int64_t bc_;
     std::vector<std::int64_t> indptr_;

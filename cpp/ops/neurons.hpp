@@ -16,6 +16,7 @@ struct LIFParams {
 
 // Spiking LIF with nengo's sub-step spike timing: a neuron that crosses threshold
 // mid-step starts its refractory period at the interpolated crossing time.
+template <class T>
 class LIF final : public Op {
 public:
     LIF(SignalBuffer& buf, int j_view, int out_view, int voltage_view, int refractory_view,
@@ -24,11 +25,12 @@ public:
     const char* kind() const override { return "LIF"; }
 
 private:
-    Vec j_, out_, v_, ref_;
+    Vec<T> j_, out_, v_, ref_;
     LIFParams p_;
     double dt_;
 };
 
+template <class T>
 class LIFRate final : public Op {
 public:
     LIFRate(SignalBuffer& buf, int j_view, int out_view, LIFParams params);
@@ -36,10 +38,11 @@ public:
     const char* kind() const override { return "LIFRate"; }
 
 private:
-    Vec j_, out_;
+    Vec<T> j_, out_;
     LIFParams p_;
 };
 
+template <class T>
 class RectifiedLinear final : public Op {
 public:
     RectifiedLinear(SignalBuffer& buf, int j_view, int out_view, double amplitude);
@@ -47,10 +50,11 @@ public:
     const char* kind() const override { return "RectifiedLinear"; }
 
 private:
-    Vec j_, out_;
+    Vec<T> j_, out_;
     double amplitude_;
 };
 
+template <class T>
 class SpikingRectifiedLinear final : public Op {
 public:
     SpikingRectifiedLinear(SignalBuffer& buf, int j_view, int out_view, int voltage_view,
@@ -59,7 +63,7 @@ public:
     const char* kind() const override { return "SpikingRectifiedLinear"; }
 
 private:
-    Vec j_, out_, v_;
+    Vec<T> j_, out_, v_;
     double amplitude_;
     double dt_;
 };

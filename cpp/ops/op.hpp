@@ -13,6 +13,9 @@ public:
     virtual void step() = 0;
     // Name of the kernel, for error messages and timing reports.
     virtual const char* kind() const = 0;
+    // Called by Engine::reset after the signal buffers are restored: ops that keep state
+    // outside the buffer (random generators, counters) restore it here.
+    virtual void reset() {}
 };
 
 }  // namespace nengo_mpi

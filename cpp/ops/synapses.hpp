@@ -21,6 +21,7 @@ enum class FilterForm : int {
 // How the output is written: nengo's SimProcess modes ("set" and "update" both assign).
 enum class WriteMode : int { Set = 0, Inc = 1, Update = 2 };
 
+template <class T>
 class LinearFilter final : public Op {
 public:
     // A is k x k row-major, B and C have k entries; state X is a (k, n) view.
@@ -31,15 +32,15 @@ public:
     const char* kind() const override { return "LinearFilter"; }
 
 private:
-    Vec u_;
-    Vec y_;
-    Mat x_;
+    Vec<T> u_;
+    Vec<T> y_;
+    Mat<T> x_;
     FilterForm form_;
     WriteMode mode_;
     std::vector<double> A_, B_, C_;
     double D_;
     std::int64_t k_;
-    std::vector<double> tmp_;
+    std::vector<T> tmp_;
 };
 
 }  // namespace nengo_mpi

@@ -110,28 +110,19 @@ const View& SignalBuffer::view(int id) const {
     return views_[static_cast<std::size_t>(id)];
 }
 
-double* SignalBuffer::f64(int id) {
+const View& SignalBuffer::typed_view(int id, DType want) const {
     const View& v = view(id);
-    if (v.dtype != DType::f64) {
+    if (v.dtype != want) {
         throw std::invalid_argument(std::string("view ") + std::to_string(id) + " is " +
-                                    dtype_name(v.dtype) + ", a float64 kernel needs float64");
+                                    dtype_name(v.dtype) + ", the kernel expects " +
+                                    dtype_name(want));
     }
-    return reinterpret_cast<double*>(data_.get() + v.byte_offset);
+    return v;
 }
 
-std::int64_t* SignalBuffer::i64(int id) {
+std::pair<std::int64_t, std::int64_t> SignalBuffer::vector_extent(int id) const {
     const View& v = view(id);
-    if (v.dtype != DType::i64) {
-        throw std::invalid_argument(std::string("view ") + std::to_string(id) + " is " +
-                                    dtype_name(v.dtype) + ", expected int64");
-    }
-    return reinterpret_cast<std::int64_t*>(data_.get() + v.byte_offset);
-}
-
-Vec SignalBuffer::vec(int id) {
-    double* p = f64(id);
-    const View& v = view(id);
-    if (v.ndim == 0) return Vec{p, 1, 1};
+    if (v.ndim == 0) return {1, 1};
     // Size-1 leading or trailing axes (column vectors, (1, n) rows) are common in nengo;
     // a vector is any view with at most one axis longer than 1.
     std::int64_t n = 1, s = 1;
@@ -146,17 +137,16 @@ Vec SignalBuffer::vec(int id) {
     if (long_axes > 1) {
         throw std::invalid_argument("view " + std::to_string(id) + " is not a vector");
     }
-    return Vec{p, n, s};
+    return {n, s};
 }
 
-Mat SignalBuffer::mat(int id) {
-    double* p = f64(id);
+const View& SignalBuffer::matrix_view(int id) const {
     const View& v = view(id);
     if (v.ndim != 2) {
         throw std::invalid_argument("view " + std::to_string(id) + " has " +
                                     std::to_string(v.ndim) + " dimensions, expected 2");
     }
-    return Mat{p, v.shape[0], v.shape[1], v.strides[0], v.strides[1]};
+    return v;
 }
 
 }  // namespace nengo_mpi

@@ -11,13 +11,15 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nengo_mpi {
 
-// Element types a signal may have. Native kernels compute in f64; the others exist so
-// that every nengo signal (the int64 step counter, or everything under nengo's 16-bit
-// precision setting) lives in the same buffer, for the Python fallback to use.
+// Element types a signal may have. Native kernels compute in f64 or f32 (nengo's 64- and
+// 32-bit precision settings); the others exist so that every nengo signal (the step
+// counter, or everything under nengo's 16-bit setting) lives in the same buffer, for the
+// Python fallback to use.
 enum class DType : int {
     f64 = 0, f32 = 1, i64 = 2, i32 = 3, boolean = 4, f16 = 5, i16 = 6, i8 = 7,
     u8 = 8, u16 = 9, u32 = 10, u64 = 11, c64 = 12, c128 = 13,
@@ -40,23 +42,32 @@ struct View {
     std::int64_t size() const;
 };
 
-// A 1-D strided run of doubles (ndim 0 views are length-1 vectors).
+// The element type each real dtype code stands for; kernels are templates over it.
+template <class T> struct dtype_of;
+template <> struct dtype_of<double> { static constexpr DType value = DType::f64; };
+template <> struct dtype_of<float> { static constexpr DType value = DType::f32; };
+template <> struct dtype_of<std::int64_t> { static constexpr DType value = DType::i64; };
+template <> struct dtype_of<std::int32_t> { static constexpr DType value = DType::i32; };
+
+// A 1-D strided run of elements (ndim 0 views are length-1 vectors).
+template <class T>
 struct Vec {
-    double* p;
+    T* p;
     std::int64_t n;
     std::int64_t s;
-    double& operator[](std::int64_t i) const { return p[i * s]; }
+    T& operator[](std::int64_t i) const { return p[i * s]; }
     bool contiguous() const { return s == 1 || n <= 1; }
 };
 
-// A 2-D strided block of doubles.
+// A 2-D strided block of elements.
+template <class T>
 struct Mat {
-    double* p;
+    T* p;
     std::int64_t rows;
     std::int64_t cols;
     std::int64_t rs;
     std::int64_t cs;
-    double& operator()(std::int64_t i, std::int64_t j) const { return p[i * rs + j * cs]; }
+    T& operator()(std::int64_t i, std::int64_t j) const { return p[i * rs + j * cs]; }
 };
 
 class SignalBuffer {
@@ -77,12 +88,29 @@ public:
 
     // Typed access for kernels; these throw when the view's dtype or rank does not fit,
     // so a lowering mistake is an exception at setup, never a wrong number at run time.
-    Vec vec(int id);
-    Mat mat(int id);
-    double* f64(int id);
-    std::int64_t* i64(int id);
+    template <class T>
+    T* ptr(int id) {
+        return reinterpret_cast<T*>(data_.get() + typed_view(id, dtype_of<T>::value).byte_offset);
+    }
+    template <class T>
+    Vec<T> vec(int id) {
+        const auto [n, s] = vector_extent(id);
+        return Vec<T>{ptr<T>(id), n, s};
+    }
+    template <class T>
+    Mat<T> mat(int id) {
+        const View& v = matrix_view(id);
+        return Mat<T>{ptr<T>(id), v.shape[0], v.shape[1], v.strides[0], v.strides[1]};
+    }
+    double* f64(int id) { return ptr<double>(id); }
+    std::int64_t* i64(int id) { return ptr<std::int64_t>(id); }
 
 private:
+    const View& typed_view(int id, DType want) const;
+    // Length and stride of a view with at most one axis longer than 1.
+    std::pair<std::int64_t, std::int64_t> vector_extent(int id) const;
+    const View& matrix_view(int id) const;
+
     struct FreeDeleter {
         void operator()(std::uint8_t* p) const;
     };

@@ -174,9 +174,13 @@ def is_c_contiguous(sig):
     return True
 
 
-def signal_dtype_is_f64(*sigs):
-    """True if every given signal (None ignored) is float64."""
-    return all(
-        s is None or (isinstance(s, Signal) and np.dtype(s.dtype) == np.float64)
-        for s in sigs
-    )
+#: Element types the native kernels compute in (nengo's 64- and 32-bit precision).
+REAL_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def same_real_dtype(*sigs):
+    """True if every given signal (None ignored) has one dtype, float64 or float32."""
+    dtypes = {np.dtype(s.dtype) for s in sigs if s is not None and isinstance(s, Signal)}
+    if any(s is not None and not isinstance(s, Signal) for s in sigs):
+        return False
+    return len(dtypes) <= 1 and dtypes <= set(REAL_DTYPES)

@@ -1,0 +1,3 @@
+"""Native records for learning rules (nengo's SimPES, SimBCM, SimOja, SimVoja, SimRLS)."""
+
+TRANSLATORS = {}

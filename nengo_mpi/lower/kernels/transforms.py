@@ -1,0 +1,3 @@
+"""Native records for convolution transforms (nengo's ConvInc, ConvTransposeInc)."""
+
+TRANSLATORS = {}
