@@ -156,6 +156,11 @@ void Engine::replace_op(int handle, std::unique_ptr<Op> op) {
     ops_[static_cast<std::size_t>(handle)]->op = std::move(op);
 }
 
+Op& Engine::op(int handle) {
+    if (handle < 0 || handle >= n_ops()) throw std::out_of_range("no op handle");
+    return *ops_[static_cast<std::size_t>(handle)]->op;
+}
+
 std::string Engine::op_kind(int handle) const {
     if (handle < 0 || handle >= n_ops()) throw std::out_of_range("no op handle");
     return ops_[static_cast<std::size_t>(handle)]->op->kind();

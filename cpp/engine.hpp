@@ -40,6 +40,7 @@ public:
     int add_op(int local, std::int64_t order, std::unique_ptr<Op> op);
     // Swaps an op's implementation (Python fallbacks are re-made on reset, as nengo does).
     void replace_op(int handle, std::unique_ptr<Op> op);
+    Op& op(int handle);
 
     // A channel carries one signal written by an update op in one component to a replica
     // in another. It is sent right after its last writer (`send_after`, a global order)

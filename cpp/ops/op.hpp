@@ -7,6 +7,8 @@
 
 namespace nengo_mpi {
 
+class NumpyRandom;
+
 class Op {
 public:
     virtual ~Op() = default;
@@ -16,6 +18,9 @@ public:
     // Called by Engine::reset after the signal buffers are restored: ops that keep state
     // outside the buffer (random generators, counters) restore it here.
     virtual void reset() {}
+    // Ops that draw random numbers expose their generator, which Python seeds (at setup
+    // and on every reset) from the same numpy RandomState nengo would give the op.
+    virtual NumpyRandom* random() { return nullptr; }
 };
 
 }  // namespace nengo_mpi

@@ -26,6 +26,9 @@ class OpRecord:
 
     ``method``/``args`` name the engine call for a native kernel; when ``method`` is None
     the operator runs through the Python fallback and ``op`` is the nengo Operator.
+    ``reseed``, for native ops that draw random numbers, is a picklable callable
+    ``reseed(engine, handle, slot_rng)`` run at setup and on every reset (see
+    `nengo_mpi.lower.kernels.seeding`).
     """
 
     order: int
@@ -33,6 +36,7 @@ class OpRecord:
     args: tuple
     op: object
     label: str
+    reseed: object = None
 
 
 @dataclass
@@ -118,8 +122,10 @@ def lower_model(model, obj_components, n_components):
         if record is None:
             programs[comp].ops.append(OpRecord(order[op], None, (), op, str(op)))
         else:
-            method, args = record
-            programs[comp].ops.append(OpRecord(order[op], method, args, None, str(op)))
+            method, args, *reseed = record
+            programs[comp].ops.append(
+                OpRecord(order[op], method, args, None, str(op), *reseed)
+            )
 
     for ch in channels:
         ch.src_view = layouts[ch.src_component].view(ch.signal)

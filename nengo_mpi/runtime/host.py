@@ -37,6 +37,7 @@ class RankEngine:
         self.local = {}
         self.signals = {}
         self.fallbacks = []
+        self.reseeded = []
         self.probes = []
         eng = self.engine
         for p in programs:
@@ -52,7 +53,9 @@ class RankEngine:
                     handle = eng.add_python_op(li, rec.order, _not_made)
                     self.fallbacks.append((handle, rec, p.component))
                 else:
-                    getattr(eng, rec.method)(li, rec.order, *rec.args)
+                    handle = getattr(eng, rec.method)(li, rec.order, *rec.args)
+                    if rec.reseed is not None:
+                        self.reseeded.append((handle, rec))
             for pr in p.probes:
                 self.probes.append((pr, eng.add_probe(li, pr.view, pr.period)))
         for ch in channels:
@@ -69,7 +72,8 @@ class RankEngine:
         eng.finalize()
 
     def make_fallback_steps(self, seed):
-        """(Re)make every fallback op's step function, as nengo does on reset.
+        """(Re)make every fallback op's step function, as nengo does on reset, and reseed
+        the native ops that draw random numbers.
 
         Each op's RNG is seeded from the simulator seed and its slot in the global order,
         never from the rank or component, so random streams do not depend on the split.
@@ -79,6 +83,8 @@ class RankEngine:
             rng = np.random.RandomState(seeds[rec.order])
             step = rec.op.make_step(self.signals[comp], self.dt, rng)
             self.engine.set_python_op(handle, step)
+        for handle, rec in self.reseeded:
+            rec.reseed(self.engine, handle, np.random.RandomState(seeds[rec.order]))
 
     def run(self, steps):
         # nengo's step runs with these floating point error settings; Python fallbacks
