@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <stdexcept>
 
 namespace nengo_mpi {
@@ -244,12 +245,25 @@ void Engine::run(std::int64_t steps) {
     if (!finalized_) throw std::logic_error("engine not finalized");
     if (drained_) throw std::logic_error("engine was drained; reset it before running again");
     if (steps < 0) throw std::invalid_argument("negative number of steps");
+    // An op that throws (a user's Node function, nengo's own SimulationError checks) must
+    // not leave other ranks waiting for this rank's messages. Alone, the engine stops at
+    // once, as nengo does. With peers, it keeps the step schedule's message traffic going
+    // until the end of this run() call, skipping its ops, and rethrows then; the caller
+    // learns of every rank's errors when the ranks next meet.
+    const bool alone = comm_->size() == 1;
+    std::exception_ptr error;
     for (std::int64_t s = 0; s < steps; ++s) {
         const bool first = steps_ == 0;
         for (const Action& a : schedule_) {
             switch (a.kind) {
                 case Action::RunOp:
-                    ops_[static_cast<std::size_t>(a.index)]->op->step();
+                    if (error) break;
+                    try {
+                        ops_[static_cast<std::size_t>(a.index)]->op->step();
+                    } catch (...) {
+                        if (alone) throw;
+                        error = std::current_exception();
+                    }
                     break;
                 case Action::LocalSend: {
                     // The readers of this step are done (reads precede updates), so the
@@ -280,8 +294,9 @@ void Engine::run(std::int64_t steps) {
             }
         }
         ++steps_;
-        record_probes();
+        if (!error) record_probes();
     }
+    if (error) std::rethrow_exception(error);
 }
 
 void Engine::drain() {

@@ -57,6 +57,9 @@ public:
     // Builds the schedule; must be called once after everything is added.
     void finalize();
 
+    // Runs `steps` steps. If an op throws, the exception is rethrown: at once when this
+    // is the only rank, else after the remaining steps' messages (ops skipped), so that
+    // peers never wait forever; probes record nothing after the failing step.
     void run(std::int64_t steps);
     // Completes every message still in flight, so the ranks agree there is nothing pending.
     // Only reset() (or destruction) may follow: the last step's messages are consumed.

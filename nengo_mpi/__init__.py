@@ -12,6 +12,7 @@ and run it with ``mpirun -np 2 python -m nengo_mpi script.py``.
 __version__ = "0.1.0"
 
 from .partition import Partitioner
+from .lower.fallback import PythonFallbackWarning
 from .simulator import Simulator
 
-__all__ = ["Partitioner", "Simulator", "__version__"]
+__all__ = ["Partitioner", "PythonFallbackWarning", "Simulator", "__version__"]

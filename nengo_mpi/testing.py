@@ -1,6 +1,14 @@
 """Hooks for running Nengo's own test suite (see tests/nengo_suite/)."""
 
+import json
+import os
+
 import nengo
+
+from .simulator import Simulator
+
+#: Where `split_simulator` appends one JSON line per Simulator it builds.
+SPLIT_LOG_ENV = "NENGO_MPI_SPLIT_LOG"
 
 
 def reference_simulator(request):  # pylint: disable=unused-argument
@@ -11,3 +19,58 @@ def reference_simulator(request):  # pylint: disable=unused-argument
     same test ids and so the same seeds: the two runs are comparable test for test.
     """
     return nengo.Simulator
+
+
+def split_simulator(request):
+    """nengo_mpi.Simulator that records how each test's model was split.
+
+    The default partitioner already splits into as many components as the job has
+    ranks. With ``NENGO_MPI_SPLIT_LOG`` set, every Simulator appends a line to that file:
+    the test id, the number of objects (ensembles and nodes) and the number of
+    components that received at least one of them, so a run can report how many models
+    really were split (``python -m nengo_mpi.testing <log>`` summarises it).
+    """
+    nodeid = request.node.nodeid
+    log = os.environ.get(SPLIT_LOG_ENV)
+
+    class SplitSimulator(Simulator):
+        def __init__(self, network, *args, **kwargs):
+            super().__init__(network, *args, **kwargs)
+            if log and network is not None:
+                used = set(self.assignments.values())
+                with open(log, "a", encoding="utf-8") as f:
+                    f.write(json.dumps({
+                        "test": nodeid,
+                        "objects": len(self.assignments),
+                        "components": self.n_components,
+                        "used": len(used),
+                    }) + "\n")
+
+    SplitSimulator.__name__ = SplitSimulator.__qualname__ = "Simulator"
+    return SplitSimulator
+
+
+def summarise_split_log(path):
+    """Counts over a split log: how many Simulators had >= 2 objects, and how many of
+    those had their objects on >= 2 components."""
+    with open(path, encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    multi = [r for r in rows if r["objects"] >= 2]
+    split = [r for r in multi if r["used"] >= 2]
+    return {
+        "simulators": len(rows),
+        "with_2_or_more_objects": len(multi),
+        "split_over_2_or_more_components": len(split),
+        "not_split_tests": sorted({r["test"] for r in multi if r["used"] < 2}),
+    }
+
+
+if __name__ == "__main__":
+    import sys
+
+    summary = summarise_split_log(sys.argv[1])
+    unsplit = summary.pop("not_split_tests")
+    print(json.dumps(summary, indent=1))
+    print(f"{len(unsplit)} tests with a model left in one component:")
+    for test in unsplit:
+        print("  ", test)

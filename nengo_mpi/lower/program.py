@@ -15,6 +15,7 @@ from nengo.utils.simulator import operator_dependency_graph
 
 from .assign import OperatorAssigner
 from .channels import find_channels
+from .fallback import warn_fallbacks
 from .kernels import native_record
 from .layout import ComponentLayout
 from .ownership import op_owners
@@ -126,6 +127,10 @@ def lower_model(model, obj_components, n_components):
             programs[comp].ops.append(
                 OpRecord(order[op], method, args, None, str(op), *reseed)
             )
+
+    warn_fallbacks(
+        rec.op for program in programs for rec in program.ops if rec.method is None
+    )
 
     for ch in channels:
         ch.src_view = layouts[ch.src_component].view(ch.signal)

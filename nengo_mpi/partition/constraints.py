@@ -7,6 +7,7 @@ facts as a union-find over the vertices of an `.ObjectGraph`, remembering
 reported in terms the user recognises.
 """
 
+import pickle
 from collections import deque
 
 import nengo
@@ -19,19 +20,56 @@ class ConstraintConflict(ValueError):
 
 
 def needs_python(obj):
-    """Whether an object can only be simulated by the Python process.
+    """Why an object can only be simulated by rank 0's Python process, or None.
 
     Nodes whose output is an arbitrary callable and Direct-mode ensembles
     run Python code during the simulation, which only rank 0 can do.
     A `nengo.Process` output is excluded: it is a declarative description
-    the backend can simulate itself.
+    the backend can simulate itself, on any rank, unless its class only
+    exists in rank 0's process (see `stays_home`).
     """
     if isinstance(obj, nengo.Node):
         output = obj.output
-        return callable(output) and not isinstance(output, nengo.Process)
+        if callable(output) and not isinstance(output, nengo.Process):
+            return "its output is a Python function"
+        return stays_home(output)
     if isinstance(obj, nengo.Ensemble):
-        return isinstance(obj.neuron_type, nengo.Direct)
-    return False
+        if isinstance(obj.neuron_type, nengo.Direct):
+            return "it is in Direct mode"
+        return stays_home(obj.neuron_type) or stays_home(obj.noise)
+    return None
+
+
+def stays_home(part):
+    """Why ``part`` (a neuron type, process, synapse or learning rule) cannot travel to
+    another rank, or None.
+
+    The other ranks unpickle what they run, so a class they cannot import (defined in
+    the script rank 0 runs, or inside a function) and any object that does not pickle
+    can only run in rank 0's process.
+    """
+    if part is None or isinstance(part, (int, float, str)):
+        return None
+    cls = type(part)
+    if cls.__module__ == "__main__" or "<locals>" in cls.__qualname__:
+        return f"its {cls.__name__} is defined in the script, which only rank 0 runs"
+    try:
+        pickle.dumps(part)
+    except Exception as e:  # pylint: disable=broad-except
+        return f"its {cls.__name__} cannot be sent to other ranks ({type(e).__name__}: {e})"
+    return None
+
+
+def connection_stays_home(conn):
+    """Why a connection's own parts must run in rank 0's process, or None."""
+    rule = conn.learning_rule_type
+    rules = rule.values() if isinstance(rule, dict) else rule if isinstance(
+        rule, (list, tuple)) else [rule]
+    for part in [conn.synapse, *rules]:
+        reason = stays_home(part)
+        if reason is not None:
+            return reason
+    return None
 
 
 class Constraints:
@@ -54,6 +92,7 @@ class Constraints:
         self._parent = list(range(n_vertices))
         self.links = []
         self.python = []
+        self.python_reasons = {}
 
     def find(self, i):
         """Return the representative of the set containing ``i``."""
@@ -156,8 +195,8 @@ class Constraints:
         for i in sorted(assigned):
             if i in python and assigned[i] != 0:
                 raise ConstraintConflict(
-                    "%s needs Python on rank 0, so it cannot be assigned to "
-                    "component %d" % (vertices[i], assigned[i])
+                    "%s needs Python on rank 0 (%s), so it cannot be assigned to "
+                    "component %d" % (vertices[i], self.python_reasons.get(i), assigned[i])
                 )
 
         # For each group, the first vertex that fixed its component.
@@ -184,7 +223,8 @@ class Constraints:
 
         def placement(k, c):
             if k in self.python:
-                return "%s needs Python on rank 0" % (vertices[k],)
+                return "%s needs Python on rank 0 (%s)" % (
+                    vertices[k], self.python_reasons.get(k))
             return "%s is assigned to component %d" % (vertices[k], c)
 
         reasons = "; ".join(self.explain(i, j))
@@ -209,9 +249,18 @@ def build_constraints(network, graph):
     Constraints
     """
     constraints = Constraints(len(graph))
-    constraints.python = [
-        i for i, obj in enumerate(graph.vertices) if needs_python(obj)
-    ]
+    reasons = {}
+    for i, obj in enumerate(graph.vertices):
+        reason = needs_python(obj)
+        if reason is not None:
+            reasons[i] = reason
+    for conn in network.all_connections:
+        reason = connection_stays_home(conn)
+        if reason is not None:
+            for k in set(connection_endpoints(graph, conn)):
+                reasons.setdefault(k, f"{conn}: {reason}")
+    constraints.python = sorted(reasons)
+    constraints.python_reasons = reasons
 
     probes_of = {}
     for probe in network.all_probes:

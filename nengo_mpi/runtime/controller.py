@@ -55,7 +55,14 @@ class Runtime:
             self.host.make_fallback_steps(seed)
         else:
             self._open_distributed(lowered, dt, seed)
-        self.signals = SimulatorSignals(lowered.home, self.host.signals, self.rank_of)
+        layouts = [p.layout for p in lowered.programs]
+        self.signals = SimulatorSignals(
+            lowered.home,
+            self.host.signals,
+            self.rank_of,
+            layouts=layouts,
+            remote=None if self.session is None else self,
+        )
 
     def _open_distributed(self, lowered, dt, seed):
         s = self.session
@@ -80,13 +87,15 @@ class Runtime:
         host, error = protocol.open_engine(
             s, self.data_comm, parts[0], self.rank_of, dt, lowered.n_ops, seed
         )
-        errors = [e for e in s.comm.gather(error, root=0) if e]
-        if errors:
+        for rank, packed in enumerate(s.comm.gather(None, root=0)):
+            if error is None and packed is not None:
+                error = protocol.unpack_error(packed, rank)
+        if error is not None:
             s.comm.bcast((protocol.CLOSE, self.sim_id), root=0)
             if host is not None:
                 host.close()
             self.data_comm.Free()
-            raise BuildError("\n".join(errors))
+            raise error
         self.host = host
         _open_runtimes[self.sim_id] = self
 
@@ -97,16 +106,33 @@ class Runtime:
             return self.host.take_probes()
         s = self.session
         s.comm.bcast((protocol.RUN, self.sim_id, steps), root=0)
+        error = None
         try:
             self.host.run(steps)
+        except Exception as e:  # the engine kept our messages going; raised below
+            error = e
         except BaseException as e:
-            # The other ranks are inside the same steps, waiting for our messages;
-            # there is no consistent state to return to, so the job ends here.
+            # KeyboardInterrupt and the like: the other ranks are inside the same steps,
+            # waiting for our messages; there is no consistent state, so the job ends.
             s.abort(f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
         samples = {}
-        for part in s.comm.gather(self.host.take_probes(), root=0):
+        replies = s.comm.gather((self.host.take_probes(), None), root=0)
+        for rank, (part, packed) in enumerate(replies):
             samples.update(part)
+            if error is None and packed is not None:
+                error = protocol.unpack_error(packed, rank)
+        if error is not None:
+            raise error
         return samples
+
+    def read(self, comp, offset, nbytes):
+        """Bytes of component ``comp``'s buffer, from the rank that runs it."""
+        s = self.session
+        s.comm.bcast((protocol.READ, self.sim_id, comp, offset, nbytes), root=0)
+        return s.comm.recv(source=self.rank_of[comp])
+
+    def write(self, comp, offset, raw):
+        self.session.comm.bcast((protocol.WRITE, self.sim_id, comp, offset, raw), root=0)
 
     def reset(self, seed):
         if self.session is not None:

@@ -92,6 +92,14 @@ class RankEngine:
         with np.errstate(invalid="raise", divide="ignore"):
             self.engine.run(steps)
 
+    def read_bytes(self, comp, offset, nbytes):
+        """A copy of bytes [offset, offset + nbytes) of component ``comp``'s buffer."""
+        return bytes(self.engine.buffer(self.local[comp])[offset : offset + nbytes])
+
+    def write_bytes(self, comp, offset, raw):
+        buf = self.engine.buffer(self.local[comp])
+        buf[offset : offset + len(raw)] = np.frombuffer(raw, dtype=np.uint8)
+
     def reset(self, seed):
         self.engine.reset()
         self.make_fallback_steps(seed)

@@ -5,8 +5,12 @@ act on commands, in the order rank 0 issues them:
 
 - ``("open", sim_id, dt, rank_of, n_ops, seed)`` then a scatter of each rank's
   (programs, channels) and a gather of build errors;
-- ``("run", sim_id, steps)`` then a gather of the new probe samples;
+- ``("run", sim_id, steps)`` then a gather of (new probe samples, error or None); an
+  error raised by an operator is shipped to rank 0, which raises it (see `pack_error`);
 - ``("reset", sim_id, seed)``;
+- ``("read", sim_id, component, offset, nbytes)``: the rank running ``component`` sends
+  those bytes of its buffer to rank 0; ``("write", sim_id, component, offset, raw)``
+  stores ``raw`` there (``sim.signals`` of components on other ranks);
 - ``("close", sim_id)``;
 - ``("exit", code)``: leave the serve loop with rank 0's exit code.
 """
@@ -14,9 +18,12 @@ act on commands, in the order rank 0 issues them:
 import pickle
 import traceback
 
+from nengo.exceptions import BuildError, SimulationError
+
 from .host import RankEngine
 
 OPEN, RUN, RESET, CLOSE, EXIT = "open", "run", "reset", "close", "exit"
+READ, WRITE = "read", "write"
 
 
 def ship(lowered, rank_of, size):
@@ -32,15 +39,17 @@ def ship(lowered, rank_of, size):
 
 
 def open_engine(session, data_comm, part, rank_of, dt, n_ops, seed):
-    """Build this rank's engine; returns (engine or None, error text or None).
+    """Build this rank's engine; returns (engine or None, exception or None).
 
-    ``part`` is (programs, channels), or its pickle when it came from rank 0.
+    ``part`` is (programs, channels), or its pickle when it came from rank 0. An
+    exception comes back as it was raised (nengo's own ValidationErrors from
+    ``make_step`` included), with a note saying where.
     """
     if isinstance(part, bytes):
         try:
             part = pickle.loads(part)
         except Exception as e:
-            return None, (
+            return None, BuildError(
                 f"rank {session.rank} could not load its components: {type(e).__name__}: "
                 f"{e}. Objects defined in the script that rank 0 runs (e.g. your own "
                 "neuron types or processes) do not exist on other ranks; assign the "
@@ -53,10 +62,30 @@ def open_engine(session, data_comm, part, rank_of, dt, n_ops, seed):
         return host, None
     except Exception as e:  # reported to rank 0, which raises it for the user
         comps = ", ".join(str(p.component) for p in programs)
-        return None, (
-            f"rank {session.rank} (components {comps}) could not build its engine: "
-            f"{type(e).__name__}: {e}\n{traceback.format_exc()}"
-        )
+        e.add_note(f"(while rank {session.rank} built the engine of components {comps})")
+        return None, e
+
+
+def pack_error(error, rank):
+    """What rank ``rank`` ships to rank 0 about an operator's exception."""
+    try:
+        return pickle.dumps(error, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # an unpicklable exception still reaches the user as text
+        return f"{type(error).__name__}: {error}"
+
+
+def unpack_error(packed, rank):
+    """The exception rank 0 raises for an error shipped by ``rank``."""
+    if isinstance(packed, bytes):
+        try:
+            error = pickle.loads(packed)
+        except Exception as e:  # e.g. a class that only exists on that rank
+            error = SimulationError(f"an operator on rank {rank} failed (its exception "
+                                    f"could not be loaded here: {e})")
+    else:
+        error = SimulationError(f"an operator on rank {rank} failed: {packed}")
+    error.add_note(f"(raised on rank {rank} of the nengo_mpi job)")
+    return error
 
 
 def serve(session):
@@ -71,7 +100,7 @@ def serve(session):
             part = comm.scatter(None, root=0)
             data_comm = comm.Dup()
             host, error = open_engine(session, data_comm, part, rank_of, dt, n_ops, seed)
-            comm.gather(error, root=0)
+            comm.gather(None if error is None else pack_error(error, session.rank), root=0)
             if host is not None:
                 sims[sim_id] = (host, data_comm)
             else:
@@ -79,11 +108,24 @@ def serve(session):
         elif kind == RUN:
             _, sim_id, steps = cmd
             host = sims[sim_id][0]
+            error = None
             try:
                 host.run(steps)
-            except BaseException as e:  # other ranks wait on our messages: end the job
+            except Exception as e:  # the engine kept our messages going; rank 0 raises it
+                error = pack_error(e, session.rank)
+            except BaseException as e:  # KeyboardInterrupt etc.: no consistent state left
                 session.abort(f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
-            comm.gather(host.take_probes(), root=0)
+            comm.gather((host.take_probes(), error), root=0)
+        elif kind == READ:
+            _, sim_id, comp, offset, nbytes = cmd
+            host = sims.get(sim_id, (None,))[0]
+            if host is not None and comp in host.local:
+                comm.send(host.read_bytes(comp, offset, nbytes), dest=0)
+        elif kind == WRITE:
+            _, sim_id, comp, offset, raw = cmd
+            host = sims.get(sim_id, (None,))[0]
+            if host is not None and comp in host.local:
+                host.write_bytes(comp, offset, raw)
         elif kind == RESET:
             _, sim_id, seed = cmd
             sims[sim_id][0].reset(seed)

@@ -71,9 +71,12 @@ class Session:
 
     def abort(self, message, code=1):
         """Print ``message`` naming this rank and end every rank of the job."""
+        # The process's own stderr, not sys.stderr: a test runner may be capturing that,
+        # and the message must survive the abort.
+        stream = sys.__stderr__ or sys.stderr
         sys.stdout.flush()
-        sys.stderr.write(f"nengo_mpi: rank {self.rank} of {self.size} failed: {message}\n")
-        sys.stderr.flush()
+        stream.write(f"nengo_mpi: rank {self.rank} of {self.size} failed: {message}\n")
+        stream.flush()
         self.comm.Abort(code)
 
 
