@@ -18,5 +18,12 @@ done
 echo "== Nengo's own test suite against nengo_mpi.Simulator (1 process)"
 "$PY" -m pytest -c tests/nengo_suite/pytest.ini --pyargs nengo -n 2 -q -rs
 
+echo "== Nengo's own test suite, every model split across 2 MPI ranks"
+split_log="$(mktemp)"
+NENGO_MPI_SPLIT_LOG="$split_log" "$MPIRUN" -np 2 "$PY" -m nengo_mpi -m pytest \
+    -c tests/nengo_suite/split.ini --pyargs nengo -q -rs
+"$PY" -m nengo_mpi.testing "$split_log"
+rm -f "$split_log"
+
 echo "== nengo_mpi's own tests"
 "$PY" -m pytest tests -n 2 -q -p no:cacheprovider --ignore=tests/mpi

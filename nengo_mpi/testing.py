@@ -21,8 +21,30 @@ def reference_simulator(request):  # pylint: disable=unused-argument
     return nengo.Simulator
 
 
+class SplitSimulator(Simulator):
+    """nengo_mpi.Simulator that records how each model was split (see `split_simulator`).
+
+    A module-level class, so that nengo's tests can pickle its simulators.
+    """
+
+    #: The id of the test being run (set by `split_simulator`; tests run one at a time).
+    test_id = None
+
+    def __init__(self, network, *args, **kwargs):
+        super().__init__(network, *args, **kwargs)
+        log = os.environ.get(SPLIT_LOG_ENV)
+        if log and network is not None:
+            with open(log, "a", encoding="utf-8") as f:
+                f.write(json.dumps({
+                    "test": self.test_id,
+                    "objects": len(self.assignments),
+                    "components": self.n_components,
+                    "used": len(set(self.assignments.values())),
+                }) + "\n")
+
+
 def split_simulator(request):
-    """nengo_mpi.Simulator that records how each test's model was split.
+    """`SplitSimulator`, loaded through ``nengo_simloader`` for each test.
 
     The default partitioner already splits into as many components as the job has
     ranks. With ``NENGO_MPI_SPLIT_LOG`` set, every Simulator appends a line to that file:
@@ -30,23 +52,7 @@ def split_simulator(request):
     components that received at least one of them, so a run can report how many models
     really were split (``python -m nengo_mpi.testing <log>`` summarises it).
     """
-    nodeid = request.node.nodeid
-    log = os.environ.get(SPLIT_LOG_ENV)
-
-    class SplitSimulator(Simulator):
-        def __init__(self, network, *args, **kwargs):
-            super().__init__(network, *args, **kwargs)
-            if log and network is not None:
-                used = set(self.assignments.values())
-                with open(log, "a", encoding="utf-8") as f:
-                    f.write(json.dumps({
-                        "test": nodeid,
-                        "objects": len(self.assignments),
-                        "components": self.n_components,
-                        "used": len(used),
-                    }) + "\n")
-
-    SplitSimulator.__name__ = SplitSimulator.__qualname__ = "Simulator"
+    SplitSimulator.test_id = request.node.nodeid
     return SplitSimulator
 
 
