@@ -35,6 +35,7 @@ struct Engine::RemoteEnd {
     View view;
     std::int64_t order;
     std::unique_ptr<Transfer> transfer;
+    bool same_step = false;  // receives only: the value is read in the step that sends it
 };
 
 struct Engine::Probe {
@@ -191,12 +192,12 @@ void Engine::add_send(int tag, int src_local, int src_view, int dst_rank,
 }
 
 void Engine::add_recv(int tag, int dst_local, int dst_view, int src_rank,
-                      std::int64_t recv_before) {
+                      std::int64_t recv_before, bool same_step) {
     check_open();
     SignalBuffer& dst = buffer(dst_local);
     const View& v = dst.view(dst_view);
-    recvs_.push_back(std::make_unique<RemoteEnd>(
-        RemoteEnd{&dst, v, recv_before, comm_->open_recv(src_rank, tag, view_nbytes(v))}));
+    recvs_.push_back(std::make_unique<RemoteEnd>(RemoteEnd{
+        &dst, v, recv_before, comm_->open_recv(src_rank, tag, view_nbytes(v)), same_step}));
 }
 
 int Engine::add_probe(int local, int view, double period) {
@@ -281,9 +282,18 @@ void Engine::run(std::int64_t steps) {
                     break;
                 }
                 case Action::Recv: {
+                    RemoteEnd& e = *recvs_[static_cast<std::size_t>(a.index)];
+                    if (e.same_step) {
+                        // Sent earlier in this same step by an op before us in the global
+                        // order. Every rank runs that order, so the rank we wait for never
+                        // waits for us first; no receive is left posted between steps.
+                        e.transfer->start();
+                        e.transfer->wait();
+                        unpack_view(e.transfer->staging(), e.buffer->data(), e.view);
+                        break;
+                    }
                     // On the first step the replica holds the initial value, which is what
                     // the reference simulator reads too; later steps take last step's send.
-                    RemoteEnd& e = *recvs_[static_cast<std::size_t>(a.index)];
                     if (!first) {
                         e.transfer->wait();
                         unpack_view(e.transfer->staging(), e.buffer->data(), e.view);

@@ -42,13 +42,16 @@ public:
     void replace_op(int handle, std::unique_ptr<Op> op);
     Op& op(int handle);
 
-    // A channel carries one signal written by an update op in one component to a replica
-    // in another. It is sent right after its last writer (`send_after`, a global order)
-    // and received right before its first reader (`recv_before`).
+    // A channel carries one signal written in one component to a replica in another. It
+    // is sent right after its last writer (`send_after`, a global order) and received
+    // right before its first reader (`recv_before`). A value written by update ops is read
+    // in the next step; a `same_step` channel carries a value set or incremented and read
+    // within one step (e.g. across a connection without a synapse).
     void add_local_channel(int src_local, int src_view, int dst_local, int dst_view,
                            std::int64_t send_after);
     void add_send(int tag, int src_local, int src_view, int dst_rank, std::int64_t send_after);
-    void add_recv(int tag, int dst_local, int dst_view, int src_rank, std::int64_t recv_before);
+    void add_recv(int tag, int dst_local, int dst_view, int src_rank, std::int64_t recv_before,
+                  bool same_step = false);
 
     // Records a view after every step whose number n satisfies fmod(n, period) < 1,
     // nengo's rule for Probe.sample_every.

@@ -12,6 +12,7 @@ import nengo.utils.numpy as npext
 
 from .lower.ownership import OwnershipBuilder
 from .lower.program import lower_model
+from .testing import record_split
 from .partition import Partitioner
 from .runtime import session as mpi_session
 from .runtime.controller import Runtime
@@ -117,6 +118,8 @@ class Simulator:
             # Without a record of op owners there is nothing to split: one component.
             n_components = partitioner.n_components if self.assignments else 1
         self._lowered = lower_model(self.model, self.assignments, n_components)
+        if network is not None:
+            record_split(self)
 
         if seed is None:
             if network is not None and network.seed is not None:

@@ -5,9 +5,7 @@ import os
 
 import nengo
 
-from .simulator import Simulator
-
-#: Where `split_simulator` appends one JSON line per Simulator it builds.
+#: Where `record_split` appends one JSON line per Simulator built.
 SPLIT_LOG_ENV = "NENGO_MPI_SPLIT_LOG"
 
 
@@ -21,39 +19,26 @@ def reference_simulator(request):  # pylint: disable=unused-argument
     return nengo.Simulator
 
 
-class SplitSimulator(Simulator):
-    """nengo_mpi.Simulator that records how each model was split (see `split_simulator`).
+def record_split(sim):
+    """Append how ``sim``'s model was split to the file named by ``NENGO_MPI_SPLIT_LOG``.
 
-    A module-level class, so that nengo's tests can pickle its simulators.
-    """
-
-    #: The id of the test being run (set by `split_simulator`; tests run one at a time).
-    test_id = None
-
-    def __init__(self, network, *args, **kwargs):
-        super().__init__(network, *args, **kwargs)
-        log = os.environ.get(SPLIT_LOG_ENV)
-        if log and network is not None:
-            with open(log, "a", encoding="utf-8") as f:
-                f.write(json.dumps({
-                    "test": self.test_id,
-                    "objects": len(self.assignments),
-                    "components": self.n_components,
-                    "used": len(set(self.assignments.values())),
-                }) + "\n")
-
-
-def split_simulator(request):
-    """`SplitSimulator`, loaded through ``nengo_simloader`` for each test.
-
-    The default partitioner already splits into as many components as the job has
-    ranks. With ``NENGO_MPI_SPLIT_LOG`` set, every Simulator appends a line to that file:
-    the test id, the number of objects (ensembles and nodes) and the number of
-    components that received at least one of them, so a run can report how many models
+    Called by every `nengo_mpi.Simulator` built from a network; does nothing unless the
+    variable is set. Each line holds the running test (pytest's PYTEST_CURRENT_TEST),
+    the number of objects (ensembles and nodes) and the number of components that
+    received at least one of them, so a run of nengo's suite can report how many models
     really were split (``python -m nengo_mpi.testing <log>`` summarises it).
     """
-    SplitSimulator.test_id = request.node.nodeid
-    return SplitSimulator
+    log = os.environ.get(SPLIT_LOG_ENV)
+    if not log:
+        return
+    test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
+    with open(log, "a", encoding="utf-8") as f:
+        f.write(json.dumps({
+            "test": test,
+            "objects": len(sim.assignments),
+            "components": sim.n_components,
+            "used": len(set(sim.assignments.values())),
+        }) + "\n")
 
 
 def summarise_split_log(path):

@@ -13,6 +13,12 @@ from nengo_mpi.partition.graph import ObjectGraph, build_object_graph
 from nengo_mpi.partition.greedy import greedy_partition
 
 
+def tie(net, conn):
+    """Join a connection's ends for good: a probed connection must stay whole."""
+    with net:
+        nengo.Probe(conn)
+
+
 def chain(n_ensembles, n_neurons=50, synapse=0.005):
     """A network of ensembles connected in a line."""
     with nengo.Network() as net:
@@ -119,20 +125,29 @@ def test_uses_two_components_when_metis_uses_one():
     assert assignment[big] == assignment[light[1]] != assignment[light[0]]
 
 
-def test_no_synapse_keeps_together():
+def test_probed_connection_keeps_together():
     net, ensembles, conns = chain(4, synapse=0.005)
-    with net:
-        conns[1].synapse = None
+    tie(net, conns[1])
     assignment = Partitioner(4).partition(net)
     assert assignment[ensembles[1]] == assignment[ensembles[2]]
     # The others still get spread out.
     assert len(set(assignment.values())) == 3
 
 
-def test_no_synapse_keeps_together_with_metis():
+def test_tied_connection_kept_together_with_metis():
+    net, ensembles, conns = chain(8)
+    # The balanced cut of this chain is exactly this connection.
+    tie(net, conns[3])
+    assignment = Partitioner(2).partition(net)
+    assert assignment[ensembles[3]] == assignment[ensembles[4]]
+    assert len(set(assignment.values())) == 2
+
+
+def test_metis_avoids_cutting_synapse_free_connections():
     net, ensembles, conns = chain(8)
     with net:
-        # The balanced cut of this chain is exactly this connection.
+        # The balanced cut of this chain would be this connection; without a synapse,
+        # cutting it costs SAME_STEP_WEIGHT times more, so a neighbour is cut instead.
         conns[3].synapse = None
     assignment = Partitioner(2).partition(net)
     assert assignment[ensembles[3]] == assignment[ensembles[4]]
@@ -203,7 +218,7 @@ def test_python_group_pinned():
     with net:
         node = nengo.Node(lambda t, x: x, size_in=1)
         # The whole group of the node has to follow it to component 0.
-        nengo.Connection(ensembles[-1], node, synapse=None)
+        nengo.Probe(nengo.Connection(ensembles[-1], node))
     assignment = Partitioner(3).partition(net)
     assert assignment[node] == 0
     assert assignment[ensembles[-1]] == 0
@@ -229,8 +244,7 @@ def test_process_node_not_pinned():
 
 def test_assignments_pin_group():
     net, ensembles, conns = chain(6)
-    with net:
-        conns[0].synapse = None
+    tie(net, conns[0])
     assignment = Partitioner(3).partition(net, assignments={ensembles[1]: 2})
     assert assignment[ensembles[1]] == 2
     assert assignment[ensembles[0]] == 2
@@ -272,10 +286,9 @@ def test_assignment_out_of_range(component):
     assert repr(component) in str(info.value)
 
 
-def test_assignment_splits_no_synapse_connection():
+def test_assignment_splits_tied_connection():
     net, ensembles, conns = chain(3)
-    with net:
-        conns[0].synapse = None
+    tie(net, conns[0])
     ensembles[0].label = "pre"
     ensembles[1].label = "post"
     with pytest.raises(ValidationError) as info:
@@ -284,12 +297,14 @@ def test_assignment_splits_no_synapse_connection():
         )
     message = str(info.value)
     assert str(conns[0]) in message
-    assert "without a synapse" in message
+    assert "probed by" in message
     assert "pre" in message and "post" in message
 
 
 def test_conflict_reported_through_chain():
-    net, ensembles, conns = chain(3, synapse=None)
+    net, ensembles, conns = chain(3)
+    tie(net, conns[0])
+    tie(net, conns[1])
     with pytest.raises(ValidationError) as info:
         Partitioner(2).partition(
             net, assignments={ensembles[0]: 0, ensembles[2]: 1}
@@ -312,7 +327,8 @@ def test_group_with_python_node_assigned_elsewhere():
     with nengo.Network() as net:
         node = nengo.Node(lambda t: t)
         ens = nengo.Ensemble(10, 1)
-        conn = nengo.Connection(node, ens, synapse=None)
+        conn = nengo.Connection(node, ens)
+        nengo.Probe(conn)
     with pytest.raises(ValidationError, match="needs Python") as info:
         Partitioner(2).partition(net, assignments={ens: 1})
     assert str(conn) in str(info.value)

@@ -229,24 +229,47 @@ def test_assignment_out_of_range():
                             assignments={net.all_ensembles[0]: 2}, progress_bar=False)
 
 
-def test_assignment_splitting_synapse_less_connection():
-    with nengo.Network() as net:
-        a = nengo.Ensemble(10, 1, label="a")
-        b = nengo.Ensemble(10, 1, label="b")
-        conn = nengo.Connection(a, b, synapse=None)
-    with pytest.raises(ValidationError, match="without a synapse") as info:
-        nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(2),
-                            assignments={a: 0, b: 1}, progress_bar=False)
-    assert str(conn) in str(info.value)
-
-
-def test_lowering_refuses_same_step_crossing():
-    """Even past the partitioner, a value read in the step it is set cannot cross."""
-    with nengo.Network() as net:
-        a = nengo.Ensemble(10, 1)
-        b = nengo.Ensemble(10, 1)
+def _synapse_free_chain():
+    with nengo.Network(seed=4) as net:
+        u = nengo.Node(lambda t: np.sin(8 * t))
+        a = nengo.Ensemble(30, 1, label="a")
+        b = nengo.Ensemble(30, 1, label="b")
+        c = nengo.Ensemble(30, 1, label="c")
+        nengo.Connection(u, a, synapse=None)
         nengo.Connection(a, b, synapse=None)
-    model = nengo.builder.Model(builder=nengo_mpi.lower.ownership.OwnershipBuilder())
-    model.build(net)
-    with pytest.raises(BuildError, match="same step"):
-        nengo_mpi.lower.program.lower_model(model, {a: 0, b: 1}, 2)
+        nengo.Connection(b, c, synapse=0.005)
+        nengo.Connection(c, a, synapse=0.01, transform=0.5)
+        probes = [nengo.Probe(x, synapse=0.01) for x in (a, b, c)]
+    return net, (u, a, b, c), probes
+
+
+@pytest.mark.parametrize("split", [(0, 1, 0, 1), (0, 0, 1, 1), (0, 1, 1, 0), (0, 2, 1, 0)])
+def test_synapse_free_connections_cross_components(split):
+    """A value set and read in one step crosses (a same-step channel): bitwise equal."""
+    net, objs, probes = _synapse_free_chain()
+    with nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(1),
+                             progress_bar=False) as one:
+        one.run(0.1)
+    with nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(3),
+                             assignments=dict(zip(objs, split)),
+                             progress_bar=False) as sim:
+        sim.run(0.1)
+    channels = sim._lowered.channels
+    assert any(ch.same_step for ch in channels)
+    for p in probes:
+        assert np.array_equal(one.data[p], sim.data[p])
+
+
+def test_lowering_refuses_set_and_updated_signal_crossing():
+    """A signal both set and updated in its component has no single value to send."""
+    sig = nengo.builder.signal.Signal(np.zeros(2), name="both")
+    out = nengo.builder.signal.Signal(np.zeros(2), name="out")
+    ops = [
+        (nengo.builder.operator.Reset(sig), 0),
+        (nengo.builder.operator.Copy(sig, out), 1),
+        (nengo.builder.processes.SimProcess(nengo.Lowpass(0.01), out, sig, sig,
+                                            mode="update"), 0),
+    ]
+    order = {op: i for i, (op, _) in enumerate(ops)}
+    with pytest.raises(BuildError, match="cannot cross components"):
+        nengo_mpi.lower.channels.find_channels(ops, order, {})

@@ -127,7 +127,9 @@ void register_engine(py::module_& m) {
              })
         .def("add_local_channel", &Engine::add_local_channel)
         .def("add_send", &Engine::add_send)
-        .def("add_recv", &Engine::add_recv)
+        .def("add_recv", &Engine::add_recv, py::arg("tag"), py::arg("dst_local"),
+             py::arg("dst_view"), py::arg("src_rank"), py::arg("recv_before"),
+             py::arg("same_step") = false)
         .def("add_probe", &Engine::add_probe)
         .def("finalize", &Engine::finalize)
         .def("run", &Engine::run, py::arg("steps"))

@@ -1,10 +1,17 @@
 """Find the signals that must travel between components every step.
 
 A base signal written in component A and read in component B becomes a channel from A
-to B. That is only correct when every write in A is an update (a synapse's state), as
-updates come after all reads in nengo's step order: B reads last step's value, which A
-can send at the end of its step. Anything else (a value set or incremented and read in
-the same step) cannot cross, and is reported naming the operators and their objects.
+to B, of one of two kinds:
+
+- written by update operators only (a synapse's state): updates come after all reads
+  in nengo's step order, so B reads last step's value, which A sends at the end of its
+  step and B receives whenever it is ready (the message overlaps the next step's work);
+- set or incremented (e.g. the neurons' output across a connection without a synapse):
+  B reads it later in the same step, so B waits for it there (``same_step``). Every rank
+  runs one global order, so that wait always ends.
+
+A signal both set/incremented and updated in A cannot cross (no single moment carries
+the value B's readers expect); it is reported naming the operators and their objects.
 """
 
 from collections import defaultdict
@@ -24,6 +31,7 @@ class Channel:
     dst_component: int
     send_after: int  # global order of the last writer in the source component
     recv_before: int  # global order of the first reader in the destination component
+    same_step: bool = False  # read in the step that writes it (set/inc, not update)
     src_view: int = -1
     dst_view: int = -1
 
@@ -82,15 +90,18 @@ def find_channels(placed_ops, order, owners):
             if dst == src:
                 continue
             writing_ops = writers[base][src]
-            for op in writing_ops:
-                if any(s.base is base for s in op.sets + op.incs):
-                    raise BuildError(
-                        f"{base} is written by {_describe(op, owners)} in component {src} "
-                        f"and read in the same step by {_describe(reading_ops[0], owners)} "
-                        f"in component {dst}. Only values written by synapses (update "
-                        "operators) can cross components: keep these objects on one "
-                        "component (e.g. a connection with synapse=None cannot be split)."
-                    )
+            same_step = [
+                op for op in writing_ops if any(s.base is base for s in op.sets + op.incs)
+            ]
+            updating = [op for op in writing_ops if any(s.base is base for s in op.updates)]
+            if same_step and updating:
+                raise BuildError(
+                    f"{base} is set or incremented by {_describe(same_step[0], owners)} and "
+                    f"updated by {_describe(updating[0], owners)} in component {src}, and "
+                    f"read by {_describe(reading_ops[0], owners)} in component {dst}; "
+                    "such a signal cannot cross components: keep these objects on one "
+                    "component."
+                )
             channels.append(
                 Channel(
                     tag=len(channels),
@@ -99,6 +110,7 @@ def find_channels(placed_ops, order, owners):
                     dst_component=dst,
                     send_after=max(order[op] for op in writing_ops),
                     recv_before=min(order[op] for op in reading_ops),
+                    same_step=bool(same_step),
                 )
             )
     return channels, writer_component

@@ -272,10 +272,6 @@ def build_constraints(network, graph):
         i, j = connection_endpoints(graph, conn)
         if i == j:
             continue
-        if conn.synapse is None:
-            # Without a synapse the value is needed within the same time
-            # step, but data between components arrives one step late.
-            constraints.join(i, j, "%s without a synapse" % (conn,))
         if conn.learning_rule is not None:
             # The weights are updated from state on both sides every step.
             constraints.join(i, j, "%s with a learning rule" % (conn,))

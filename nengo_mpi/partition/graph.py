@@ -195,6 +195,12 @@ def endpoint_object(obj):
     raise BuildError("Cannot map connection endpoint %r to an object" % (obj,))
 
 
+#: How much more cutting a connection without a synapse costs than one with: its value
+#: is needed in the step that computes it, so the receiving rank waits mid-step (a
+#: synapse's value is needed one step later, and its message overlaps a whole step).
+SAME_STEP_WEIGHT = 16
+
+
 def build_object_graph(network):
     """Build the object graph of a network, including its subnetworks.
 
@@ -210,14 +216,18 @@ def build_object_graph(network):
         ``network.all_nodes`` (in that order, so the graph does not depend
         on object ids).  Each connection contributes an edge weighted by
         ``conn.size_out``, the number of dimensions that would cross
-        between processes if the edge were cut.
+        between processes if the edge were cut, times `SAME_STEP_WEIGHT`
+        for a connection without a synapse.
     """
     vertices = list(network.all_ensembles) + list(network.all_nodes)
     graph = ObjectGraph(vertices, [vertex_weight(obj) for obj in vertices])
     for conn in network.all_connections:
         i, j = connection_endpoints(graph, conn)
         # METIS requires strictly positive edge weights.
-        graph.add_edge(i, j, max(1, conn.size_out))
+        weight = max(1, conn.size_out)
+        if conn.synapse is None:
+            weight *= SAME_STEP_WEIGHT
+        graph.add_edge(i, j, weight)
     return graph
 
 

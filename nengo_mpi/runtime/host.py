@@ -68,7 +68,7 @@ class RankEngine:
                              ch.send_after)
             elif dst is not None:
                 eng.add_recv(ch.tag, dst, ch.dst_view, rank_of[ch.src_component],
-                             ch.recv_before)
+                             ch.recv_before, ch.same_step)
         eng.finalize()
 
     def make_fallback_steps(self, seed):

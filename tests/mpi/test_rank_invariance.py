@@ -85,7 +85,7 @@ def test_error_on_root_reaches_every_rank():
         with nengo.Network() as net:
             a = nengo.Ensemble(10, 1)
             b = nengo.Ensemble(10, 1)
-            nengo.Connection(a, b, synapse=None)
+            nengo.Probe(nengo.Connection(a, b))  # a probed connection stays whole
         nengo_mpi.Simulator(net, assignments={a: 0, b: 1},
                             partitioner=nengo_mpi.Partitioner(2), progress_bar=False)
 
