@@ -14,9 +14,8 @@ from nengo_mpi.partition.greedy import greedy_partition
 
 
 def tie(net, conn):
-    """Join a connection's ends for good: a probed connection must stay whole."""
-    with net:
-        nengo.Probe(conn)
+    """Join a connection's ends for good: a learning connection stays whole."""
+    conn.learning_rule_type = nengo.PES()
 
 
 def chain(n_ensembles, n_neurons=50, synapse=0.005):
@@ -125,7 +124,7 @@ def test_uses_two_components_when_metis_uses_one():
     assert assignment[big] == assignment[light[1]] != assignment[light[0]]
 
 
-def test_probed_connection_keeps_together():
+def test_tied_connection_keeps_together():
     net, ensembles, conns = chain(4, synapse=0.005)
     tie(net, conns[1])
     assignment = Partitioner(4).partition(net)
@@ -169,13 +168,12 @@ def test_learning_rule_keeps_together():
     assert len(set(assignment.values())) == 3
 
 
-def test_probed_connection_keeps_together():
-    net, ensembles, conns = chain(4)
+def test_probed_connection_may_be_cut():
+    net, ensembles, conns = chain(2)
     with net:
-        nengo.Probe(conns[1])
-    assignment = Partitioner(4).partition(net)
-    assert assignment[ensembles[1]] == assignment[ensembles[2]]
-    assert len(set(assignment.values())) == 3
+        nengo.Probe(conns[0])
+    assignment = Partitioner(2).partition(net)
+    assert assignment[ensembles[0]] != assignment[ensembles[1]]
 
 
 def test_direct_ensemble_pinned():
@@ -218,7 +216,7 @@ def test_python_group_pinned():
     with net:
         node = nengo.Node(lambda t, x: x, size_in=1)
         # The whole group of the node has to follow it to component 0.
-        nengo.Probe(nengo.Connection(ensembles[-1], node))
+        nengo.Connection(ensembles[-1], node, learning_rule_type=nengo.PES())
     assignment = Partitioner(3).partition(net)
     assert assignment[node] == 0
     assert assignment[ensembles[-1]] == 0
@@ -297,7 +295,7 @@ def test_assignment_splits_tied_connection():
         )
     message = str(info.value)
     assert str(conns[0]) in message
-    assert "probed by" in message
+    assert "with a learning rule" in message
     assert "pre" in message and "post" in message
 
 
@@ -323,12 +321,13 @@ def test_python_node_assigned_elsewhere():
     assert "stim" in str(info.value)
 
 
-def test_group_with_python_node_assigned_elsewhere():
+def test_group_with_rank_0_only_object_assigned_elsewhere():
     with nengo.Network() as net:
-        node = nengo.Node(lambda t: t)
         ens = nengo.Ensemble(10, 1)
-        conn = nengo.Connection(node, ens)
-        nengo.Probe(conn)
+        # A neuron type defined in a function exists only in rank 0's process.
+        local_type = type("ScriptLIF", (nengo.LIF,), {"__qualname__": "f.<locals>.L"})
+        home = nengo.Ensemble(10, 1, neuron_type=local_type())
+        conn = nengo.Connection(home, ens, learning_rule_type=nengo.PES())
     with pytest.raises(ValidationError, match="needs Python") as info:
         Partitioner(2).partition(net, assignments={ens: 1})
     assert str(conn) in str(info.value)

@@ -262,12 +262,6 @@ def build_constraints(network, graph):
     constraints.python = sorted(reasons)
     constraints.python_reasons = reasons
 
-    probes_of = {}
-    for probe in network.all_probes:
-        for target in (probe.obj, probe.target):
-            if isinstance(target, nengo.Connection):
-                probes_of.setdefault(target, probe)
-
     for conn in network.all_connections:
         i, j = connection_endpoints(graph, conn)
         if i == j:
@@ -275,8 +269,4 @@ def build_constraints(network, graph):
         if conn.learning_rule is not None:
             # The weights are updated from state on both sides every step.
             constraints.join(i, j, "%s with a learning rule" % (conn,))
-        if conn in probes_of:
-            # The probed signal must exist whole on a single component.
-            reason = "%s, which is probed by %s" % (conn, probes_of[conn])
-            constraints.join(i, j, reason)
     return constraints

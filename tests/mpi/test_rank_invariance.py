@@ -85,7 +85,7 @@ def test_error_on_root_reaches_every_rank():
         with nengo.Network() as net:
             a = nengo.Ensemble(10, 1)
             b = nengo.Ensemble(10, 1)
-            nengo.Probe(nengo.Connection(a, b))  # a probed connection stays whole
+            nengo.Connection(a, b, learning_rule_type=nengo.PES())  # stays whole
         nengo_mpi.Simulator(net, assignments={a: 0, b: 1},
                             partitioner=nengo_mpi.Partitioner(2), progress_bar=False)
 
