@@ -11,8 +11,8 @@ from nengo.utils.progress import Progress, ProgressTracker
 import nengo.utils.numpy as npext
 
 from .lower.ownership import OwnershipBuilder
+from .census import record_split
 from .lower.program import lower_model
-from .testing import record_split
 from .partition import Partitioner
 from .runtime import session as mpi_session
 from .runtime.controller import Runtime

@@ -86,3 +86,16 @@ def test_unpicklable_parts_stay_on_rank_0():
         process.callback = lambda t: t  # a lambda cannot be pickled
         node = nengo.Node(process)
     assert "cannot be sent" in needs_python(node)
+
+
+def test_own_classes_run_on_rank_0_unless_assigned_elsewhere():
+    with nengo.Network() as net:
+        mine = [nengo.Ensemble(20, 1, neuron_type=UserLIF()) for _ in range(3)]
+        plain = [nengo.Ensemble(20, 1) for _ in range(3)]
+        for a, b in zip(mine + plain, plain + mine):
+            nengo.Connection(a, b)
+    placed = nengo_mpi.Partitioner(2).partition(net)
+    assert all(placed[e] == 0 for e in mine)
+    assert any(placed[e] == 1 for e in plain)
+    moved = nengo_mpi.Partitioner(2).partition(net, assignments={mine[0]: 1})
+    assert moved[mine[0]] == 1 and moved[mine[1]] == 0

@@ -32,11 +32,54 @@ def needs_python(obj):
         output = obj.output
         if callable(output) and not isinstance(output, nengo.Process):
             return "its output is a Python function"
-        return stays_home(output)
+    if isinstance(obj, nengo.Ensemble) and isinstance(obj.neuron_type, nengo.Direct):
+        return "it is in Direct mode"
+    for part in _parts(obj):
+        reason = stays_home(part)
+        if reason is not None:
+            return reason
+    return None
+
+
+def _parts(obj):
+    """The behaviour objects (neuron type, processes, synapse, learning rules) of ``obj``."""
+    if isinstance(obj, nengo.Node):
+        return [obj.output] if isinstance(obj.output, nengo.Process) else []
     if isinstance(obj, nengo.Ensemble):
-        if isinstance(obj.neuron_type, nengo.Direct):
-            return "it is in Direct mode"
-        return stays_home(obj.neuron_type) or stays_home(obj.noise)
+        return [obj.neuron_type, obj.noise]
+    if isinstance(obj, nengo.Connection):
+        rule = obj.learning_rule_type
+        if isinstance(rule, dict):
+            rules = list(rule.values())
+        elif isinstance(rule, (list, tuple)):
+            rules = list(rule)
+        else:
+            rules = [rule]
+        return [obj.synapse, *rules]
+    return []
+
+
+#: Where nengo's own neuron types, processes, synapses and learning rules are defined.
+#: Classes from anywhere else (a script, a test module, another package) are the user's.
+NENGO_BEHAVIOUR_MODULES = frozenset(
+    ["nengo.neurons", "nengo.processes", "nengo.synapses", "nengo.learning_rules",
+     "nengo.base"]
+)
+
+
+def prefers_home(obj):
+    """Why ``obj`` should run in rank 0's process unless assigned elsewhere, or None.
+
+    A class from outside nengo runs through its own Python code (the engine only knows
+    nengo's classes), and that code may keep state the user reads afterwards (a list it
+    appends to, a file). By default it therefore runs where the script runs: rank 0. An
+    explicit assignment may move it, if every rank can import it.
+    """
+    for part in _parts(obj):
+        if part is None or isinstance(part, (int, float)):
+            continue
+        if type(part).__module__ not in NENGO_BEHAVIOUR_MODULES:
+            return f"its {type(part).__name__} is your own class, run by rank 0's Python"
     return None
 
 
@@ -60,16 +103,6 @@ def stays_home(part):
     return None
 
 
-def connection_stays_home(conn):
-    """Why a connection's own parts must run in rank 0's process, or None."""
-    rule = conn.learning_rule_type
-    rules = rule.values() if isinstance(rule, dict) else rule if isinstance(
-        rule, (list, tuple)) else [rule]
-    for part in [conn.synapse, *rules]:
-        reason = stays_home(part)
-        if reason is not None:
-            return reason
-    return None
 
 
 class Constraints:
@@ -93,6 +126,8 @@ class Constraints:
         self.links = []
         self.python = []
         self.python_reasons = {}
+        # Vertices that go to component 0 unless their group is assigned elsewhere.
+        self.home = []
 
     def find(self, i):
         """Return the representative of the set containing ``i``."""
@@ -214,6 +249,8 @@ class Constraints:
                         vertices, sources[root], i, pins[root], component
                     )
                 )
+        for i in self.home:
+            pins.setdefault(self.find(i), 0)
         # Roots are always the smallest member of their set (see `join`),
         # so they double as the key of the group in `groups`.
         return pins
@@ -249,18 +286,25 @@ def build_constraints(network, graph):
     Constraints
     """
     constraints = Constraints(len(graph))
-    reasons = {}
+    reasons, home = {}, set()
     for i, obj in enumerate(graph.vertices):
         reason = needs_python(obj)
         if reason is not None:
             reasons[i] = reason
+        elif prefers_home(obj) is not None:
+            home.add(i)
     for conn in network.all_connections:
-        reason = connection_stays_home(conn)
-        if reason is not None:
-            for k in set(connection_endpoints(graph, conn)):
-                reasons.setdefault(k, f"{conn}: {reason}")
+        ends = set(connection_endpoints(graph, conn))
+        for part in _parts(conn):
+            reason = stays_home(part)
+            if reason is not None:
+                for k in ends:
+                    reasons.setdefault(k, f"{conn}: {reason}")
+        if prefers_home(conn) is not None:
+            home.update(ends)
     constraints.python = sorted(reasons)
     constraints.python_reasons = reasons
+    constraints.home = sorted(home - set(reasons))
 
     for conn in network.all_connections:
         i, j = connection_endpoints(graph, conn)

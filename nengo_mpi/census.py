@@ -1,0 +1,46 @@
+"""A record of how each Simulator was split and what ran through Python.
+
+Used to report on runs of Nengo's own test suite (see `nengo_mpi.testing`): with
+``NENGO_MPI_SPLIT_LOG`` set, every `nengo_mpi.Simulator` built from a network appends one
+JSON line to that file.
+"""
+
+import json
+import os
+
+from .lower.fallback import describe, fallback_subject
+
+#: Where `record_split` appends one JSON line per Simulator built.
+SPLIT_LOG_ENV = "NENGO_MPI_SPLIT_LOG"
+
+
+def record_split(sim):
+    """Append how ``sim``'s model was split to the file named by ``NENGO_MPI_SPLIT_LOG``.
+
+    Called by every `nengo_mpi.Simulator` built from a network; does nothing unless the
+    variable is set. Each line holds the running test (pytest's PYTEST_CURRENT_TEST),
+    the number of objects (ensembles and nodes) and the number of components that
+    received at least one of them, so a run of nengo's suite can report how many models
+    really were split (``python -m nengo_mpi.testing <log>`` summarises it).
+    """
+    log = os.environ.get(SPLIT_LOG_ENV)
+    if not log:
+        return
+    test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
+    with open(log, "a", encoding="utf-8") as f:
+        f.write(json.dumps({
+            "test": test,
+            "objects": len(sim.assignments),
+            "components": sim.n_components,
+            "used": len(set(sim.assignments.values())),
+            "fallbacks": fallback_classes(sim),
+        }) + "\n")
+
+
+def fallback_classes(sim):
+    """Names of the classes whose operators run through Python in ``sim``."""
+    names = set()
+    for program in sim._lowered.programs:  # pylint: disable=protected-access
+        for rec in program.fallback_ops():
+            names.add(describe(fallback_subject(rec.op) or type(rec.op)))
+    return sorted(names)
