@@ -23,7 +23,6 @@ from nengo.builder import Model
 from nengo.builder.learning_rules import SimBCM, SimOja, SimPES, SimRLS, SimVoja
 from nengo.builder.operator import Copy
 from nengo.builder.signal import Signal
-from nengo.exceptions import ValidationError
 
 import kernel_harness
 import nengo_mpi
@@ -641,9 +640,9 @@ def test_partitioned(name, precision):
     reads a signal written in the same step on the other component) and matches nengo.
 
     The learning connection's pre and post share a group (the partitioner's learning
-    constraint), as does an error source connected without a synapse; an error source
-    behind a synapse may be split off, since only the synapse's output (an update, read
-    one step later in nengo too) crosses.
+    constraint). An error source may be split off: behind a synapse only the synapse's
+    output (an update, read one step later in nengo too) crosses; without a synapse its
+    value crosses within the step (a same-step channel).
     """
     net = PARTITIONED[name]()
     probes = add_probes(net) + [p for p in net.all_probes if p.obj is not net.b]
@@ -651,12 +650,6 @@ def test_partitioned(name, precision):
     groups = constraint_groups(net)
     group_of = {obj: g for g, members in enumerate(groups) for obj in members}
     assert group_of[net.a] == group_of[net.b]
-    err_synapse = [
-        c.synapse for c in net.all_connections
-        if c.pre_obj is net.err and isinstance(c.post_obj, nengo.connection.LearningRule)
-    ]
-    if err_synapse and err_synapse[0] is None:
-        assert group_of[net.err] == group_of[net.b]
 
     with nengo.Simulator(net, progress_bar=False) as ref:
         ref.run_steps(200)
@@ -675,12 +668,17 @@ def test_partitioned(name, precision):
         assert_probes_match(sim, ref, probes, precision, what="metis")
 
 
-def test_error_without_synapse_cannot_be_split():
-    """An error connection without a synapse joins its source to the learning
-    connection; assigning them apart is refused with the reason."""
+def test_error_without_synapse_split_apart(precision):
+    """An error connection without a synapse may cross components (a same-step channel):
+    assigning its source apart builds and matches nengo."""
     net = error_ensemble(nengo.PES(), None)
-    with pytest.raises(ValidationError, match="without a synapse"):
-        nengo_mpi.Simulator(
-            net, progress_bar=False, partitioner=nengo_mpi.Partitioner(2),
-            assignments={net.a: 0, net.err: 1},
-        )
+    probes = add_probes(net)
+    with nengo.Simulator(net, progress_bar=False) as ref:
+        ref.run_steps(200)
+    with nengo_mpi.Simulator(
+        net, progress_bar=False, partitioner=nengo_mpi.Partitioner(2),
+        assignments={net.a: 0, net.err: 1},
+    ) as sim:
+        assert any(ch.same_step for ch in sim._lowered.channels)
+        sim.run_steps(200)
+        assert_probes_match(sim, ref, probes, precision, what="error source apart")
