@@ -1,12 +1,21 @@
 // Engine.add_* for neuron types (nengo's SimNeurons).
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstdint>
+#include <stdexcept>
+
 #include "bindings/op_binding.hpp"
 #include "ops/neurons.hpp"
+#include "ops/poisson.hpp"
+#include "random/numpy_random.hpp"
 
 namespace py = pybind11;
+using nengo_mpi::AdaptationParams;
 using nengo_mpi::Engine;
+using nengo_mpi::IzhikevichParams;
+using nengo_mpi::LIFParams;
 using nengo_mpi::bindings::add_real;
 
 void register_neuron_ops(py::module_& m) {
@@ -14,16 +23,31 @@ void register_neuron_ops(py::module_& m) {
         .def("add_lif",
              [](Engine& e, int local, std::int64_t order, int j, int out, int v, int ref,
                 double tau_rc, double tau_ref, double min_voltage, double amplitude) {
-                 return add_real<nengo_mpi::LIF>(
-                     e, local, order, j, out, v, ref,
-                     nengo_mpi::LIFParams{tau_rc, tau_ref, min_voltage, amplitude}, e.dt());
+                 return add_real<nengo_mpi::LIF>(e, local, order, j, out, v, ref,
+                                                 LIFParams{tau_rc, tau_ref, min_voltage, amplitude},
+                                                 e.dt());
              })
         .def("add_lif_rate",
              [](Engine& e, int local, std::int64_t order, int j, int out, double tau_rc,
                 double tau_ref, double amplitude) {
-                 return add_real<nengo_mpi::LIFRate>(
-                     e, local, order, j, out,
-                     nengo_mpi::LIFParams{tau_rc, tau_ref, 0.0, amplitude});
+                 return add_real<nengo_mpi::LIFRate>(e, local, order, j, out,
+                                                     LIFParams{tau_rc, tau_ref, 0.0, amplitude});
+             })
+        .def("add_adaptive_lif",
+             [](Engine& e, int local, std::int64_t order, int j, int out, int v, int ref, int n,
+                double tau_rc, double tau_ref, double min_voltage, double amplitude,
+                double tau_n, double inc_n) {
+                 return add_real<nengo_mpi::AdaptiveLIF>(
+                     e, local, order, j, out, v, ref, n,
+                     LIFParams{tau_rc, tau_ref, min_voltage, amplitude},
+                     AdaptationParams{tau_n, inc_n}, e.dt());
+             })
+        .def("add_adaptive_lif_rate",
+             [](Engine& e, int local, std::int64_t order, int j, int out, int n, double tau_rc,
+                double tau_ref, double amplitude, double tau_n, double inc_n) {
+                 return add_real<nengo_mpi::AdaptiveLIFRate>(
+                     e, local, order, j, out, n, LIFParams{tau_rc, tau_ref, 0.0, amplitude},
+                     AdaptationParams{tau_n, inc_n}, e.dt());
              })
         .def("add_rectified_linear",
              [](Engine& e, int local, std::int64_t order, int j, int out, double amplitude) {
@@ -34,5 +58,68 @@ void register_neuron_ops(py::module_& m) {
                 double amplitude) {
                  return add_real<nengo_mpi::SpikingRectifiedLinear>(e, local, order, j, out, v,
                                                                     amplitude, e.dt());
+             })
+        .def("add_izhikevich",
+             [](Engine& e, int local, std::int64_t order, int j, int out, int v, int u,
+                double tau_recovery, double coupling, double reset_voltage,
+                double reset_recovery) {
+                 return add_real<nengo_mpi::Izhikevich>(
+                     e, local, order, j, out, v, u,
+                     IzhikevichParams{tau_recovery, coupling, reset_voltage, reset_recovery},
+                     e.dt());
+             })
+        .def("add_sigmoid",
+             [](Engine& e, int local, std::int64_t order, int j, int out, double tau_ref) {
+                 return add_real<nengo_mpi::Sigmoid>(e, local, order, j, out, tau_ref);
+             })
+        .def("add_tanh",
+             [](Engine& e, int local, std::int64_t order, int j, int out, double tau_ref) {
+                 return add_real<nengo_mpi::Tanh>(e, local, order, j, out, tau_ref);
+             })
+        .def("add_regular_spiking",
+             [](Engine& e, int local, std::int64_t order, int rate, int out, int v,
+                double amplitude) {
+                 return add_real<nengo_mpi::RegularSpiking>(e, local, order, rate, out, v,
+                                                            amplitude, e.dt());
+             })
+        // The two stochastic types draw from a generator that must be seeded with
+        // Engine.set_rng_state before the first step.
+        .def("add_stochastic_spiking",
+             [](Engine& e, int local, std::int64_t order, int rate, int out, double amplitude,
+                bool negative) {
+                 return add_real<nengo_mpi::StochasticSpiking>(e, local, order, rate, out,
+                                                               amplitude, negative, e.dt());
+             })
+        .def("add_poisson_spiking",
+             [](Engine& e, int local, std::int64_t order, int rate, int out, double amplitude,
+                bool negative) {
+                 return add_real<nengo_mpi::PoissonSpiking>(e, local, order, rate, out,
+                                                            amplitude, negative, e.dt());
              });
+
+    m.def(
+        "numpy_poisson_draws",
+        [](py::tuple state, py::array_t<double, py::array::c_style | py::array::forcecast> lam) {
+            auto key = state[1].cast<
+                py::array_t<std::uint32_t, py::array::c_style | py::array::forcecast>>();
+            if (key.size() != nengo_mpi::NumpyRandom::kStateWords) {
+                throw std::invalid_argument("MT19937 key must have 624 words");
+            }
+            nengo_mpi::NumpyRandom rng;
+            rng.set_state(key.data(), state[2].cast<int>(), state[3].cast<int>() != 0,
+                          state[4].cast<double>());
+            const double* l = lam.data();
+            const py::ssize_t n = lam.size();
+            for (py::ssize_t i = 0; i < n; ++i) {
+                if (!(l[i] >= 0.0 && l[i] <= nengo_mpi::numpy_poisson_lam_max())) {
+                    throw std::invalid_argument("lam out of numpy's range");
+                }
+            }
+            py::array_t<std::int64_t> out(n);
+            std::int64_t* p = out.mutable_data();
+            for (py::ssize_t i = 0; i < n; ++i) p[i] = nengo_mpi::numpy_poisson(rng, l[i]);
+            return out;
+        },
+        "One RandomState.poisson draw per element of lam, starting from a "
+        "RandomState.get_state() tuple (for tests).");
 }

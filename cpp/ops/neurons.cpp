@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
+
+#include "ops/poisson.hpp"
 
 namespace nengo_mpi {
 
@@ -15,11 +18,78 @@ void same_length(const char* op, const Vec<T>& a, const Vec<T>& b) {
                                     " and " + std::to_string(b.n) + " neurons");
     }
 }
+
+// The LIF parameters as nengo's float arrays see them (rounded to T).
+template <class T>
+struct LIFConsts {
+    T dt, tau_rc, tau_ref, min_voltage, spike;
+    LIFConsts(const LIFParams& p, double dt_)
+        : dt(static_cast<T>(dt_)),
+          tau_rc(static_cast<T>(p.tau_rc)),
+          tau_ref(static_cast<T>(p.tau_ref)),
+          min_voltage(static_cast<T>(p.min_voltage)),
+          // amplitude / dt is a Python float; nengo multiplies a boolean mask by it (in
+          // float64) and stores the result, i.e. rounds it once to T.
+          spike(static_cast<T>(p.amplitude / dt_)) {}
+};
+
+// One LIF neuron for one step (nengo.neurons.LIF.step term by term, expm1/log1p
+// included); returns the output and updates voltage and refractory time in place.
+template <class T>
+T lif_step(const LIFConsts<T>& c, T J, T& voltage, T& refractory) {
+    const T one = 1, zero = 0;
+    T ref = refractory - c.dt;
+    // np.clip(dt - ref, 0, dt); std::clamp also passes a NaN through as np.clip does.
+    const T delta_t = std::clamp(c.dt - ref, zero, c.dt);
+    T v = voltage;
+    v -= (J - v) * std::expm1(-delta_t / c.tau_rc);
+    T out = zero;
+    if (v > one) {
+        // Sub-step spike time: when the exponential approach to J crossed 1.
+        const T t_spike = c.dt + c.tau_rc * std::log1p(-(v - one) / (J - one));
+        out = c.spike;
+        v = zero;
+        ref = c.tau_ref + t_spike;
+    } else if (v < c.min_voltage) {
+        v = c.min_voltage;
+    }
+    voltage = v;
+    refractory = ref;
+    return out;
+}
+
+// LIFRate's rate for one neuron (zero at or below threshold, and for NaN input).
+template <class T>
+T lif_rate(T amplitude, T tau_ref, T tau_rc, T J) {
+    const T one = 1, zero = 0;
+    const T j = J - one;
+    return j > zero ? amplitude / (tau_ref + tau_rc * std::log1p(one / j)) : zero;
+}
+
+// n += (dt / tau_n) * (inc_n * output - n), with dt / tau_n a Python float.
+template <class T>
+struct AdaptConsts {
+    T rate, inc;
+    AdaptConsts(const AdaptationParams& a, double dt)
+        : rate(static_cast<T>(dt / a.tau_n)), inc(static_cast<T>(a.inc_n)) {}
+    T next(T n, T out) const { return n + rate * (inc * out - n); }
+};
+
+// np.sign: 1, -1, 0 (for both zeros), NaN for NaN.
+template <class T>
+T sign(T x) {
+    if (x > 0) return T(1);
+    if (x < 0) return T(-1);
+    if (x == 0) return T(0);
+    return x;
+}
 }  // namespace
+
+// --- LIF ----------------------------------------------------------------------------
 
 template <class T>
 LIF<T>::LIF(SignalBuffer& buf, int j_view, int out_view, int voltage_view, int refractory_view,
-         LIFParams params, double dt)
+            LIFParams params, double dt)
     : j_(buf.vec<T>(j_view)),
       out_(buf.vec<T>(out_view)),
       v_(buf.vec<T>(voltage_view)),
@@ -33,34 +103,8 @@ LIF<T>::LIF(SignalBuffer& buf, int j_view, int out_view, int voltage_view, int r
 
 template <class T>
 void LIF<T>::step() {
-    // The arithmetic follows nengo.neurons.LIF.step term by term (expm1/log1p included),
-    // so results agree with the reference to rounding.
-    // In float32, numpy computes array-with-Python-scalar expressions in float32, so
-    // every parameter is rounded to T first, as nengo's arrays see them.
-    const T dt = static_cast<T>(dt_);
-    const T tau_rc = static_cast<T>(p_.tau_rc);
-    const T tau_ref = static_cast<T>(p_.tau_ref);
-    const T min_voltage = static_cast<T>(p_.min_voltage);
-    const T spike = static_cast<T>(p_.amplitude / dt_);
-    const T one = 1, zero = 0;
-    for (std::int64_t i = 0; i < j_.n; ++i) {
-        T ref = ref_[i] - dt;
-        const T delta_t = std::clamp(dt - ref, zero, dt);
-        const T J = j_[i];
-        T v = v_[i];
-        v -= (J - v) * std::expm1(-delta_t / tau_rc);
-        if (v > one) {
-            const T t_spike = dt + tau_rc * std::log1p(-(v - one) / (J - one));
-            out_[i] = spike;
-            v = zero;
-            ref = tau_ref + t_spike;
-        } else {
-            out_[i] = zero;
-            if (v < min_voltage) v = min_voltage;
-        }
-        v_[i] = v;
-        ref_[i] = ref;
-    }
+    const LIFConsts<T> c(p_, dt_);
+    for (std::int64_t i = 0; i < j_.n; ++i) out_[i] = lif_step(c, j_[i], v_[i], ref_[i]);
 }
 
 template <class T>
@@ -74,12 +118,69 @@ void LIFRate<T>::step() {
     const T amplitude = static_cast<T>(p_.amplitude);
     const T tau_ref = static_cast<T>(p_.tau_ref);
     const T tau_rc = static_cast<T>(p_.tau_rc);
-    const T one = 1, zero = 0;
+    for (std::int64_t i = 0; i < j_.n; ++i) out_[i] = lif_rate(amplitude, tau_ref, tau_rc, j_[i]);
+}
+
+template <class T>
+AdaptiveLIF<T>::AdaptiveLIF(SignalBuffer& buf, int j_view, int out_view, int voltage_view,
+                            int refractory_view, int adaptation_view, LIFParams params,
+                            AdaptationParams adapt, double dt)
+    : j_(buf.vec<T>(j_view)),
+      out_(buf.vec<T>(out_view)),
+      v_(buf.vec<T>(voltage_view)),
+      ref_(buf.vec<T>(refractory_view)),
+      n_(buf.vec<T>(adaptation_view)),
+      p_(params),
+      a_(adapt),
+      dt_(dt) {
+    same_length("AdaptiveLIF", j_, out_);
+    same_length("AdaptiveLIF", j_, v_);
+    same_length("AdaptiveLIF", j_, ref_);
+    same_length("AdaptiveLIF", j_, n_);
+}
+
+template <class T>
+void AdaptiveLIF<T>::step() {
+    // nengo: LIF.step(dt, J - n, ...), then n += (dt / tau_n) * (inc_n * output - n).
+    const LIFConsts<T> c(p_, dt_);
+    const AdaptConsts<T> a(a_, dt_);
     for (std::int64_t i = 0; i < j_.n; ++i) {
-        const T j = j_[i] - one;
-        out_[i] = j > zero ? amplitude / (tau_ref + tau_rc * std::log1p(one / j)) : zero;
+        const T n = n_[i];
+        const T out = lif_step(c, j_[i] - n, v_[i], ref_[i]);
+        out_[i] = out;
+        n_[i] = a.next(n, out);
     }
 }
+
+template <class T>
+AdaptiveLIFRate<T>::AdaptiveLIFRate(SignalBuffer& buf, int j_view, int out_view,
+                                    int adaptation_view, LIFParams params,
+                                    AdaptationParams adapt, double dt)
+    : j_(buf.vec<T>(j_view)),
+      out_(buf.vec<T>(out_view)),
+      n_(buf.vec<T>(adaptation_view)),
+      p_(params),
+      a_(adapt),
+      dt_(dt) {
+    same_length("AdaptiveLIFRate", j_, out_);
+    same_length("AdaptiveLIFRate", j_, n_);
+}
+
+template <class T>
+void AdaptiveLIFRate<T>::step() {
+    const T amplitude = static_cast<T>(p_.amplitude);
+    const T tau_ref = static_cast<T>(p_.tau_ref);
+    const T tau_rc = static_cast<T>(p_.tau_rc);
+    const AdaptConsts<T> a(a_, dt_);
+    for (std::int64_t i = 0; i < j_.n; ++i) {
+        const T n = n_[i];
+        const T out = lif_rate(amplitude, tau_ref, tau_rc, j_[i] - n);
+        out_[i] = out;
+        n_[i] = a.next(n, out);
+    }
+}
+
+// --- Rectifiers -----------------------------------------------------------------------
 
 template <class T>
 RectifiedLinear<T>::RectifiedLinear(SignalBuffer& buf, int j_view, int out_view, double amplitude)
@@ -119,13 +220,192 @@ void SpikingRectifiedLinear<T>::step() {
     }
 }
 
+// --- Izhikevich -----------------------------------------------------------------------
+
+template <class T>
+Izhikevich<T>::Izhikevich(SignalBuffer& buf, int j_view, int out_view, int voltage_view,
+                          int recovery_view, IzhikevichParams params, double dt)
+    : j_(buf.vec<T>(j_view)),
+      out_(buf.vec<T>(out_view)),
+      v_(buf.vec<T>(voltage_view)),
+      u_(buf.vec<T>(recovery_view)),
+      p_(params),
+      dt_(dt) {
+    same_length("Izhikevich", j_, out_);
+    same_length("Izhikevich", j_, v_);
+    same_length("Izhikevich", j_, u_);
+}
+
+template <class T>
+void Izhikevich<T>::step() {
+    const T dt = static_cast<T>(dt_);
+    const T min_j = T(-30.0), c04 = T(0.04), c5 = T(5), c140 = T(140), c1000 = T(1000);
+    const T threshold = T(30);
+    const T tau_recovery = static_cast<T>(p_.tau_recovery);
+    const T coupling = static_cast<T>(p_.coupling);
+    const T reset_voltage = static_cast<T>(p_.reset_voltage);
+    const T reset_recovery = static_cast<T>(p_.reset_recovery);
+    // (voltage >= 30) / dt is a boolean array divided by a Python float: float64, stored.
+    const T spike = static_cast<T>(1.0 / dt_);
+    for (std::int64_t i = 0; i < j_.n; ++i) {
+        // np.maximum(-30.0, J) keeps a NaN, as std::max(J, -30) does.
+        const T J = std::max(j_[i], min_j);
+        T v = v_[i];
+        T u = u_[i];
+        // voltage**2 is numpy's square, v * v.
+        const T dv = (c04 * (v * v) + c5 * v + c140 - u + J) * c1000;
+        v += dv * dt;
+        const bool spiked = v >= threshold;
+        const T out = spiked ? spike : T(0);
+        out_[i] = out;
+        if (out > 0) v = reset_voltage;
+        const T du = (tau_recovery * (coupling * v - u)) * c1000;
+        u += du * dt;
+        if (out > 0) u = u + reset_recovery;
+        v_[i] = v;
+        u_[i] = u;
+    }
+}
+
+// --- Sigmoid, Tanh --------------------------------------------------------------------
+
+template <class T>
+Sigmoid<T>::Sigmoid(SignalBuffer& buf, int j_view, int out_view, double tau_ref)
+    : j_(buf.vec<T>(j_view)), out_(buf.vec<T>(out_view)), tau_ref_(tau_ref) {
+    same_length("Sigmoid", j_, out_);
+}
+
+template <class T>
+void Sigmoid<T>::step() {
+    // (1.0 / tau_ref) is a Python float, rounded to T by numpy.
+    const T max_rate = static_cast<T>(1.0 / tau_ref_);
+    for (std::int64_t i = 0; i < j_.n; ++i) out_[i] = max_rate / (T(1) + std::exp(-j_[i]));
+}
+
+template <class T>
+Tanh<T>::Tanh(SignalBuffer& buf, int j_view, int out_view, double tau_ref)
+    : j_(buf.vec<T>(j_view)), out_(buf.vec<T>(out_view)), tau_ref_(tau_ref) {
+    same_length("Tanh", j_, out_);
+}
+
+template <class T>
+void Tanh<T>::step() {
+    const T max_rate = static_cast<T>(1.0 / tau_ref_);
+    for (std::int64_t i = 0; i < j_.n; ++i) out_[i] = max_rate * std::tanh(j_[i]);
+}
+
+// --- Rates to spikes ------------------------------------------------------------------
+
+template <class T>
+RegularSpiking<T>::RegularSpiking(SignalBuffer& buf, int rate_view, int out_view,
+                                  int voltage_view, double amplitude, double dt)
+    : j_(buf.vec<T>(rate_view)),
+      out_(buf.vec<T>(out_view)),
+      v_(buf.vec<T>(voltage_view)),
+      amplitude_(amplitude),
+      dt_(dt) {
+    same_length("RegularSpiking", j_, out_);
+    same_length("RegularSpiking", j_, v_);
+}
+
+template <class T>
+void RegularSpiking<T>::step() {
+    const T dt = static_cast<T>(dt_);
+    const T scale = static_cast<T>(amplitude_ / dt_);
+    for (std::int64_t i = 0; i < j_.n; ++i) {
+        const T v = v_[i] + dt * j_[i];
+        const T n_spikes = std::floor(v);
+        out_[i] = scale * n_spikes;
+        v_[i] = v - n_spikes;
+    }
+}
+
+template <class T>
+StochasticSpiking<T>::StochasticSpiking(SignalBuffer& buf, int rate_view, int out_view,
+                                        double amplitude, bool negative, double dt)
+    : j_(buf.vec<T>(rate_view)),
+      out_(buf.vec<T>(out_view)),
+      amplitude_(amplitude),
+      negative_(negative),
+      dt_(dt) {
+    same_length("StochasticSpiking", j_, out_);
+}
+
+template <class T>
+void StochasticSpiking<T>::step() {
+    const T dt = static_cast<T>(dt_);
+    const T scale = static_cast<T>(amplitude_ / dt_);
+    for (std::int64_t i = 0; i < j_.n; ++i) {
+        const T J = j_[i];
+        T n_spikes;
+        const T frac = std::modf(dt * (negative_ ? std::fabs(J) : J), &n_spikes);
+        // numpy compares its float64 draws with the (float32 or float64) fractions in
+        // float64; the comparison is exact either way.
+        if (rng_.random_sample() < static_cast<double>(frac)) n_spikes += T(1);
+        out_[i] = negative_ ? scale * n_spikes * sign(J) : scale * n_spikes;
+    }
+}
+
+template <class T>
+PoissonSpiking<T>::PoissonSpiking(SignalBuffer& buf, int rate_view, int out_view,
+                                  double amplitude, bool negative, double dt)
+    : j_(buf.vec<T>(rate_view)),
+      out_(buf.vec<T>(out_view)),
+      amplitude_(amplitude),
+      negative_(negative),
+      dt_(dt) {
+    same_length("PoissonSpiking", j_, out_);
+}
+
+template <class T>
+void PoissonSpiking<T>::step() {
+    const T dt = static_cast<T>(dt_);
+    const auto lam = [&](std::int64_t i) {
+        const T J = j_[i];
+        return static_cast<double>((negative_ ? std::fabs(J) : J) * dt);
+    };
+    // numpy checks every lam before it draws anything (and raises ValueError, as
+    // std::invalid_argument becomes in Python), so a bad input leaves the stream as it was.
+    const double lam_max = numpy_poisson_lam_max();
+    for (std::int64_t i = 0; i < j_.n; ++i) {
+        if (!(lam(i) <= lam_max)) throw std::invalid_argument("lam value too large");
+    }
+    for (std::int64_t i = 0; i < j_.n; ++i) {
+        if (!(lam(i) >= 0.0)) throw std::invalid_argument("lam < 0 or lam contains NaNs");
+    }
+    // (amplitude / dt) * counts is float64 in numpy (a Python float times int64 counts);
+    // it is rounded to T only when stored.
+    const double scale = amplitude_ / dt_;
+    for (std::int64_t i = 0; i < j_.n; ++i) {
+        const double spikes = scale * static_cast<double>(numpy_poisson(rng_, lam(i)));
+        out_[i] = static_cast<T>(
+            negative_ ? spikes * static_cast<double>(sign(j_[i])) : spikes);
+    }
+}
+
 template class LIF<double>;
 template class LIF<float>;
 template class LIFRate<double>;
 template class LIFRate<float>;
+template class AdaptiveLIF<double>;
+template class AdaptiveLIF<float>;
+template class AdaptiveLIFRate<double>;
+template class AdaptiveLIFRate<float>;
 template class RectifiedLinear<double>;
 template class RectifiedLinear<float>;
 template class SpikingRectifiedLinear<double>;
 template class SpikingRectifiedLinear<float>;
+template class Izhikevich<double>;
+template class Izhikevich<float>;
+template class Sigmoid<double>;
+template class Sigmoid<float>;
+template class Tanh<double>;
+template class Tanh<float>;
+template class RegularSpiking<double>;
+template class RegularSpiking<float>;
+template class StochasticSpiking<double>;
+template class StochasticSpiking<float>;
+template class PoissonSpiking<double>;
+template class PoissonSpiking<float>;
 
 }  // namespace nengo_mpi

@@ -1,8 +1,24 @@
 // Neuron populations (nengo's SimNeurons for the native neuron types).
 // Each reads the input current J and sets the output and its state signals.
+//
+// Every kernel follows its nengo.neurons step() expression by expression, in the same
+// order, so that the only differences from nengo come from transcendental functions
+// (numpy may use its own SIMD exp/log1p/expm1/tanh where we call libm). In float32, numpy
+// computes array-with-Python-scalar expressions in float32, so parameters are rounded to
+// T before use, exactly where nengo's arrays see them; an expression nengo evaluates in
+// float64 (a boolean mask divided by dt, an integer count times a Python float) is
+// evaluated in double here too and rounded when stored.
+//
+// The RatesToSpikes types (RegularSpiking, StochasticSpiking, PoissonSpiking) are built by
+// nengo as two SimNeurons ops: the base rate type maps currents to rates (its own kernel,
+// with its own state), and the spiking op turns those rates into spikes. The kernels
+// here are that second op, so they work around any base type.
 #pragma once
 
+#include <cstdint>
+
 #include "ops/op.hpp"
+#include "random/numpy_random.hpp"
 #include "signals/buffer.hpp"
 
 namespace nengo_mpi {
@@ -12,6 +28,19 @@ struct LIFParams {
     double tau_ref;
     double min_voltage;
     double amplitude;
+};
+
+// Adaptation of AdaptiveLIF / AdaptiveLIFRate: tau_n dn/dt = -n, plus inc_n per output.
+struct AdaptationParams {
+    double tau_n;
+    double inc_n;
+};
+
+struct IzhikevichParams {
+    double tau_recovery;
+    double coupling;
+    double reset_voltage;
+    double reset_recovery;
 };
 
 // Spiking LIF with nengo's sub-step spike timing: a neuron that crosses threshold
@@ -42,6 +71,38 @@ private:
     LIFParams p_;
 };
 
+// LIF whose input is reduced by an adaptation state that grows with every spike.
+template <class T>
+class AdaptiveLIF final : public Op {
+public:
+    AdaptiveLIF(SignalBuffer& buf, int j_view, int out_view, int voltage_view,
+                int refractory_view, int adaptation_view, LIFParams params,
+                AdaptationParams adapt, double dt);
+    void step() override;
+    const char* kind() const override { return "AdaptiveLIF"; }
+
+private:
+    Vec<T> j_, out_, v_, ref_, n_;
+    LIFParams p_;
+    AdaptationParams a_;
+    double dt_;
+};
+
+template <class T>
+class AdaptiveLIFRate final : public Op {
+public:
+    AdaptiveLIFRate(SignalBuffer& buf, int j_view, int out_view, int adaptation_view,
+                    LIFParams params, AdaptationParams adapt, double dt);
+    void step() override;
+    const char* kind() const override { return "AdaptiveLIFRate"; }
+
+private:
+    Vec<T> j_, out_, n_;
+    LIFParams p_;
+    AdaptationParams a_;
+    double dt_;
+};
+
 template <class T>
 class RectifiedLinear final : public Op {
 public:
@@ -66,6 +127,105 @@ private:
     Vec<T> j_, out_, v_;
     double amplitude_;
     double dt_;
+};
+
+// nengo's Izhikevich: forward Euler on voltage and recovery (times 1000, the model's
+// equations being in milliseconds), spikes detected and reset before recovery is updated.
+template <class T>
+class Izhikevich final : public Op {
+public:
+    Izhikevich(SignalBuffer& buf, int j_view, int out_view, int voltage_view,
+               int recovery_view, IzhikevichParams params, double dt);
+    void step() override;
+    const char* kind() const override { return "Izhikevich"; }
+
+private:
+    Vec<T> j_, out_, v_, u_;
+    IzhikevichParams p_;
+    double dt_;
+};
+
+template <class T>
+class Sigmoid final : public Op {
+public:
+    Sigmoid(SignalBuffer& buf, int j_view, int out_view, double tau_ref);
+    void step() override;
+    const char* kind() const override { return "Sigmoid"; }
+
+private:
+    Vec<T> j_, out_;
+    double tau_ref_;
+};
+
+template <class T>
+class Tanh final : public Op {
+public:
+    Tanh(SignalBuffer& buf, int j_view, int out_view, double tau_ref);
+    void step() override;
+    const char* kind() const override { return "Tanh"; }
+
+private:
+    Vec<T> j_, out_;
+    double tau_ref_;
+};
+
+// RegularSpiking: integrates the base type's rate (J here) and emits floor(voltage) spikes.
+template <class T>
+class RegularSpiking final : public Op {
+public:
+    RegularSpiking(SignalBuffer& buf, int rate_view, int out_view, int voltage_view,
+                   double amplitude, double dt);
+    void step() override;
+    const char* kind() const override { return "RegularSpiking"; }
+
+private:
+    Vec<T> j_, out_, v_;
+    double amplitude_;
+    double dt_;
+};
+
+// StochasticSpiking: dt * rate spikes, the fractional part rounded up with its own
+// probability (one uniform draw per neuron per step, as nengo draws them).
+//
+// The generator is seeded once from the neuron type's RandomState (which nengo's builder
+// seeds from the ensemble's seed). reset() deliberately keeps it where it is: nengo's
+// Simulator.reset does not re-create that RandomState either, so after a reset nengo
+// continues the same stream, and so do we.
+template <class T>
+class StochasticSpiking final : public Op {
+public:
+    StochasticSpiking(SignalBuffer& buf, int rate_view, int out_view, double amplitude,
+                      bool negative, double dt);
+    void step() override;
+    const char* kind() const override { return "StochasticSpiking"; }
+    NumpyRandom* random() override { return &rng_; }
+
+private:
+    Vec<T> j_, out_;
+    double amplitude_;
+    bool negative_;
+    double dt_;
+    NumpyRandom rng_;
+};
+
+// PoissonSpiking: a Poisson(dt * rate) number of spikes per neuron per step, drawn with
+// numpy's legacy RandomState.poisson algorithm (ops/poisson.hpp). Seeding and reset as
+// for StochasticSpiking.
+template <class T>
+class PoissonSpiking final : public Op {
+public:
+    PoissonSpiking(SignalBuffer& buf, int rate_view, int out_view, double amplitude,
+                   bool negative, double dt);
+    void step() override;
+    const char* kind() const override { return "PoissonSpiking"; }
+    NumpyRandom* random() override { return &rng_; }
+
+private:
+    Vec<T> j_, out_;
+    double amplitude_;
+    bool negative_;
+    double dt_;
+    NumpyRandom rng_;
 };
 
 }  // namespace nengo_mpi
