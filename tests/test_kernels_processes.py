@@ -306,6 +306,13 @@ def test_triangle(rng, bits, t, n, mode, random_state):
                        inputs=random_inputs(rng, u, 250))
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (2, 3)])
+def test_triangle_2d(rng, bits, shape):
+    """A Triangle of a 2-D signal (state X of shape (n_taps, rows, cols))."""
+    model, u, _, _ = process_model(Triangle(0.03), shape, shape, "update", rng, True)
+    step_against_nengo(model, ["Triangle"], inputs=random_inputs(rng, u))
+
+
 def test_triangle_steady_state(rng, bits):
     """A Triangle state made by make_state(y0=...)."""
     process = Triangle(0.01)
@@ -485,6 +492,18 @@ def test_piecewise_cubic_warning_kept(rng):
     with pytest.warns(UserWarning, match="cubic"):
         with nengo_mpi.Simulator(net, progress_bar=False) as sim:
             assert "Piecewise" in op_kinds(sim)
+
+
+def test_piecewise_long_interpolation_falls_back(rng):
+    """An interpolated Piecewise too long to tabulate runs nengo's step instead."""
+    process = Piecewise({0: 0.0, 1e6: 1.0}, interpolation="linear")
+    model, _, y, _ = process_model(process, None, (1,), "set", rng)
+    ref = nengo.Simulator(None, model=model, optimize=False, progress_bar=False)
+    with ref, nengo_mpi.Simulator(None, model=model, progress_bar=False) as sim:
+        assert "Piecewise" not in op_kinds(sim) and "Python" in op_kinds(sim)
+        ref.run_steps(20)
+        sim.run_steps(20)
+        np.testing.assert_array_equal(sim.signals[y], ref.signals[y])
 
 
 def test_piecewise_callable_falls_back(rng):

@@ -13,10 +13,10 @@ Native, in float64 and float32:
   the last breakpoint).
 
 Declined (Python fallback), each for a stated reason in its translator: subclasses (they
-may override ``make_step``), other distributions (their samplers are Python code whose
-consumption of the generator is not reproduced natively), Piecewise with callables
-(values are Python calls each step), and shapes or dtypes nengo itself would reject or
-compute in a way not reproduced here.
+may override ``make_step``); other distributions (see `_noise_dist`); synapses other than
+those above inside FilteredNoise; Piecewise with callables (a Python call every step) or
+with more than `MAX_TABLE_VALUES` values up to its last breakpoint; and shapes, dtypes or
+parameters that nengo itself rejects or computes in a way not reproduced here.
 """
 
 import nengo
@@ -133,13 +133,15 @@ def _synapse_record(op, layout, dt):
         args = _triangle_args(process, state, y.size, dt, layout)
         if args is None:
             return None
-        return "add_triangle", (uv, yv) + args[:3] + (mode,) + args[3:]
+        Yv, Xv, Xiv, n0, ndiff = args
+        return "add_triangle", (uv, yv, Yv, Xv, Xiv, mode, n0, ndiff)
     if set(state) != {"X"}:
         return None
     args = _linear_args(process, state["X"], y.size, y.dtype, dt, layout)
     if args is None:
         return None
-    return "add_linear_filter", (uv, yv) + args[:1] + args[1:2] + (mode,) + args[2:]
+    xv, form, A, B, C, D = args
+    return "add_linear_filter", (uv, yv, xv, form, mode, A, B, C, D)
 
 
 def _noise_dist(dist):
@@ -148,7 +150,12 @@ def _noise_dist(dist):
     Gaussian samples with ``rng.normal(mean, std)`` and Uniform with
     ``rng.uniform(low, high)``, both reproduced draw for draw by the engine. Other
     distributions (and integer Uniform, which uses ``rng.randint``) sample with numpy
-    routines the engine does not reproduce, so their processes run through Python.
+    routines or Python code the engine does not reproduce, so their processes run
+    through nengo's own step. Playing back samples drawn in Python would not pay: they
+    must be drawn one step at a time (``dist.sample(n=1, ...)``, as nengo does) to
+    consume the generator exactly as nengo does, since drawing many steps in one call
+    is not the same stream for every distribution; that per-step Python call is most
+    of what the fallback costs.
     """
     if type(dist) is nengo.dists.Gaussian:
         if not (np.isfinite(dist.mean) and np.isfinite(dist.std) and dist.std >= 0):
@@ -322,7 +329,10 @@ def _piecewise_record(op, layout, dt):
     # Interpolated kinds: nengo's own step function (scipy's interp1d, zero outside the
     # breakpoints) evaluated at every step time up to the last breakpoint, then at one
     # later time for all the rest.
-    step = process.make_step((0,), op.output.shape, dt, None, {})
+    try:
+        step = process.make_step((0,), op.output.shape, dt, None, {})
+    except Exception:  # pylint: disable=broad-except
+        return None  # e.g. too few points for the kind: nengo's make_step raises it
     last = np.asarray(tp, dtype=np.float64)[-1]
     n = max(int(np.floor(last / dt)) + 2, 1)
     if n * d > MAX_TABLE_VALUES:
