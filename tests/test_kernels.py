@@ -336,8 +336,6 @@ def test_bsr_dot_inc_merged(rng):
     )
 
 
-
-
 # --- Several kernels, many steps per engine call ------------------------------
 
 
