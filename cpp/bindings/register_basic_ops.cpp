@@ -43,6 +43,18 @@ void register_basic_ops(py::module_& m) {
         .def("add_copy",
              [](Engine& e, int local, std::int64_t order, int src, int dst, Index src_index,
                 Index dst_index, bool inc) {
+                 const DType s = e.buffer(local).view(src).dtype;
+                 const DType d = e.buffer(local).view(dst).dtype;
+                 if (s == DType::f32 && d == DType::f64) {
+                     return add<nengo_mpi::Copy<float, double>>(
+                         e, local, order, src, dst, std::move(src_index), std::move(dst_index),
+                         inc);
+                 }
+                 if (s == DType::f64 && d == DType::f32) {
+                     return add<nengo_mpi::Copy<double, float>>(
+                         e, local, order, src, dst, std::move(src_index), std::move(dst_index),
+                         inc);
+                 }
                  return add_real<nengo_mpi::Copy>(e, local, order, src, dst,
                                                   std::move(src_index), std::move(dst_index),
                                                   inc);

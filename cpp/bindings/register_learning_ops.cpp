@@ -66,22 +66,5 @@ void register_learning_ops(py::module_& m) {
                  return add_real<nengo_mpi::SimVoja>(e, local, order, pre, post, encoders,
                                                      learning, delta, alpha, scale);
              })
-        .def("add_sim_rls", &add_rls)
-        .def("add_cast_copy",
-             [](Engine& e, int local, std::int64_t order, int src, int dst, Index src_index,
-                Index dst_index, bool inc) {
-                 const DType s = e.buffer(local).view(src).dtype;
-                 const DType d = e.buffer(local).view(dst).dtype;
-                 if (s == DType::f32 && d == DType::f64) {
-                     return add<nengo_mpi::CastCopy<float, double>>(
-                         e, local, order, src, dst, std::move(src_index), std::move(dst_index),
-                         inc);
-                 }
-                 if (s == DType::f64 && d == DType::f32) {
-                     return add<nengo_mpi::CastCopy<double, float>>(
-                         e, local, order, src, dst, std::move(src_index), std::move(dst_index),
-                         inc);
-                 }
-                 throw std::invalid_argument("CastCopy copies between float32 and float64");
-             });
+        .def("add_sim_rls", &add_rls);
 }

@@ -26,11 +26,12 @@ void Reset<T>::step() {
     for (std::int64_t i = 0; i < dst_.n; ++i) dst_[i] = value_;
 }
 
-template <class T>
-Copy<T>::Copy(SignalBuffer& buf, int src_view, int dst_view, std::vector<std::int64_t> src_index,
-              std::vector<std::int64_t> dst_index, bool inc)
-    : src_(buf.vec<T>(src_view)),
-      dst_(buf.vec<T>(dst_view)),
+template <class S, class D>
+Copy<S, D>::Copy(SignalBuffer& buf, int src_view, int dst_view,
+                 std::vector<std::int64_t> src_index, std::vector<std::int64_t> dst_index,
+                 bool inc)
+    : src_(buf.vec<S>(src_view)),
+      dst_(buf.vec<D>(dst_view)),
       src_index_(std::move(src_index)),
       dst_index_(std::move(dst_index)),
       inc_(inc) {
@@ -49,15 +50,16 @@ Copy<T>::Copy(SignalBuffer& buf, int src_view, int dst_view, std::vector<std::in
     }
 }
 
-template <class T>
-void Copy<T>::step() {
+template <class S, class D>
+void Copy<S, D>::step() {
+    using C = std::common_type_t<S, D>;
     const bool bcast = (src_index_.empty() ? src_.n : std::int64_t(src_index_.size())) == 1 &&
                        n_ != 1;
     for (std::int64_t k = 0; k < n_; ++k) {
         const std::int64_t ks = bcast ? 0 : k;
-        const T v = src_[src_index_.empty() ? ks : src_index_[ks]];
-        T& d = dst_[dst_index_.empty() ? k : dst_index_[k]];
-        if (inc_) d += v; else d = v;
+        const C v = static_cast<C>(src_[src_index_.empty() ? ks : src_index_[ks]]);
+        D& d = dst_[dst_index_.empty() ? k : dst_index_[k]];
+        d = static_cast<D>(inc_ ? static_cast<C>(d) + v : v);
     }
 }
 
@@ -97,6 +99,8 @@ template class Reset<double>;
 template class Reset<float>;
 template class Copy<double>;
 template class Copy<float>;
+template class Copy<float, double>;
+template class Copy<double, float>;
 template class ElementwiseInc<double>;
 template class ElementwiseInc<float>;
 

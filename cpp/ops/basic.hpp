@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "ops/op.hpp"
@@ -39,18 +40,22 @@ private:
 
 // dst[dst_index] (+)= src[src_index]; reads src, sets or increments dst (nengo's Copy).
 // Empty index lists mean "all elements". A src of length 1 broadcasts. Repeated dst
-// indices with inc accumulate one after another, as numpy's add.at does.
-template <class T>
+// indices with inc accumulate one after another, as numpy's add.at does. Between float32
+// and float64 (nengo's RLS keeps its error in float64 under 32-bit precision), numpy
+// computes `dst += src` in the wider type and rounds the sum to dst's type.
+template <class S, class D = S>
 class Copy final : public Op {
 public:
     Copy(SignalBuffer& buf, int src_view, int dst_view, std::vector<std::int64_t> src_index,
          std::vector<std::int64_t> dst_index, bool inc);
     void step() override;
-    const char* kind() const override { return "Copy"; }
+    const char* kind() const override {
+        return std::is_same_v<S, D> ? "Copy" : "CastCopy";
+    }
 
 private:
-    Vec<T> src_;
-    Vec<T> dst_;
+    Vec<S> src_;
+    Vec<D> dst_;
     std::vector<std::int64_t> src_index_;
     std::vector<std::int64_t> dst_index_;
     std::int64_t n_;

@@ -216,46 +216,6 @@ void SimRLS<R, Q>::step() {
     }
 }
 
-// -------------------------------------------------------------------------- CastCopy
-
-template <class S, class D>
-CastCopy<S, D>::CastCopy(SignalBuffer& buf, int src_view, int dst_view,
-                         std::vector<std::int64_t> src_index,
-                         std::vector<std::int64_t> dst_index, bool inc)
-    : src_(buf.vec<S>(src_view)),
-      dst_(buf.vec<D>(dst_view)),
-      src_index_(std::move(src_index)),
-      dst_index_(std::move(dst_index)),
-      inc_(inc) {
-    const std::int64_t n_src = src_index_.empty() ? src_.n : std::int64_t(src_index_.size());
-    n_ = dst_index_.empty() ? dst_.n : std::int64_t(dst_index_.size());
-    if (n_src != n_ && n_src != 1) {
-        throw std::invalid_argument("CastCopy: " + std::to_string(n_src) +
-                                    " source elements for " + std::to_string(n_) +
-                                    " destination elements");
-    }
-    broadcast_ = n_src == 1 && n_ != 1;
-    for (auto i : src_index_) {
-        if (i < 0 || i >= src_.n) throw std::out_of_range("CastCopy: source index out of range");
-    }
-    for (auto i : dst_index_) {
-        if (i < 0 || i >= dst_.n) {
-            throw std::out_of_range("CastCopy: destination index out of range");
-        }
-    }
-}
-
-template <class S, class D>
-void CastCopy<S, D>::step() {
-    using C = std::common_type_t<S, D>;
-    for (std::int64_t k = 0; k < n_; ++k) {
-        const std::int64_t ks = broadcast_ ? 0 : k;
-        const C v = static_cast<C>(src_[src_index_.empty() ? ks : src_index_[ks]]);
-        D& d = dst_[dst_index_.empty() ? k : dst_index_[k]];
-        d = static_cast<D>(inc_ ? static_cast<C>(d) + v : v);
-    }
-}
-
 template class SimPES<double>;
 template class SimPES<float>;
 template class SimBCM<double>;
@@ -268,7 +228,5 @@ template class SimRLS<double, double>;
 template class SimRLS<float, float>;
 template class SimRLS<float, double>;
 template class SimRLS<double, float>;
-template class CastCopy<float, double>;
-template class CastCopy<double, float>;
 
 }  // namespace nengo_mpi

@@ -115,25 +115,4 @@ private:
     std::vector<C> pr_;  // scratch: P r, recomputed every step (no state)
 };
 
-// dst[dst_index] (+)= src[src_index] between a float32 and a float64 signal (nengo's Copy;
-// same index semantics as the same-dtype Copy in ops/basic.hpp). numpy computes
-// `dst += src` in the wider type and rounds the sum to dst's type; `dst = src` rounds.
-template <class S, class D>
-class CastCopy final : public Op {
-public:
-    CastCopy(SignalBuffer& buf, int src_view, int dst_view, std::vector<std::int64_t> src_index,
-             std::vector<std::int64_t> dst_index, bool inc);
-    void step() override;
-    const char* kind() const override { return "CastCopy"; }
-
-private:
-    Vec<S> src_;
-    Vec<D> dst_;
-    std::vector<std::int64_t> src_index_;
-    std::vector<std::int64_t> dst_index_;
-    std::int64_t n_;
-    bool broadcast_;
-    bool inc_;
-};
-
 }  // namespace nengo_mpi

@@ -51,10 +51,9 @@ def _index_list(sl, length):
 
 def lower_copy(op, layout, dt):
     # A float32 <-> float64 copy (nengo's RLS error under 32-bit precision) is native
-    # too, as a CastCopy (cpp/ops/learning.hpp).
+    # too (kernel name "CastCopy").
     if not (same_real_dtype(op.src) and same_real_dtype(op.dst)):
         return None
-    method = "add_copy" if op.src.dtype == op.dst.dtype else "add_cast_copy"
     src, dst = layout.vector_view(op.src), layout.vector_view(op.dst)
     if src is None or dst is None:
         return None
@@ -72,7 +71,7 @@ def lower_copy(op, layout, dt):
         return None
     if not op.inc and len(np.unique(dst_idx)) < len(dst_idx):
         return None  # nengo's make_step raises the BuildError for this; let it
-    return method, (src, dst, src_idx.tolist(), dst_idx.tolist(), bool(op.inc))
+    return "add_copy", (src, dst, src_idx.tolist(), dst_idx.tolist(), bool(op.inc))
 
 
 def _as_2d(shape):
