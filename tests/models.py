@@ -16,14 +16,23 @@ def sine_squared(seed=0):
     return net
 
 
+class PythonLIF(nengo.LIF):
+    """A user's own neuron type: it runs through the Python fallback."""
+
+
 def chain(seed=1, n_ens=5):
     """A chain of ensembles with mixed synapses, a recurrent integrator, a spike probe,
-    an ensemble of a neuron type that runs through the Python fallback, and a
-    process-driven input: enough kinds of operators to exercise every component split."""
+    adaptive and Poisson-spiking neurons, neuron noise, an ensemble of a user's neuron
+    type (Python fallback) and a process-driven input: enough kinds of operators, random
+    streams included, to exercise every component split."""
     with nengo.Network(seed=seed) as net:
         stim = nengo.Node(nengo.processes.WhiteSignal(1.0, high=5, seed=3), label="stim")
         ens = [nengo.Ensemble(60, 2, label=f"e{i}") for i in range(n_ens)]
+        ens[1].noise = nengo.processes.WhiteNoise(nengo.dists.Gaussian(0, 0.05), seed=7)
         ens.append(nengo.Ensemble(40, 2, neuron_type=nengo.AdaptiveLIF(), label="alif"))
+        ens.append(nengo.Ensemble(40, 2, neuron_type=nengo.PoissonSpiking(nengo.LIFRate()),
+                                  label="poisson"))
+        ens.append(nengo.Ensemble(40, 2, neuron_type=PythonLIF(), label="python"))
         nengo.Connection(stim, ens[0][0])
         for pre, post, syn in zip(ens[:-1], ens[1:], [0.005, nengo.Alpha(0.01), 0.02] * 3):
             nengo.Connection(pre, post, synapse=syn, function=lambda x: x[::-1])
