@@ -99,3 +99,17 @@ def test_own_classes_run_on_rank_0_unless_assigned_elsewhere():
     assert any(placed[e] == 1 for e in plain)
     moved = nengo_mpi.Partitioner(2).partition(net, assignments={mine[0]: 1})
     assert moved[mine[0]] == 1 and moved[mine[1]] == 0
+
+
+def test_connection_functions_on_nodes_stay_on_rank_0():
+    with nengo.Network() as net:
+        stim = nengo.Node([0.5])  # an array output: nothing else pins it
+        out = nengo.Node(size_in=1)
+        ens = nengo.Ensemble(20, 1)
+        nengo.Connection(stim, out, function=lambda x: x**2)
+        nengo.Connection(stim, ens)
+        nengo.Connection(ens, out)
+    placed = nengo_mpi.Partitioner(2).partition(net)
+    assert placed[stim] == 0
+    with pytest.raises(nengo.exceptions.ValidationError, match="cannot be sent"):
+        nengo_mpi.Partitioner(2).partition(net, assignments={stim: 1})

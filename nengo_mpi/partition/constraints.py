@@ -302,6 +302,18 @@ def build_constraints(network, graph):
                     reasons.setdefault(k, f"{conn}: {reason}")
         if prefers_home(conn) is not None:
             home.update(ends)
+        if isinstance(conn.pre_obj, nengo.Node) and callable(conn.function):
+            # nengo calls a function on a Node's output every step, in Python, on the
+            # pre side; a function only rank 0 has pins the pre there for good.
+            pre = connection_endpoints(graph, conn)[0]
+            try:
+                pickle.dumps(conn.function)
+            except Exception as e:  # pylint: disable=broad-except
+                reasons.setdefault(
+                    pre, f"{conn} computes a function that cannot be sent to other ranks "
+                    f"({type(e).__name__}: {e})")
+            else:
+                home.add(pre)
     constraints.python = sorted(reasons)
     constraints.python_reasons = reasons
     constraints.home = sorted(home - set(reasons))
