@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "bindings/numpy_state.hpp"
 #include "bindings/op_binding.hpp"
 #include "engine.hpp"
 #include "random/numpy_random.hpp"
@@ -103,27 +104,13 @@ void register_engine(py::module_& m) {
                      throw std::invalid_argument(std::string("op ") + e.op(handle).kind() +
                                                  " draws no random numbers");
                  }
-                 if (state.size() != 5 || state[0].cast<std::string>() != "MT19937") {
-                     throw std::invalid_argument("expected RandomState.get_state()");
-                 }
-                 auto key = state[1].cast<py::array_t<std::uint32_t, py::array::c_style |
-                                                                       py::array::forcecast>>();
-                 if (key.size() != nengo_mpi::NumpyRandom::kStateWords) {
-                     throw std::invalid_argument("MT19937 key must have 624 words");
-                 }
-                 rng->set_state(key.data(), state[2].cast<int>(), state[3].cast<int>() != 0,
-                                state[4].cast<double>());
+                 nengo_mpi::bindings::load_numpy_state(*rng, state);
              })
         .def("get_rng_state",
              [](Engine& e, int handle) {
                  nengo_mpi::NumpyRandom* rng = e.op(handle).random();
                  if (rng == nullptr) throw std::invalid_argument("op draws no random numbers");
-                 py::array_t<std::uint32_t> key(nengo_mpi::NumpyRandom::kStateWords);
-                 int pos = 0;
-                 bool has_gauss = false;
-                 double gauss = 0.0;
-                 rng->get_state(key.mutable_data(), pos, has_gauss, gauss);
-                 return py::make_tuple("MT19937", key, pos, int(has_gauss), gauss);
+                 return nengo_mpi::bindings::dump_numpy_state(*rng);
              })
         .def("add_local_channel", &Engine::add_local_channel)
         .def("add_send", &Engine::add_send)

@@ -1,5 +1,4 @@
 // Engine.add_* for neuron types (nengo's SimNeurons).
-#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -8,8 +7,6 @@
 
 #include "bindings/op_binding.hpp"
 #include "ops/neurons.hpp"
-#include "ops/poisson.hpp"
-#include "random/numpy_random.hpp"
 
 namespace py = pybind11;
 using nengo_mpi::AdaptationParams;
@@ -96,30 +93,4 @@ void register_neuron_ops(py::module_& m) {
                  return add_real<nengo_mpi::PoissonSpiking>(e, local, order, rate, out,
                                                             amplitude, negative, e.dt());
              });
-
-    m.def(
-        "numpy_poisson_draws",
-        [](py::tuple state, py::array_t<double, py::array::c_style | py::array::forcecast> lam) {
-            auto key = state[1].cast<
-                py::array_t<std::uint32_t, py::array::c_style | py::array::forcecast>>();
-            if (key.size() != nengo_mpi::NumpyRandom::kStateWords) {
-                throw std::invalid_argument("MT19937 key must have 624 words");
-            }
-            nengo_mpi::NumpyRandom rng;
-            rng.set_state(key.data(), state[2].cast<int>(), state[3].cast<int>() != 0,
-                          state[4].cast<double>());
-            const double* l = lam.data();
-            const py::ssize_t n = lam.size();
-            for (py::ssize_t i = 0; i < n; ++i) {
-                if (!(l[i] >= 0.0 && l[i] <= nengo_mpi::numpy_poisson_lam_max())) {
-                    throw std::invalid_argument("lam out of numpy's range");
-                }
-            }
-            py::array_t<std::int64_t> out(n);
-            std::int64_t* p = out.mutable_data();
-            for (py::ssize_t i = 0; i < n; ++i) p[i] = nengo_mpi::numpy_poisson(rng, l[i]);
-            return out;
-        },
-        "One RandomState.poisson draw per element of lam, starting from a "
-        "RandomState.get_state() tuple (for tests).");
 }

@@ -1,4 +1,5 @@
 #include "ops/learning.hpp"
+#include "ops/checks.hpp"
 
 #include <stdexcept>
 #include <string>
@@ -7,14 +8,6 @@
 namespace nengo_mpi {
 
 namespace {
-
-void check_len(const char* op, const char* what, std::int64_t got, std::int64_t want) {
-    if (got != want) {
-        throw std::invalid_argument(std::string(op) + ": " + what + " has " +
-                                    std::to_string(got) + " elements, expected " +
-                                    std::to_string(want));
-    }
-}
 
 template <class M>
 void check_shape(const char* op, const char* what, const M& m, std::int64_t rows,

@@ -1,4 +1,5 @@
 #include "ops/linalg.hpp"
+#include "ops/checks.hpp"
 
 #include <stdexcept>
 #include <string>
@@ -6,13 +7,6 @@
 namespace nengo_mpi {
 
 namespace {
-void check_len(const char* op, const char* what, std::int64_t got, std::int64_t want) {
-    if (got != want) {
-        throw std::invalid_argument(std::string(op) + ": " + what + " has " +
-                                    std::to_string(got) + " elements, expected " +
-                                    std::to_string(want));
-    }
-}
 
 void check_csr(const char* op, const std::vector<std::int64_t>& indptr,
                const std::vector<std::int64_t>& indices, std::int64_t rows, std::int64_t nnz,

@@ -83,6 +83,23 @@ T sign(T x) {
     if (x == 0) return T(0);
     return x;
 }
+
+// voltage += rate * dt; emit floor(voltage) spikes of amplitude / dt and keep the rest:
+// nengo's SpikingRectifiedLinear (on max(J, 0)) and RegularSpiking (on its base type's
+// rates) are the same integrator.
+template <class T>
+void integrate_and_spike(const Vec<T>& rate, const Vec<T>& out, const Vec<T>& voltage,
+                         double amplitude, double dt_seconds, bool rectify) {
+    const T dt = static_cast<T>(dt_seconds);
+    const T scale = static_cast<T>(amplitude / dt_seconds);
+    for (std::int64_t i = 0; i < rate.n; ++i) {
+        const T r = rectify ? std::max(rate[i], T(0)) : rate[i];
+        const T v = voltage[i] + r * dt;
+        const T n_spikes = std::floor(v);
+        out[i] = scale * n_spikes;
+        voltage[i] = v - n_spikes;
+    }
+}
 }  // namespace
 
 // --- LIF ----------------------------------------------------------------------------
@@ -210,14 +227,7 @@ SpikingRectifiedLinear<T>::SpikingRectifiedLinear(SignalBuffer& buf, int j_view,
 
 template <class T>
 void SpikingRectifiedLinear<T>::step() {
-    const T scale = static_cast<T>(amplitude_ / dt_);
-    const T dt = static_cast<T>(dt_);
-    for (std::int64_t i = 0; i < j_.n; ++i) {
-        T v = v_[i] + std::max(j_[i], T(0)) * dt;
-        const T n_spikes = std::floor(v);
-        out_[i] = scale * n_spikes;
-        v_[i] = v - n_spikes;
-    }
+    integrate_and_spike(j_, out_, v_, amplitude_, dt_, /*rectify=*/true);
 }
 
 // --- Izhikevich -----------------------------------------------------------------------
@@ -310,14 +320,7 @@ RegularSpiking<T>::RegularSpiking(SignalBuffer& buf, int rate_view, int out_view
 
 template <class T>
 void RegularSpiking<T>::step() {
-    const T dt = static_cast<T>(dt_);
-    const T scale = static_cast<T>(amplitude_ / dt_);
-    for (std::int64_t i = 0; i < j_.n; ++i) {
-        const T v = v_[i] + dt * j_[i];
-        const T n_spikes = std::floor(v);
-        out_[i] = scale * n_spikes;
-        v_[i] = v - n_spikes;
-    }
+    integrate_and_spike(j_, out_, v_, amplitude_, dt_, /*rectify=*/false);
 }
 
 template <class T>
