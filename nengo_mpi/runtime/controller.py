@@ -87,9 +87,8 @@ class Runtime:
         host, error = protocol.open_engine(
             s, self.data_comm, parts[0], self.rank_of, dt, lowered.n_ops, seed
         )
-        for rank, packed in enumerate(s.comm.gather(None, root=0)):
-            if error is None and packed is not None:
-                error = protocol.unpack_error(packed, rank)
+        shipped = protocol.first_error(s.comm.gather(None, root=0))
+        error = shipped if error is None else error
         if error is not None:
             s.comm.bcast((protocol.CLOSE, self.sim_id), root=0)
             if host is not None:
@@ -117,10 +116,10 @@ class Runtime:
             s.abort(f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
         samples = {}
         replies = s.comm.gather((self.host.take_probes(), None), root=0)
-        for rank, (part, packed) in enumerate(replies):
+        for part, _ in replies:
             samples.update(part)
-            if error is None and packed is not None:
-                error = protocol.unpack_error(packed, rank)
+        shipped = protocol.first_error(packed for _, packed in replies)
+        error = shipped if error is None else error
         if error is not None:
             raise error
         return samples

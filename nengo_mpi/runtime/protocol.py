@@ -88,6 +88,14 @@ def unpack_error(packed, rank):
     return error
 
 
+def first_error(packed_by_rank):
+    """The exception to raise for the lowest rank that shipped one, or None."""
+    for rank, packed in enumerate(packed_by_rank):
+        if packed is not None:
+            return unpack_error(packed, rank)
+    return None
+
+
 def serve(session):
     """The loop of every rank but 0; returns rank 0's exit code when told to exit."""
     comm = session.comm

@@ -107,12 +107,17 @@ class SimulatorSignals(Mapping):
             )
         return comp
 
-    def _fetch(self, comp, sig):
-        """A read-only copy of ``sig`` from component ``comp`` on another rank."""
+    def _remote_copy(self, comp, sig):
+        """``(buffer, array)``: a copy of ``sig``'s base from component ``comp`` on another
+        rank, and ``sig`` as an array over that copy."""
         layout = self.layouts[comp]
         base = sig.base
-        raw = self.remote.read(comp, layout.bases[base], base_nbytes(layout, base))
-        arr = ComponentSignals(layout, bytearray(raw))._at(sig, 0)
+        raw = bytearray(self.remote.read(comp, layout.bases[base], base_nbytes(layout, base)))
+        return raw, ComponentSignals(layout, raw)._at(sig, 0)
+
+    def _fetch(self, comp, sig):
+        """A read-only copy of ``sig`` from component ``comp`` on another rank."""
+        _, arr = self._remote_copy(comp, sig)
         if sig.sparse:
             arr.data.setflags(write=False)
         else:
@@ -133,15 +138,12 @@ class SimulatorSignals(Mapping):
         for comp, layout in enumerate(self.layouts or []):
             if base not in layout.bases or comp in self.local:
                 continue
-            offset, nbytes = layout.bases[base], base_nbytes(layout, base)
-            scratch = ComponentSignals(layout, bytearray(self.remote.read(comp, offset,
-                                                                         nbytes)))
-            view = scratch._at(sig, 0)
+            raw, view = self._remote_copy(comp, sig)
             if sig.sparse:
                 view.data[...] = _sparse_values(value, view, sig)
             else:
                 view[...] = value
-            self.remote.write(comp, offset, bytes(scratch.buffer))
+            self.remote.write(comp, layout.bases[base], bytes(raw))
         for signals in self.local.values():
             if base in signals.layout.bases:
                 signals[sig][...] = value
