@@ -1,11 +1,16 @@
-"""Benchmark models (issue 4 adds the larger ones)."""
+"""The benchmark models of issue 4, each a function returning a fresh nengo.Network.
+
+Every model is seeded, so each backend builds the same decoders and the same random
+graph. Inputs are constant Nodes (no Python call per step) unless the model is the seed
+example, whose sine Node is part of what a user's script looks like.
+"""
 
 import numpy as np
 import nengo
 
 
 def seed_model(seed=0):
-    """The seed example: sine Node -> 100 LIF -> 100 LIF computing x**2, one probe."""
+    """a) The seed example: sine Node -> 100 LIF -> 100 LIF computing x**2, one probe."""
     with nengo.Network(seed=seed) as net:
         sine = nengo.Node(lambda t: np.sin(2 * np.pi * t))
         a = nengo.Ensemble(100, 1)
@@ -16,4 +21,83 @@ def seed_model(seed=0):
     return net
 
 
-MODELS = {"seed": seed_model}
+def circular_convolution(dimensions, seed=0):
+    """b) ``CircularConvolution(200, D)`` binding two constant random unit vectors."""
+    rng = np.random.RandomState(seed)
+    with nengo.Network(seed=seed) as net:
+        vec_a, vec_b = (v / np.linalg.norm(v) for v in rng.randn(2, dimensions))
+        a = nengo.Node(vec_a)
+        b = nengo.Node(vec_b)
+        cconv = nengo.networks.CircularConvolution(200, dimensions)
+        nengo.Connection(a, cconv.input_a)
+        nengo.Connection(b, cconv.input_b)
+        nengo.Probe(cconv.output, synapse=0.03)
+    return net
+
+
+def integrator_array(n_ensembles=512, n_neurons=50, tau=0.1, seed=0):
+    """c) ``EnsembleArray(50, 512)`` where every ensemble integrates its input."""
+    with nengo.Network(seed=seed) as net:
+        stim = nengo.Node(np.linspace(-1, 1, n_ensembles))
+        ea = nengo.networks.EnsembleArray(n_neurons, n_ensembles)
+        nengo.Connection(stim, ea.input, transform=tau, synapse=tau)
+        nengo.Connection(ea.output, ea.input, synapse=tau)
+        nengo.Probe(ea.output, synapse=0.01)
+    return net
+
+
+def big_recurrent(n_neurons=10000, dimensions=32, seed=0):
+    """d) One ``Ensemble(10000, 32)`` with a recurrent connection (an integrator)."""
+    with nengo.Network(seed=seed) as net:
+        stim = nengo.Node(np.full(dimensions, 0.1))
+        ens = nengo.Ensemble(n_neurons, dimensions)
+        nengo.Connection(stim, ens, transform=0.1, synapse=0.1)
+        nengo.Connection(ens, ens, synapse=0.1)
+        nengo.Probe(ens, synapse=0.01)
+    return net
+
+
+def random_graph(n_ensembles=256, n_neurons=100, dimensions=2, fan_out=4, seed=0):
+    """e) 256 ensembles of 100 LIF, 2-D, each with 4 connections to random others."""
+    rng = np.random.RandomState(seed)
+    with nengo.Network(seed=seed) as net:
+        stim = nengo.Node(np.full(dimensions, 0.5))
+        ensembles = [nengo.Ensemble(n_neurons, dimensions) for _ in range(n_ensembles)]
+        nengo.Connection(stim, ensembles[0])
+        for i, pre in enumerate(ensembles):
+            others = np.delete(np.arange(n_ensembles), i)
+            for j in rng.choice(others, size=fan_out, replace=False):
+                nengo.Connection(pre, ensembles[j], transform=0.25, synapse=0.01)
+        for ens in ensembles[:: n_ensembles // 8]:
+            nengo.Probe(ens, synapse=0.01)
+    return net
+
+
+def spa_binding(dimensions=64, seed=0):
+    """f) A nengo_spa model: bind two state buffers and clean the result up."""
+    import nengo_spa as spa  # pylint: disable=import-outside-toplevel
+
+    vocab = spa.Vocabulary(dimensions, pointer_gen=np.random.RandomState(seed))
+    vocab.populate("A; B; C; D")
+    with spa.Network(seed=seed) as net:
+        state_a = spa.State(vocab)
+        state_b = spa.State(vocab)
+        bound = spa.State(vocab)
+        spa.sym.A >> state_a
+        spa.sym.B >> state_b
+        state_a * state_b >> bound
+        nengo.Probe(bound.output, synapse=0.03)
+    return net
+
+
+#: name -> (build function, neurons it simulates is computed from the built model).
+MODELS = {
+    "seed": seed_model,
+    "cconv16": lambda: circular_convolution(16),
+    "cconv64": lambda: circular_convolution(64),
+    "cconv256": lambda: circular_convolution(256),
+    "integrators": integrator_array,
+    "recurrent": big_recurrent,
+    "random_graph": random_graph,
+    "spa": spa_binding,
+}

@@ -1,10 +1,15 @@
 """Time one backend on one model; prints one JSON line. Used by run.py, also under mpirun.
 
-Usage: one_run.py MODEL BACKEND SECONDS   (BACKEND: nengo, nengo_mpi)
+Usage: one_run.py MODEL BACKEND SECONDS [--bits 32]   (BACKEND: nengo, nengo_mpi)
+
+Under ``mpirun -np N python -m nengo_mpi`` the nengo_mpi backend splits the model into
+N components, one per rank; in a plain process it uses one component.
 """
 
+import argparse
 import json
 import os
+import resource
 import sys
 import time
 
@@ -14,28 +19,46 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from models import MODELS  # noqa: E402  pylint: disable=wrong-import-position
 
 
+def peak_rss_mib():
+    """This process's peak resident set size in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def main():
-    model_name, backend, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
-    net = MODELS[model_name]()
+    parser = argparse.ArgumentParser()
+    parser.add_argument("model", choices=sorted(MODELS))
+    parser.add_argument("backend", choices=["nengo", "nengo_mpi"])
+    parser.add_argument("seconds", type=float)
+    parser.add_argument("--bits", choices=["32", "64"], default="64")
+    args = parser.parse_args()
+
+    nengo.rc["precision"]["bits"] = args.bits
+    net = MODELS[args.model]()
+    n_neurons = sum(e.n_neurons for e in net.all_ensembles)
     t0 = time.perf_counter()
-    if backend == "nengo":
+    if args.backend == "nengo":
         sim = nengo.Simulator(net, progress_bar=False)
         ranks = 1
+        rank_rss = []
     else:
         import nengo_mpi  # pylint: disable=import-outside-toplevel
         from nengo_mpi.runtime import session  # pylint: disable=import-outside-toplevel
 
         s = session.active()
         ranks = 1 if s is None else s.size
-        sim = nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(max(ranks, 2)),
+        sim = nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(ranks),
                                   progress_bar=False)
     t1 = time.perf_counter()
     with sim:
-        sim.run(seconds)
-    t2 = time.perf_counter()
+        sim.run(args.seconds)
+        t2 = time.perf_counter()
+        if args.backend == "nengo_mpi":
+            rank_rss = [r["peak_rss_mib"] for r in sim.timing()]
     print(json.dumps({
-        "model": model_name, "backend": backend, "ranks": ranks,
-        "build_s": t1 - t0, "run_s": t2 - t1, "steps": sim.n_steps,
+        "model": args.model, "backend": args.backend, "ranks": ranks, "bits": args.bits,
+        "neurons": n_neurons, "build_s": t1 - t0, "run_s": t2 - t1, "steps": sim.n_steps,
+        "peak_rss_mib": max([peak_rss_mib()] + rank_rss),
+        "total_rss_mib": peak_rss_mib() + sum(rank_rss[1:]),
     }))
 
 

@@ -25,6 +25,29 @@ void check_csr(const char* op, const std::vector<std::int64_t>& indptr,
         if (c < 0 || c >= cols) throw std::out_of_range(std::string(op) + ": column index");
     }
 }
+// sum(a[j] * x[j]) in a fixed order with kLanes running sums. A single running sum is a
+// chain of dependent adds that IEEE rules forbid the compiler to reorder; independent
+// sums fill the vector registers instead (4x to 8x faster on long rows). The order is a
+// function of n only, so every rank and every machine adds in the same order.
+template <class T>
+T dot(const T* a, const T* x, std::int64_t n) {
+    constexpr int kLanes = 64 / sizeof(T);  // one cache line of each operand per pass
+    T tail = 0;
+    if (n < kLanes) {
+        for (std::int64_t j = 0; j < n; ++j) tail += a[j] * x[j];
+        return tail;
+    }
+    T acc[kLanes] = {};
+    std::int64_t j = 0;
+    for (; j + kLanes <= n; j += kLanes) {
+        for (int k = 0; k < kLanes; ++k) acc[k] += a[j + k] * x[j + k];
+    }
+    for (; j < n; ++j) tail += a[j] * x[j];
+    for (int width = kLanes / 2; width > 0; width /= 2) {
+        for (int k = 0; k < width; ++k) acc[k] += acc[k + width];
+    }
+    return acc[0] + tail;
+}
 }  // namespace
 
 template <class T>
@@ -39,12 +62,7 @@ void DotInc<T>::step() {
     // Row-major A with unit column stride is the common case (decoders, encoders,
     // transforms); keeping the inner loop free of strides lets the compiler vectorise it.
     if (a_.cs == 1 && x_.s == 1) {
-        for (std::int64_t i = 0; i < a_.rows; ++i) {
-            const T* row = a_.p + i * a_.rs;
-            T acc = 0;
-            for (std::int64_t j = 0; j < a_.cols; ++j) acc += row[j] * x_.p[j];
-            y_[i] += acc;
-        }
+        for (std::int64_t i = 0; i < a_.rows; ++i) y_[i] += dot(a_.p + i * a_.rs, x_.p, a_.cols);
         return;
     }
     for (std::int64_t i = 0; i < a_.rows; ++i) {

@@ -5,6 +5,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "ops/poisson.hpp"
 
@@ -30,19 +31,32 @@ struct LIFConsts {
           min_voltage(static_cast<T>(p.min_voltage)),
           // amplitude / dt is a Python float; nengo multiplies a boolean mask by it (in
           // float64) and stores the result, i.e. rounds it once to T.
-          spike(static_cast<T>(p.amplitude / dt_)) {}
+          spike(static_cast<T>(p.amplitude / dt_)),
+          decay_full(std::expm1(-dt / tau_rc)) {}
+    // expm1(-delta_t / tau_rc) for the two values of delta_t that nearly every neuron
+    // has in a step: dt (not refractory) and 0 (refractory all step). They are the very
+    // numbers nengo's expm1 computes, so taking them from here is exact, and leaves
+    // expm1 only for the few neurons whose refractory period ends mid-step.
+    T decay(T delta_t) const {
+        if (delta_t == dt) return decay_full;
+        if (delta_t == T(0)) return T(-0.0);  // expm1(-0 / tau_rc)
+        return std::expm1(-delta_t / tau_rc);
+    }
+
+    T decay_full;
 };
 
 // One LIF neuron for one step (nengo.neurons.LIF.step term by term, expm1/log1p
-// included); returns the output and updates voltage and refractory time in place.
+// included), given its refractory time already reduced by dt; returns the output and
+// updates voltage and refractory time in place.
 template <class T>
-T lif_step(const LIFConsts<T>& c, T J, T& voltage, T& refractory) {
+T lif_advance(const LIFConsts<T>& c, T J, T& voltage, T& refractory_after) {
     const T one = 1, zero = 0;
-    T ref = refractory - c.dt;
+    T ref = refractory_after;
     // np.clip(dt - ref, 0, dt); std::clamp also passes a NaN through as np.clip does.
     const T delta_t = std::clamp(c.dt - ref, zero, c.dt);
     T v = voltage;
-    v -= (J - v) * std::expm1(-delta_t / c.tau_rc);
+    v -= (J - v) * c.decay(delta_t);
     T out = zero;
     if (v > one) {
         // Sub-step spike time: when the exponential approach to J crossed 1.
@@ -54,8 +68,45 @@ T lif_step(const LIFConsts<T>& c, T J, T& voltage, T& refractory) {
         v = c.min_voltage;
     }
     voltage = v;
-    refractory = ref;
+    refractory_after = ref;
     return out;
+}
+
+// LIF::step's first pass (see there). A function of its own because GCC honours
+// __restrict only on parameters; without it the vectoriser gives up on alias checks.
+template <class T>
+using LIFFlag = typename std::conditional<sizeof(T) == 8, std::int64_t, std::int32_t>::type;
+
+template <class T>
+LIFFlag<T> lif_common_pass(std::int64_t n, const T* __restrict J, T* __restrict out,
+                           T* __restrict v, T* __restrict ref, T* __restrict saved,
+                           LIFFlag<T>* __restrict flag, T dt, T decay_full, T min_voltage) {
+    using Flag = LIFFlag<T>;
+    const T zero = 0, one = 1, neg_zero = T(-0.0);
+    Flag any = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+        const T r = ref[i];
+        const T delta_t = std::min(std::max(dt - (r - dt), zero), dt);  // np.clip, NaN too
+        const T v0 = v[i];
+        const T v1 = v0 - (J[i] - v0) * (delta_t == dt ? decay_full : neg_zero);
+        // Bitwise & and |, not && and ||: short-circuits are branches, which stop the
+        // vectoriser. A NaN delta_t is neither dt nor 0, so it is flagged too.
+        const Flag special = -Flag((delta_t != dt) & (delta_t != zero)) | -Flag(v1 > one);
+        saved[i] = v0;
+        flag[i] = special;
+        any |= special;
+        v[i] = std::max(v1, min_voltage);  // (v1 < min) ? min : v1, which keeps a NaN
+        ref[i] = r - dt;
+        out[i] = zero;
+    }
+    return any;
+}
+
+// The same, from the refractory time before this step's `refractory -= dt`.
+template <class T>
+T lif_step(const LIFConsts<T>& c, T J, T& voltage, T& refractory) {
+    refractory -= c.dt;
+    return lif_advance(c, J, voltage, refractory);
 }
 
 // LIFRate's rate for one neuron (zero at or below threshold, and for NaN input).
@@ -121,7 +172,33 @@ LIF<T>::LIF(SignalBuffer& buf, int j_view, int out_view, int voltage_view, int r
 template <class T>
 void LIF<T>::step() {
     const LIFConsts<T> c(p_, dt_);
-    for (std::int64_t i = 0; i < j_.n; ++i) out_[i] = lif_step(c, j_[i], v_[i], ref_[i]);
+    const std::int64_t n = j_.n;
+    if (!(j_.contiguous() && out_.contiguous() && v_.contiguous() && ref_.contiguous())) {
+        for (std::int64_t i = 0; i < n; ++i) out_[i] = lif_step(c, j_[i], v_[i], ref_[i]);
+        return;
+    }
+    // Two passes. The first does what nearly every neuron needs in a step (not spiking,
+    // delta_t of dt or 0), with no branches or calls, so the compiler vectorises it; it
+    // flags the rest (a spike, a refractory period ending mid-step, NaN). The second
+    // redoes the flagged few with lif_advance from the voltage saved in the first, so
+    // every neuron gets exactly lif_step's arithmetic.
+    using Flag = LIFFlag<T>;
+    saved_v_.resize(static_cast<std::size_t>(n));
+    flags_.resize(static_cast<std::size_t>(n) * sizeof(Flag));
+    Flag* flag = reinterpret_cast<Flag*>(flags_.data());
+    T* J = j_.p;
+    T* v = v_.p;
+    T* ref = ref_.p;
+    T* out = out_.p;
+    const Flag any = lif_common_pass(n, J, out, v, ref, saved_v_.data(), flag, c.dt,
+                                     c.decay_full, c.min_voltage);
+    if (!any) return;
+    for (std::int64_t i = 0; i < n; ++i) {
+        if (flag[i]) {
+            v[i] = saved_v_[static_cast<std::size_t>(i)];
+            out[i] = lif_advance(c, J[i], v[i], ref[i]);  // ref[i] is already r - dt
+        }
+    }
 }
 
 template <class T>

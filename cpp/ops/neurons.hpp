@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "ops/op.hpp"
 #include "random/numpy_random.hpp"
@@ -57,6 +58,10 @@ private:
     Vec<T> j_, out_, v_, ref_;
     LIFParams p_;
     double dt_;
+    // Scratch for step()'s two passes: each neuron's voltage before the step, and
+    // whether the second pass must redo it.
+    std::vector<T> saved_v_;
+    std::vector<std::uint8_t> flags_;
 };
 
 template <class T>

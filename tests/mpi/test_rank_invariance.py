@@ -55,12 +55,12 @@ def _compare_all(build, seconds):
 
 @pytest.mark.mpi(min_size=2)
 def test_seed_model_identical_at_any_rank_count():
-    """The seed example: bitwise identical at every split, and equal to nengo."""
+    """The seed example: bitwise identical at every split, and equal to nengo to
+    rounding (dot products add in the engine's own order, not BLAS's)."""
     report = on_root(_compare_all, models.sine_squared, 1.0)
     assert report["identical"] and all(report["identical"].values()), report
     assert all(report["shapes_match"]), report
-    # All its operators are native and follow nengo's arithmetic: equal to nengo too.
-    assert max(report["max_abs_vs_nengo"]) == 0.0, report
+    assert max(report["max_abs_vs_nengo"]) < 1e-12, report
 
 
 @pytest.mark.mpi(min_size=2)
