@@ -52,8 +52,10 @@ def main():
     with sim:
         sim.run(args.seconds)
         t2 = time.perf_counter()
-        if args.backend == "nengo_mpi":
+        if args.backend == "nengo_mpi" and hasattr(sim, "timing"):
             rank_rss = [r["peak_rss_mib"] for r in sim.timing()]
+        elif args.backend == "nengo_mpi":
+            rank_rss = []
     print(json.dumps({
         "model": args.model, "backend": args.backend, "ranks": ranks, "bits": args.bits,
         "neurons": n_neurons, "build_s": t1 - t0, "run_s": t2 - t1, "steps": sim.n_steps,

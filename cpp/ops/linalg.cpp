@@ -62,6 +62,16 @@ void DotInc<T>::step() {
     // Row-major A with unit column stride is the common case (decoders, encoders,
     // transforms); keeping the inner loop free of strides lets the compiler vectorise it.
     if (a_.cs == 1 && x_.s == 1) {
+        if (a_.cols == 1 && y_.contiguous()) {
+            // Encoders of 1-D ensembles: a scaled copy, which vectorises. `0 + a * x` is
+            // the one-term sum dot() would form (it turns a -0 product into +0).
+            const T x0 = x_.p[0];
+            const T* a = a_.p;
+            T* y = y_.p;
+            const std::int64_t rs = a_.rs;
+            for (std::int64_t i = 0; i < a_.rows; ++i) y[i] += T(0) + a[i * rs] * x0;
+            return;
+        }
         for (std::int64_t i = 0; i < a_.rows; ++i) y_[i] += dot(a_.p + i * a_.rs, x_.p, a_.cols);
         return;
     }

@@ -58,10 +58,12 @@ private:
     Vec<T> j_, out_, v_, ref_;
     LIFParams p_;
     double dt_;
-    // Scratch for step()'s two passes: each neuron's voltage before the step, and
-    // whether the second pass must redo it.
+    // Scratch for step()'s passes: each neuron's voltage before the step, and whether
+    // its refractory period ends mid-step or it spiked...
     std::vector<T> saved_v_;
-    std::vector<std::uint8_t> flags_;
+    std::vector<std::uint8_t> flags_;  // holds LIFFlag<T>s (see neurons.cpp)
+    // ...and the neurons the second pass redoes: mid-step refractory ends, spikes.
+    std::vector<std::int32_t> mid_step_, spiked_;
 };
 
 template <class T>
