@@ -30,7 +30,7 @@ void check_csr(const char* op, const std::vector<std::int64_t>& indptr,
 // sums fill the vector registers instead (4x to 8x faster on long rows). The order is a
 // function of n only, so every rank and every machine adds in the same order.
 template <class T>
-T dot(const T* a, const T* x, std::int64_t n) {
+__attribute__((always_inline)) inline T dot(const T* a, const T* x, std::int64_t n) {
     constexpr int kLanes = 64 / sizeof(T);  // one cache line of each operand per pass
     T tail = 0;
     if (n < kLanes) {
@@ -47,6 +47,27 @@ T dot(const T* a, const T* x, std::int64_t n) {
         for (int k = 0; k < width; ++k) acc[k] += acc[k + width];
     }
     return acc[0] + tail;
+}
+// y[i] += dot(row i of a, x) for a row-major block. Compiled twice where the compiler
+// and platform allow: for AVX2 and for the build's baseline, picked at load time. The
+// summation order is dot()'s in both, and -ffp-contract=off (CMakeLists.txt) keeps GCC
+// from fusing multiplies and adds in one of them, so both give bitwise the same results.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define NENGO_MPI_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define NENGO_MPI_CLONES
+#endif
+
+NENGO_MPI_CLONES
+void dot_rows(const double* a, std::int64_t rows, std::int64_t cols, std::int64_t rs,
+              const double* x, double* y, std::int64_t ys) {
+    for (std::int64_t i = 0; i < rows; ++i) y[i * ys] += dot(a + i * rs, x, cols);
+}
+
+NENGO_MPI_CLONES
+void dot_rows(const float* a, std::int64_t rows, std::int64_t cols, std::int64_t rs,
+              const float* x, float* y, std::int64_t ys) {
+    for (std::int64_t i = 0; i < rows; ++i) y[i * ys] += dot(a + i * rs, x, cols);
 }
 }  // namespace
 
@@ -72,7 +93,7 @@ void DotInc<T>::step() {
             for (std::int64_t i = 0; i < a_.rows; ++i) y[i] += T(0) + a[i * rs] * x0;
             return;
         }
-        for (std::int64_t i = 0; i < a_.rows; ++i) y_[i] += dot(a_.p + i * a_.rs, x_.p, a_.cols);
+        dot_rows(a_.p, a_.rows, a_.cols, a_.rs, x_.p, y_.p, y_.s);
         return;
     }
     for (std::int64_t i = 0; i < a_.rows; ++i) {
