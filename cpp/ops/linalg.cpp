@@ -1,5 +1,6 @@
 #include "ops/linalg.hpp"
 #include "ops/checks.hpp"
+#include "ops/clones.hpp"
 
 #include <stdexcept>
 #include <string>
@@ -30,7 +31,7 @@ void check_csr(const char* op, const std::vector<std::int64_t>& indptr,
 // sums fill the vector registers instead (4x to 8x faster on long rows). The order is a
 // function of n only, so every rank and every machine adds in the same order.
 template <class T>
-__attribute__((always_inline)) inline T dot(const T* a, const T* x, std::int64_t n) {
+NENGO_MPI_INLINE T dot(const T* a, const T* x, std::int64_t n) {
     constexpr int kLanes = 64 / sizeof(T);  // one cache line of each operand per pass
     T tail = 0;
     if (n < kLanes) {
@@ -48,16 +49,7 @@ __attribute__((always_inline)) inline T dot(const T* a, const T* x, std::int64_t
     }
     return acc[0] + tail;
 }
-// y[i] += dot(row i of a, x) for a row-major block. Compiled twice where the compiler
-// and platform allow: for AVX2 and for the build's baseline, picked at load time. The
-// summation order is dot()'s in both, and -ffp-contract=off (CMakeLists.txt) keeps GCC
-// from fusing multiplies and adds in one of them, so both give bitwise the same results.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define NENGO_MPI_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define NENGO_MPI_CLONES
-#endif
-
+// y[i] += dot(row i of a, x) for a row-major block, in an AVX2 and a baseline clone.
 NENGO_MPI_CLONES
 void dot_rows(const double* a, std::int64_t rows, std::int64_t cols, std::int64_t rs,
               const double* x, double* y, std::int64_t ys) {

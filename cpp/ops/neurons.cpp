@@ -7,6 +7,7 @@
 #include <string>
 #include <type_traits>
 
+#include "ops/clones.hpp"
 #include "ops/poisson.hpp"
 
 namespace nengo_mpi {
@@ -82,7 +83,7 @@ constexpr int kMidStep = 1;  // refractory period ends within this step (or NaN)
 constexpr int kSpiked = 2;   // crossed threshold with the common decay factor
 
 template <class T>
-void lif_common_pass(std::int64_t n, const T* __restrict J, T* __restrict out,
+NENGO_MPI_INLINE void lif_common_pass(std::int64_t n, const T* __restrict J, T* __restrict out,
                      T* __restrict v, T* __restrict ref, T* __restrict saved,
                      LIFFlag<T>* __restrict flag, T dt, T decay_full, T min_voltage) {
     using Flag = LIFFlag<T>;
@@ -103,6 +104,21 @@ void lif_common_pass(std::int64_t n, const T* __restrict J, T* __restrict out,
         ref[i] = r - dt;
         out[i] = zero;
     }
+}
+
+// lif_common_pass in an AVX2 and a baseline clone.
+NENGO_MPI_CLONES
+void lif_common_pass_cloned(std::int64_t n, const double* J, double* out, double* v,
+                            double* ref, double* saved, std::int64_t* flag, double dt,
+                            double decay_full, double min_voltage) {
+    lif_common_pass(n, J, out, v, ref, saved, flag, dt, decay_full, min_voltage);
+}
+
+NENGO_MPI_CLONES
+void lif_common_pass_cloned(std::int64_t n, const float* J, float* out, float* v,
+                            float* ref, float* saved, std::int32_t* flag, float dt,
+                            float decay_full, float min_voltage) {
+    lif_common_pass(n, J, out, v, ref, saved, flag, dt, decay_full, min_voltage);
 }
 
 // Lists the neurons flagged kMidStep and those flagged kSpiked, without a branch per
@@ -216,7 +232,8 @@ void LIF<T>::step() {
     T* ref = ref_.p;
     T* out = out_.p;
     T* saved = saved_v_.data();
-    lif_common_pass(n, J, out, v, ref, saved, flag, c.dt, c.decay_full, c.min_voltage);
+    lif_common_pass_cloned(n, J, out, v, ref, saved, flag, c.dt, c.decay_full,
+                           c.min_voltage);
     std::int32_t* mid = mid_step_.data();
     std::int32_t* spiked = spiked_.data();
     std::int64_t n_mid = 0, n_spiked = 0;
