@@ -30,12 +30,39 @@ struct Engine::LocalChannel {
     std::vector<std::uint8_t> staging;
 };
 
-struct Engine::RemoteEnd {
+// One channel's end on this rank, as added; finalize() groups them into RemoteEnds.
+struct Engine::ChannelEnd {
+    int tag;
+    int peer;
     SignalBuffer* buffer;
     View view;
     std::int64_t order;
+    bool same_step;
+};
+
+// One message per step to or from one peer: the views of one or more channels, packed
+// one after another in tag order (both ends sort the same tags, so they agree).
+struct Engine::RemoteEnd {
+    struct Part {
+        SignalBuffer* buffer;
+        View view;
+        std::size_t offset;
+    };
+    std::vector<Part> parts;
+    std::int64_t order;
     std::unique_ptr<Transfer> transfer;
     bool same_step = false;  // receives only: the value is read in the step that sends it
+
+    void pack() {
+        for (const Part& p : parts) {
+            pack_view(p.buffer->data(), p.view, transfer->staging() + p.offset);
+        }
+    }
+    void unpack() {
+        for (const Part& p : parts) {
+            unpack_view(transfer->staging() + p.offset, p.buffer->data(), p.view);
+        }
+    }
 };
 
 struct Engine::Probe {
@@ -183,21 +210,52 @@ void Engine::add_local_channel(int src_local, int src_view, int dst_local, int d
 }
 
 void Engine::add_send(int tag, int src_local, int src_view, int dst_rank,
-                      std::int64_t send_after) {
+                      std::int64_t send_after, bool same_step) {
     check_open();
     SignalBuffer& src = buffer(src_local);
-    const View& v = src.view(src_view);
-    sends_.push_back(std::make_unique<RemoteEnd>(
-        RemoteEnd{&src, v, send_after, comm_->open_send(dst_rank, tag, view_nbytes(v))}));
+    pending_sends_.push_back(
+        ChannelEnd{tag, dst_rank, &src, src.view(src_view), send_after, same_step});
 }
 
 void Engine::add_recv(int tag, int dst_local, int dst_view, int src_rank,
                       std::int64_t recv_before, bool same_step) {
     check_open();
     SignalBuffer& dst = buffer(dst_local);
-    const View& v = dst.view(dst_view);
-    recvs_.push_back(std::make_unique<RemoteEnd>(RemoteEnd{
-        &dst, v, recv_before, comm_->open_recv(src_rank, tag, view_nbytes(v)), same_step}));
+    pending_recvs_.push_back(
+        ChannelEnd{tag, src_rank, &dst, dst.view(dst_view), recv_before, same_step});
+}
+
+void Engine::group_channels(std::vector<ChannelEnd>& ends, bool send,
+                            std::vector<std::unique_ptr<RemoteEnd>>& out) {
+    // Update channels: grouped by peer, in tag order; the group's message is tagged
+    // with its first channel's tag, which no other message between the pair uses.
+    std::stable_sort(ends.begin(), ends.end(), [](const ChannelEnd& a, const ChannelEnd& b) {
+        if (a.same_step != b.same_step) return a.same_step < b.same_step;
+        return a.peer != b.peer ? a.peer < b.peer : a.tag < b.tag;
+    });
+    for (std::size_t i = 0; i < ends.size();) {
+        std::size_t j = i + 1;
+        if (!ends[i].same_step) {
+            while (j < ends.size() && !ends[j].same_step && ends[j].peer == ends[i].peer) ++j;
+        }
+        auto end = std::make_unique<RemoteEnd>();
+        std::size_t nbytes = 0;
+        // A send goes after the last writer of any of its parts; a receive lands before
+        // the first reader of any.
+        end->order = ends[i].order;
+        for (std::size_t k = i; k < j; ++k) {
+            end->parts.push_back(RemoteEnd::Part{ends[k].buffer, ends[k].view, nbytes});
+            nbytes += view_nbytes(ends[k].view);
+            end->order = send ? std::max(end->order, ends[k].order)
+                              : std::min(end->order, ends[k].order);
+        }
+        end->same_step = ends[i].same_step;
+        end->transfer = send ? comm_->open_send(ends[i].peer, ends[i].tag, nbytes)
+                             : comm_->open_recv(ends[i].peer, ends[i].tag, nbytes);
+        out.push_back(std::move(end));
+        i = j;
+    }
+    ends.clear();
 }
 
 int Engine::add_probe(int local, int view, double period) {
@@ -210,6 +268,8 @@ int Engine::add_probe(int local, int view, double period) {
 void Engine::finalize() {
     check_open();
     schedule_.clear();
+    group_channels(pending_sends_, /*send=*/true, sends_);
+    group_channels(pending_recvs_, /*send=*/false, recvs_);
     for (std::size_t i = 0; i < ops_.size(); ++i) {
         schedule_.push_back(Action{ops_[i]->order, Action::RunOp, static_cast<int>(i)});
     }
@@ -277,7 +337,7 @@ void Engine::run(std::int64_t steps) {
                 case Action::Send: {
                     RemoteEnd& e = *sends_[static_cast<std::size_t>(a.index)];
                     e.transfer->wait();  // the previous step's message has left staging
-                    pack_view(e.buffer->data(), e.view, e.transfer->staging());
+                    e.pack();
                     e.transfer->start();
                     break;
                 }
@@ -289,14 +349,14 @@ void Engine::run(std::int64_t steps) {
                         // waits for us first; no receive is left posted between steps.
                         e.transfer->start();
                         e.transfer->wait();
-                        unpack_view(e.transfer->staging(), e.buffer->data(), e.view);
+                        e.unpack();
                         break;
                     }
                     // On the first step the replica holds the initial value, which is what
                     // the reference simulator reads too; later steps take last step's send.
                     if (!first) {
                         e.transfer->wait();
-                        unpack_view(e.transfer->staging(), e.buffer->data(), e.view);
+                        e.unpack();
                     }
                     e.transfer->start();  // posted early, so the sender never waits on us
                     break;

@@ -49,7 +49,14 @@ public:
     // within one step (e.g. across a connection without a synapse).
     void add_local_channel(int src_local, int src_view, int dst_local, int dst_view,
                            std::int64_t send_after);
-    void add_send(int tag, int src_local, int src_view, int dst_rank, std::int64_t send_after);
+    //
+    // Update channels between one pair of ranks travel as one message per step (sent
+    // after the last of their writers, received before the first of their readers):
+    // one message of many values costs about what one value costs, and a random graph
+    // cut in two has hundreds of crossing connections. Same-step channels stay single,
+    // since each is read in the step that writes it.
+    void add_send(int tag, int src_local, int src_view, int dst_rank, std::int64_t send_after,
+                  bool same_step = false);
     void add_recv(int tag, int dst_local, int dst_view, int src_rank, std::int64_t recv_before,
                   bool same_step = false);
 
@@ -86,10 +93,13 @@ private:
     struct OpSlot;
     struct LocalChannel;
     struct RemoteEnd;
+    struct ChannelEnd;
     struct Probe;
     struct Action;
 
     void record_probes();
+    void group_channels(std::vector<ChannelEnd>& ends, bool send,
+                        std::vector<std::unique_ptr<RemoteEnd>>& out);
     void check_open() const;
 
     double dt_;
@@ -97,6 +107,7 @@ private:
     std::vector<std::unique_ptr<Component>> components_;
     std::vector<std::unique_ptr<OpSlot>> ops_;
     std::vector<std::unique_ptr<LocalChannel>> local_channels_;
+    std::vector<ChannelEnd> pending_sends_, pending_recvs_;  // grouped by finalize()
     std::vector<std::unique_ptr<RemoteEnd>> sends_;
     std::vector<std::unique_ptr<RemoteEnd>> recvs_;
     std::vector<std::unique_ptr<Probe>> probes_;

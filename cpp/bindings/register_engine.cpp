@@ -113,7 +113,9 @@ void register_engine(py::module_& m) {
                  return nengo_mpi::bindings::dump_numpy_state(*rng);
              })
         .def("add_local_channel", &Engine::add_local_channel)
-        .def("add_send", &Engine::add_send)
+        .def("add_send", &Engine::add_send, py::arg("tag"), py::arg("src_local"),
+             py::arg("src_view"), py::arg("dst_rank"), py::arg("send_after"),
+             py::arg("same_step") = false)
         .def("add_recv", &Engine::add_recv, py::arg("tag"), py::arg("dst_local"),
              py::arg("dst_view"), py::arg("src_rank"), py::arg("recv_before"),
              py::arg("same_step") = false)

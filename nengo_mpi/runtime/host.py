@@ -65,7 +65,7 @@ class RankEngine:
                 eng.add_local_channel(src, ch.src_view, dst, ch.dst_view, ch.send_after)
             elif src is not None:
                 eng.add_send(ch.tag, src, ch.src_view, rank_of[ch.dst_component],
-                             ch.send_after)
+                             ch.send_after, ch.same_step)
             elif dst is not None:
                 eng.add_recv(ch.tag, dst, ch.dst_view, rank_of[ch.src_component],
                              ch.recv_before, ch.same_step)
