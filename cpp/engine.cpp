@@ -1,6 +1,7 @@
 #include "engine.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <exception>
@@ -19,6 +20,7 @@ struct Engine::OpSlot {
     int local;
     std::int64_t order;
     std::unique_ptr<Op> op;
+    int kind;  // index into kinds_, for the profile
 };
 
 struct Engine::LocalChannel {
@@ -51,6 +53,8 @@ struct Engine::RemoteEnd {
     std::vector<Part> parts;
     std::int64_t order;
     std::unique_ptr<Transfer> transfer;
+    int peer = 0;
+    std::size_t bytes = 0;   // of the whole message
     bool same_step = false;  // receives only: the value is read in the step that sends it
 
     void pack() {
@@ -115,6 +119,59 @@ void for_each_element(const View& v, F&& f) {
     }
 }
 
+enum Phase : int { kCompute = 0, kWait = 1, kExchange = 2 };
+
+// Splits the wall time of run() into phases with one clock read per change of phase,
+// not per action: a run of consecutive ops costs nothing extra. The phase that is
+// current when the stopwatch stops (also when an exception leaves run()) receives the
+// time since the last change, so the phases add up to the whole run. Stopwatch<false>
+// compiles to nothing, for runs with timing switched off.
+template <bool On>
+class Stopwatch {
+public:
+    using Clock = std::chrono::steady_clock;
+    explicit Stopwatch(Clock::duration* totals) : totals_(totals), last_(Clock::now()) {}
+    ~Stopwatch() { lap(); }
+    Stopwatch(const Stopwatch&) = delete;
+    Stopwatch& operator=(const Stopwatch&) = delete;
+
+    void to(Phase p) {
+        if (p == phase_) return;
+        lap();
+        phase_ = p;
+    }
+
+    // Completes a transfer, counting the time as waiting only if it had to block: a
+    // message that already arrived (or left) costs a test, as cheap as a wait that
+    // returns at once, and no clock read.
+    void complete(Transfer& t) {
+        if (t.test()) return;
+        const Phase was = phase_;
+        to(kWait);
+        t.wait();
+        to(was);
+    }
+
+private:
+    void lap() {
+        const Clock::time_point now = Clock::now();
+        totals_[phase_] += now - last_;
+        last_ = now;
+    }
+
+    Clock::duration* totals_;
+    Clock::time_point last_;
+    Phase phase_ = kCompute;
+};
+
+template <>
+class Stopwatch<false> {
+public:
+    explicit Stopwatch(std::chrono::steady_clock::duration*) {}
+    void to(Phase) {}
+    void complete(Transfer& t) { t.wait(); }
+};
+
 }  // namespace
 
 void pack_view(const std::uint8_t* base, const View& view, std::uint8_t* out) {
@@ -175,14 +232,29 @@ int Engine::add_op(int local, std::int64_t order, std::unique_ptr<Op> op) {
     check_open();
     buffer(local);  // validates the index
     if (!op) throw std::invalid_argument("null op");
-    ops_.push_back(std::make_unique<OpSlot>(OpSlot{local, order, std::move(op)}));
+    const int kind = kind_index(*op);
+    ops_.push_back(std::make_unique<OpSlot>(OpSlot{local, order, std::move(op), kind}));
     return static_cast<int>(ops_.size()) - 1;
 }
 
 void Engine::replace_op(int handle, std::unique_ptr<Op> op) {
     if (handle < 0 || handle >= n_ops()) throw std::out_of_range("no op handle");
     if (!op) throw std::invalid_argument("null op");
-    ops_[static_cast<std::size_t>(handle)]->op = std::move(op);
+    OpSlot& slot = *ops_[static_cast<std::size_t>(handle)];
+    slot.kind = kind_index(*op);
+    slot.op = std::move(op);
+}
+
+int Engine::kind_index(const Op& op) {
+    // A model has a few dozen kinds at most, so a linear search at setup is enough.
+    const std::string kind = op.kind();
+    for (std::size_t i = 0; i < kinds_.size(); ++i) {
+        if (kinds_[i] == kind) return static_cast<int>(i);
+    }
+    kinds_.push_back(kind);
+    kind_time_.push_back(Clock::duration::zero());
+    kind_calls_.push_back(0);
+    return static_cast<int>(kinds_.size()) - 1;
 }
 
 Op& Engine::op(int handle) {
@@ -250,6 +322,8 @@ void Engine::group_channels(std::vector<ChannelEnd>& ends, bool send,
                               : std::min(end->order, ends[k].order);
         }
         end->same_step = ends[i].same_step;
+        end->peer = ends[i].peer;
+        end->bytes = nbytes;
         end->transfer = send ? comm_->open_send(ends[i].peer, ends[i].tag, nbytes)
                              : comm_->open_recv(ends[i].peer, ends[i].tag, nbytes);
         out.push_back(std::move(end));
@@ -306,6 +380,19 @@ void Engine::run(std::int64_t steps) {
     if (!finalized_) throw std::logic_error("engine not finalized");
     if (drained_) throw std::logic_error("engine was drained; reset it before running again");
     if (steps < 0) throw std::invalid_argument("negative number of steps");
+    // One loop, compiled three times, so that timing that is off costs nothing at all
+    // and profiling costs nothing unless it is on.
+    if (profile_) {
+        run_steps<true, true>(steps);
+    } else if (timing_) {
+        run_steps<true, false>(steps);
+    } else {
+        run_steps<false, false>(steps);
+    }
+}
+
+template <bool Timed, bool Profile>
+void Engine::run_steps(std::int64_t steps) {
     // An op that throws (a user's Node function, nengo's own SimulationError checks) must
     // not leave other ranks waiting for this rank's messages. Alone, the engine stops at
     // once, as nengo does. With peers, it keeps the step schedule's message traffic going
@@ -313,22 +400,35 @@ void Engine::run(std::int64_t steps) {
     // learns of every rank's errors when the ranks next meet.
     const bool alone = comm_->size() == 1;
     std::exception_ptr error;
+    Stopwatch<Timed> watch(phase_time_);
     for (std::int64_t s = 0; s < steps; ++s) {
         const bool first = steps_ == 0;
         for (const Action& a : schedule_) {
             switch (a.kind) {
-                case Action::RunOp:
+                case Action::RunOp: {
                     if (error) break;
+                    watch.to(kCompute);
+                    OpSlot& slot = *ops_[static_cast<std::size_t>(a.index)];
                     try {
-                        ops_[static_cast<std::size_t>(a.index)]->op->step();
+                        if constexpr (Profile) {
+                            const Clock::time_point t0 = Clock::now();
+                            slot.op->step();
+                            const auto k = static_cast<std::size_t>(slot.kind);
+                            kind_time_[k] += Clock::now() - t0;
+                            ++kind_calls_[k];
+                        } else {
+                            slot.op->step();
+                        }
                     } catch (...) {
                         if (alone) throw;
                         error = std::current_exception();
                     }
                     break;
+                }
                 case Action::LocalSend: {
                     // The readers of this step are done (reads precede updates), so the
                     // replica can take the new value now, ready for the next step.
+                    watch.to(kCompute);
                     LocalChannel& c = *local_channels_[static_cast<std::size_t>(a.index)];
                     pack_view(c.src->data(), c.src_view, c.staging.data());
                     unpack_view(c.staging.data(), c.dst->data(), c.dst_view);
@@ -336,26 +436,28 @@ void Engine::run(std::int64_t steps) {
                 }
                 case Action::Send: {
                     RemoteEnd& e = *sends_[static_cast<std::size_t>(a.index)];
-                    e.transfer->wait();  // the previous step's message has left staging
+                    watch.to(kExchange);
+                    watch.complete(*e.transfer);  // the previous step's message has left
                     e.pack();
                     e.transfer->start();
                     break;
                 }
                 case Action::Recv: {
                     RemoteEnd& e = *recvs_[static_cast<std::size_t>(a.index)];
+                    watch.to(kExchange);
                     if (e.same_step) {
                         // Sent earlier in this same step by an op before us in the global
                         // order. Every rank runs that order, so the rank we wait for never
                         // waits for us first; no receive is left posted between steps.
                         e.transfer->start();
-                        e.transfer->wait();
+                        watch.complete(*e.transfer);
                         e.unpack();
                         break;
                     }
                     // On the first step the replica holds the initial value, which is what
                     // the reference simulator reads too; later steps take last step's send.
                     if (!first) {
-                        e.transfer->wait();
+                        watch.complete(*e.transfer);
                         e.unpack();
                     }
                     e.transfer->start();  // posted early, so the sender never waits on us
@@ -364,6 +466,8 @@ void Engine::run(std::int64_t steps) {
             }
         }
         ++steps_;
+        if constexpr (Timed) ++timed_steps_;
+        watch.to(kCompute);
         if (!error) record_probes();
     }
     if (error) std::rethrow_exception(error);
@@ -387,6 +491,46 @@ void Engine::reset() {
     }
     steps_ = 0;
     drained_ = false;
+}
+
+EngineTiming Engine::timing() const {
+    using Seconds = std::chrono::duration<double>;
+    EngineTiming t;
+    t.compute_s = std::chrono::duration_cast<Seconds>(phase_time_[kCompute]).count();
+    t.wait_s = std::chrono::duration_cast<Seconds>(phase_time_[kWait]).count();
+    t.exchange_s = std::chrono::duration_cast<Seconds>(phase_time_[kExchange]).count();
+    t.steps = timed_steps_;
+    return t;
+}
+
+std::vector<std::int64_t> Engine::per_peer(const std::vector<std::unique_ptr<RemoteEnd>>& ends,
+                                           bool bytes) const {
+    std::vector<std::int64_t> out(static_cast<std::size_t>(comm_->size()), 0);
+    for (const auto& e : ends) {
+        out[static_cast<std::size_t>(e->peer)] +=
+            bytes ? static_cast<std::int64_t>(e->bytes) : 1;
+    }
+    return out;
+}
+
+std::vector<std::int64_t> Engine::step_bytes_sent() const { return per_peer(sends_, true); }
+std::vector<std::int64_t> Engine::step_bytes_received() const { return per_peer(recvs_, true); }
+std::vector<std::int64_t> Engine::step_messages_sent() const { return per_peer(sends_, false); }
+std::vector<std::int64_t> Engine::step_messages_received() const {
+    return per_peer(recvs_, false);
+}
+
+std::vector<OpKindTime> Engine::op_profile() const {
+    using Seconds = std::chrono::duration<double>;
+    std::vector<OpKindTime> out(kinds_.size());
+    for (std::size_t k = 0; k < kinds_.size(); ++k) {
+        out[k].kind = kinds_[k];
+        out[k].seconds = std::chrono::duration_cast<Seconds>(kind_time_[k]).count();
+        out[k].calls = kind_calls_[k];
+    }
+    // Kinds no longer used by any op (replaced) still report the time they took.
+    for (const auto& slot : ops_) ++out[static_cast<std::size_t>(slot->kind)].ops;
+    return out;
 }
 
 const View& Engine::probe_view(int probe) const {

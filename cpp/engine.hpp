@@ -9,6 +9,7 @@
 // reads of a signal before the update that writes its next value.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -19,6 +20,25 @@
 #include "signals/buffer.hpp"
 
 namespace nengo_mpi {
+
+// Where this rank's time inside Engine::run went, summed over every run() since the
+// engine was made (reset() does not clear it: it is the cost of the simulation, not
+// simulation state). compute + wait + exchange is the wall time spent inside run().
+struct EngineTiming {
+    double compute_s = 0.0;   // ops, copies between components on this rank, probes
+    double wait_s = 0.0;      // blocked in Transfer::wait (a peer's message, or our own
+                              // previous send still leaving its staging buffer)
+    double exchange_s = 0.0;  // packing, unpacking, starting and completing messages
+    std::int64_t steps = 0;   // steps run with timing on
+};
+
+// Per-op-kind compute time, recorded only while profiling is on (set_profile).
+struct OpKindTime {
+    std::string kind;
+    double seconds = 0.0;
+    std::int64_t calls = 0;
+    int ops = 0;  // ops of this kind on this rank
+};
 
 class Engine {
 public:
@@ -88,6 +108,23 @@ public:
     int n_ops() const { return static_cast<int>(ops_.size()); }
     std::string op_kind(int handle) const;
 
+    EngineTiming timing() const;
+    // Bytes and messages this rank sends to / receives from each rank in one step,
+    // indexed by rank (the traffic is the same every step: one message per channel).
+    std::vector<std::int64_t> step_bytes_sent() const;
+    std::vector<std::int64_t> step_bytes_received() const;
+    std::vector<std::int64_t> step_messages_sent() const;
+    std::vector<std::int64_t> step_messages_received() const;
+    // Phase timing (a few clock reads per step, see engine.cpp) is on by default; off,
+    // run() reads no clock and timing() stops advancing.
+    void set_timing(bool on) { timing_ = on; }
+    bool timing_enabled() const { return timing_; }
+    // Timing every op (two clock reads each) is off by default; the time of ops is
+    // then only known as a whole (EngineTiming::compute_s). Profiling implies timing.
+    void set_profile(bool on) { profile_ = on; }
+    bool profile() const { return profile_; }
+    std::vector<OpKindTime> op_profile() const;
+
 private:
     struct Component;
     struct OpSlot;
@@ -97,10 +134,18 @@ private:
     struct Probe;
     struct Action;
 
+    using Clock = std::chrono::steady_clock;
+
+    template <bool Timed, bool Profile>
+    void run_steps(std::int64_t steps);
+
     void record_probes();
     void group_channels(std::vector<ChannelEnd>& ends, bool send,
                         std::vector<std::unique_ptr<RemoteEnd>>& out);
     void check_open() const;
+    int kind_index(const Op& op);
+    std::vector<std::int64_t> per_peer(const std::vector<std::unique_ptr<RemoteEnd>>& ends,
+                                       bool bytes) const;
 
     double dt_;
     std::unique_ptr<Comm> comm_;
@@ -115,6 +160,16 @@ private:
     bool finalized_ = false;
     bool drained_ = false;
     std::int64_t steps_ = 0;
+
+    // Time per phase (compute, wait, exchange), in clock ticks: summing durations is
+    // cheaper than converting each lap to seconds.
+    Clock::duration phase_time_[3] = {};
+    std::int64_t timed_steps_ = 0;
+    bool timing_ = true;
+    bool profile_ = false;
+    std::vector<std::string> kinds_;           // op kind names, by kind index
+    std::vector<Clock::duration> kind_time_;   // by kind index
+    std::vector<std::int64_t> kind_calls_;     // by kind index
 };
 
 // Copies the elements of a (possibly strided) view to/from packed row-major bytes.

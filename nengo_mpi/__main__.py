@@ -4,6 +4,11 @@ Under ``mpirun -np N``, rank 0 runs the script (as ``__main__``, with ``sys.argv
 ``python script.py args`` would) and every Simulator it creates is split across the N
 ranks; ranks 1..N-1 serve those simulators until the script ends, then exit with rank
 0's exit code. Without a launcher, the script simply runs in this process.
+
+With ``--timing``, rank 0 prints to stderr, when the script ends, a per-rank table for
+every Simulator the script created and ran (closed or still open): compute, wait and
+exchange seconds, their share of the run, data sent and received, and the load
+imbalance (see `nengo_mpi.Simulator.timing`).
 """
 
 import os
@@ -11,26 +16,39 @@ import runpy
 import sys
 import traceback
 
-USAGE = """usage: python -m nengo_mpi [--version] (script.py | -m module) [args ...]
+USAGE = """usage: python -m nengo_mpi [--version] [--timing] (script.py | -m module) [args ...]
 
 Runs a Nengo script whose nengo_mpi.Simulators are split across the ranks of the MPI
-job (start it with: mpirun -np N python -m nengo_mpi script.py)."""
+job (start it with: mpirun -np N python -m nengo_mpi script.py).
+
+  --timing   when the script ends, print (to stderr) where each rank's time went in
+             every simulator that ran: compute, wait and exchange seconds, data sent,
+             and the load imbalance across ranks
+  --version  print the nengo_mpi, nengo and MPI versions"""
 
 
 def parse(argv):
-    """Split our options from the target; returns (kind, target, rest) or exits."""
+    """Split our options from the target; returns (kind, target, rest, options) or exits.
+
+    ``options`` is a dict; ``options["timing"]`` says whether ``--timing`` was given.
+    """
+    options = {"timing": False}
+    argv = list(argv)
+    while argv and argv[0] == "--timing":
+        options["timing"] = True
+        argv.pop(0)
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)
         sys.exit(0 if argv else 2)
     if argv[0] == "--version":
-        return "version", None, []
+        return "version", None, [], options
     if argv[0] == "-m":
         if len(argv) < 2:
             sys.exit("nengo_mpi: -m needs a module name\n" + USAGE)
-        return "module", argv[1], argv[2:]
+        return "module", argv[1], argv[2:], options
     if argv[0].startswith("-"):
         sys.exit(f"nengo_mpi: unknown option {argv[0]}\n" + USAGE)
-    return "script", argv[0], argv[1:]
+    return "script", argv[0], argv[1:], options
 
 
 def versions():
@@ -65,16 +83,26 @@ def run_target(kind, target, rest):
     return 0
 
 
+def print_timing(log):
+    """Rank 0's ``--timing`` report, to stderr."""
+    if log is not None:
+        print(log.report(), file=sys.stderr, flush=True)
+
+
 def main(argv=None):
-    kind, target, rest = parse(sys.argv[1:] if argv is None else argv)
+    kind, target, rest, options = parse(sys.argv[1:] if argv is None else argv)
     if kind == "version":
         print("\n".join(versions()))
         return 0
 
     from .runtime import session as mpi_session  # pylint: disable=import-outside-toplevel
+    from .runtime import timing  # pylint: disable=import-outside-toplevel
 
-    if mpi_session.launcher_size() is None:
-        return run_target(kind, target, rest)  # not under mpirun: a plain run
+    if mpi_session.launcher_size() is None:  # not under mpirun: a plain run
+        log = timing.start_log() if options["timing"] else None
+        code = run_target(kind, target, rest)
+        print_timing(log)
+        return code
 
     try:
         session = mpi_session.start()
@@ -99,9 +127,11 @@ def main(argv=None):
 
     from .runtime import controller, protocol  # pylint: disable=import-outside-toplevel
 
+    log = timing.start_log() if options["timing"] else None
     try:
         code = run_target(kind, target, rest)
-        controller.close_all()
+        controller.close_all()  # also keeps the final timing of simulators left open
+        print_timing(log)
     except BaseException as e:  # pylint: disable=broad-except
         traceback.print_exc()
         if session.size > 1:

@@ -73,6 +73,7 @@ class Simulator:
     ):
         self.closed = True  # until construction succeeds, as in nengo
         self._runtime = None
+        self._closed_timing = None
         self.progress_bar = progress_bar
         self.optimize = optimize
         session = mpi_session.active()
@@ -127,7 +128,8 @@ class Simulator:
             else:
                 seed = np.random.randint(npext.maxint)
         self.seed = seed
-        self._runtime = Runtime(self._lowered, self.model.dt, seed, session=session)
+        self._runtime = Runtime(self._lowered, self.model.dt, seed, session=session,
+                                label=str(self.model.label))
         self._sim_data = self.model.params
         self.data = SimulationData(self._sim_data)
         self._n_steps = 0
@@ -232,7 +234,74 @@ class Simulator:
         self.closed = True
         if self._runtime is not None:
             self._runtime.close()
+            self._closed_timing = self._runtime.final_timing
             self._runtime = None
+
+    def timing(self):
+        """Where each rank's time went while this simulator ran.
+
+        Times are summed over every run since the simulator was made (`reset` does not
+        clear them), and ``compute_s + wait_s + exchange_s`` is the wall time a rank
+        spent inside the engine's step loop. Collected from every rank of the job; on
+        a closed simulator, the timing it had when it was closed.
+
+        Returns
+        -------
+        list of dict
+            One dict per MPI rank (a single one without MPI), in rank order, with keys:
+
+            rank : int
+                The MPI rank.
+            components : list of int
+                The components that rank runs.
+            steps : int
+                Steps timed.
+            compute_s : float
+                Seconds running operators, copying between components on the same
+                rank and recording probes.
+            wait_s : float
+                Seconds blocked until a peer's message arrived (or our previous message
+                to it had left): the cost of other ranks being slower, and of latency
+                that computing did not hide.
+            exchange_s : float
+                Seconds packing, unpacking, starting and completing messages.
+            bytes_sent, bytes_received : int
+                Bytes sent to / received from other ranks over the ``steps``.
+            bytes_sent_to, bytes_received_from : list of int
+                The same per peer rank (indexed by rank).
+            messages_sent, messages_received : int
+                Messages per step (one per channel crossing ranks).
+            peak_rss_mib : float
+                Peak resident memory of that rank's process, in MiB.
+            ops : dict, optional
+                Only after `profile_ops`: operator kind -> ``{"seconds", "calls",
+                "ops"}``, the time spent in operators of that kind.
+
+        Raises
+        ------
+        nengo.exceptions.SimulatorClosed
+            If the simulator was closed before it ran any step.
+        """
+        if self._runtime is not None:
+            return self._runtime.timing()
+        if self._closed_timing is None:
+            raise SimulatorClosed("Simulator was closed before it ran; it has no timing.")
+        return [dict(entry) for entry in self._closed_timing]
+
+    def profile_ops(self, enabled=True):
+        """Time every operator, by kind, on every rank from now on (off by default).
+
+        The per-kind times appear under ``"ops"`` in `timing`. Profiling costs two clock
+        reads per operator per step, so it slows runs of many small operators.
+
+        Parameters
+        ----------
+        enabled : bool, optional
+            Whether to profile from now on.
+        """
+        if self.closed:
+            raise SimulatorClosed("Cannot profile a closed Simulator.")
+        self._runtime.set_profile(enabled)
 
     def reset(self, seed=None):
         """Reset the simulator state (signals, probes, time); optionally a new seed."""

@@ -110,3 +110,21 @@ def test_version_and_usage():
     proc = subprocess.run([sys.executable, "-m", "nengo_mpi"], capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 2 and "usage" in proc.stdout
+
+
+def test_timing_report(tmp_path):
+    """``--timing``: rank 0 prints a table per simulator with one row per rank."""
+    out = tmp_path / "probes.npz"
+    proc, _ = launch(2, "--timing", "save_probes.py", str(out), "2")
+    assert proc.returncode == 0, proc.stderr
+    assert len(np.load(out).files) == 3  # the script ran as usual
+    lines = proc.stderr.splitlines()
+    title = next(i for i, line in enumerate(lines) if line.startswith("nengo_mpi timing"))
+    assert lines[title].endswith("300 steps on 2 rank(s)")
+    rows = [line.split() for line in lines[title + 3:title + 5]]
+    assert [row[0] for row in rows] == ["0", "1"]
+    # MB sent by one rank = MB received by the other, and something did cross.
+    assert rows[0][8] == rows[1][9] and rows[1][8] == rows[0][9]
+    assert float(rows[0][8]) + float(rows[1][8]) > 0
+    assert lines[title + 5].startswith("load imbalance (max compute / mean compute - 1): ")
+    assert "timing" not in proc.stdout

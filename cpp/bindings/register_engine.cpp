@@ -125,6 +125,35 @@ void register_engine(py::module_& m) {
         .def("drain", &Engine::drain)
         .def("reset", &Engine::reset)
         .def("probe_samples", &Engine::probe_samples)
+        .def("timing",
+             // A dict rather than a bound struct: it goes through pickle to rank 0.
+             [](const Engine& e) {
+                 const nengo_mpi::EngineTiming t = e.timing();
+                 py::dict d;
+                 d["compute_s"] = t.compute_s;
+                 d["wait_s"] = t.wait_s;
+                 d["exchange_s"] = t.exchange_s;
+                 d["steps"] = t.steps;
+                 d["step_bytes_sent"] = e.step_bytes_sent();
+                 d["step_bytes_received"] = e.step_bytes_received();
+                 d["step_messages_sent"] = e.step_messages_sent();
+                 d["step_messages_received"] = e.step_messages_received();
+                 return d;
+             })
+        .def_property("timing_enabled", &Engine::timing_enabled, &Engine::set_timing)
+        .def_property("profile", &Engine::profile, &Engine::set_profile)
+        .def("op_profile",
+             [](const Engine& e) {
+                 py::dict d;
+                 for (const nengo_mpi::OpKindTime& k : e.op_profile()) {
+                     py::dict entry;
+                     entry["seconds"] = k.seconds;
+                     entry["calls"] = k.calls;
+                     entry["ops"] = k.ops;
+                     d[py::str(k.kind)] = entry;
+                 }
+                 return d;
+             })
         .def("take_probe", [](Engine& e, int probe) {
             std::vector<std::uint8_t> data = e.take_probe(probe);
             return py::bytes(reinterpret_cast<const char*>(data.data()), data.size());

@@ -19,6 +19,8 @@ public:
     virtual std::uint8_t* staging() = 0;
     virtual void start() = 0;
     virtual void wait() = 0;
+    // Completes the transfer if it can without blocking; true when nothing is pending.
+    virtual bool test() = 0;
     virtual bool pending() const = 0;
 };
 

@@ -38,6 +38,13 @@ public:
         NENGO_MPI_CHECK(MPI_Wait(&request_, MPI_STATUS_IGNORE));
     }
 
+    bool test() override {
+        if (request_ == MPI_REQUEST_NULL) return true;
+        int done = 0;
+        NENGO_MPI_CHECK(MPI_Test(&request_, &done, MPI_STATUS_IGNORE));
+        return done != 0;
+    }
+
     bool pending() const override { return request_ != MPI_REQUEST_NULL; }
 
 private:

@@ -5,7 +5,7 @@ import traceback
 
 from nengo.exceptions import BuildError
 
-from . import protocol
+from . import protocol, timing
 from .host import RankEngine
 from .signals import SimulatorSignals
 
@@ -42,12 +42,22 @@ class Runtime:
         Seed for the Python fallbacks' random streams.
     session : Session or None
         The MPI job; None (or a job of one rank) runs every component here.
+    label : str, optional
+        What the ``--timing`` report calls this simulator.
+
+    Attributes
+    ----------
+    final_timing : list of dict or None
+        The timing of every rank when the runtime was closed (if it ran any step).
     """
 
-    def __init__(self, lowered, dt, seed, session=None):
+    def __init__(self, lowered, dt, seed, session=None, label=None):
         self.session = session if session is not None and session.size > 1 else None
+        self.label = label
+        self.final_timing = None
         n = lowered.n_components
         self.data_comm = None
+        self.host = None
         if self.session is None:
             self.rank_of = [0] * n
             self.host = RankEngine(lowered.programs, lowered.channels, self.rank_of, dt,
@@ -63,6 +73,9 @@ class Runtime:
             layouts=layouts,
             remote=None if self.session is None else self,
         )
+        log = timing.active_log()
+        if log is not None:
+            log.opened(self)
 
     def _open_distributed(self, lowered, dt, seed):
         s = self.session
@@ -133,6 +146,30 @@ class Runtime:
     def write(self, comp, offset, raw):
         self.session.comm.bcast((protocol.WRITE, self.sim_id, comp, offset, raw), root=0)
 
+    def timing(self):
+        """Every rank's timing entry, by rank (see `nengo_mpi.Simulator.timing`)."""
+        if self.session is None:
+            return [self.host.timing()]
+        s = self.session
+        s.comm.bcast((protocol.TIMING, self.sim_id), root=0)
+        error = None
+        try:
+            own = self.host.timing()
+        except Exception as e:  # pylint: disable=broad-except
+            own, error = None, e
+        replies = s.comm.gather((own, None), root=0)
+        shipped = protocol.first_error(packed for _, packed in replies)
+        error = shipped if error is None else error
+        if error is not None:
+            raise error
+        return [entry for entry, _ in replies]
+
+    def set_profile(self, enabled):
+        """Time every operator by kind on every rank from now on (or stop)."""
+        if self.session is not None:
+            self.session.comm.bcast((protocol.PROFILE, self.sim_id, bool(enabled)), root=0)
+        self.host.set_profile(enabled)
+
     def reset(self, seed):
         if self.session is not None:
             self.session.comm.bcast((protocol.RESET, self.sim_id, seed), root=0)
@@ -141,6 +178,13 @@ class Runtime:
     def close(self):
         if self.host is None:
             return
+        # Kept so that a closed Simulator (and the --timing report) can still tell where
+        # its time went; a runtime that never ran has nothing to tell.
+        if self.host.engine.timing()["steps"] > 0:
+            try:
+                self.final_timing = self.timing()
+            except Exception:  # pylint: disable=broad-except
+                pass  # every rank replied, so closing stays safe; only the record is lost
         if self.session is not None:
             self.session.comm.bcast((protocol.CLOSE, self.sim_id), root=0)
             _open_runtimes.pop(self.sim_id, None)

@@ -4,6 +4,7 @@ import numpy as np
 import nengo.utils.numpy as npext
 
 from .. import _engine
+from . import timing
 from .signals import ComponentSignals
 
 
@@ -111,6 +112,14 @@ class RankEngine:
             raw = self.engine.take_probe(handle)
             out[pr.index] = np.frombuffer(raw, dtype=pr.dtype).reshape((-1,) + pr.shape)
         return out
+
+    def timing(self):
+        """This rank's timing entry (see `nengo_mpi.Simulator.timing`)."""
+        return timing.rank_entry(self.engine, self.local)
+
+    def set_profile(self, enabled):
+        """Time every operator by kind from now on (or stop)."""
+        self.engine.profile = bool(enabled)
 
     def close(self):
         self.engine.drain()

@@ -11,6 +11,8 @@ act on commands, in the order rank 0 issues them:
 - ``("read", sim_id, component, offset, nbytes)``: the rank running ``component`` sends
   those bytes of its buffer to rank 0; ``("write", sim_id, component, offset, raw)``
   stores ``raw`` there (``sim.signals`` of components on other ranks);
+- ``("timing", sim_id)`` then a gather of (this rank's timing entry, error or None);
+- ``("profile", sim_id, enabled)``: time every operator by kind from now on (or stop);
 - ``("close", sim_id)``;
 - ``("exit", code)``: leave the serve loop with rank 0's exit code.
 """
@@ -24,6 +26,7 @@ from .host import RankEngine
 
 OPEN, RUN, RESET, CLOSE, EXIT = "open", "run", "reset", "close", "exit"
 READ, WRITE = "read", "write"
+TIMING, PROFILE = "timing", "profile"
 
 
 def ship(lowered, rank_of, size):
@@ -134,6 +137,21 @@ def serve(session):
             host = sims.get(sim_id, (None,))[0]
             if host is not None and comp in host.local:
                 host.write_bytes(comp, offset, raw)
+        elif kind == TIMING:
+            _, sim_id = cmd
+            host = sims.get(sim_id, (None,))[0]
+            entry, error = None, None
+            try:
+                if host is not None:
+                    entry = host.timing()
+            except Exception as e:  # pylint: disable=broad-except
+                error = pack_error(e, session.rank)
+            comm.gather((entry, error), root=0)
+        elif kind == PROFILE:
+            _, sim_id, enabled = cmd
+            host = sims.get(sim_id, (None,))[0]
+            if host is not None:
+                host.set_profile(enabled)
         elif kind == RESET:
             _, sim_id, seed = cmd
             sims[sim_id][0].reset(seed)
