@@ -40,6 +40,7 @@ def main():
         sim = nengo.Simulator(net, progress_bar=False)
         ranks = 1
         rank_rss = []
+        timing = None
     else:
         import nengo_mpi  # pylint: disable=import-outside-toplevel
         from nengo_mpi.runtime import session  # pylint: disable=import-outside-toplevel
@@ -52,15 +53,14 @@ def main():
     with sim:
         sim.run(args.seconds)
         t2 = time.perf_counter()
-        if args.backend == "nengo_mpi" and hasattr(sim, "timing"):
-            rank_rss = [r["peak_rss_mib"] for r in sim.timing()]
-        elif args.backend == "nengo_mpi":
-            rank_rss = []
+        if args.backend == "nengo_mpi":
+            timing = sim.timing()
+            rank_rss = [r["peak_rss_mib"] for r in timing]
     print(json.dumps({
         "model": args.model, "backend": args.backend, "ranks": ranks, "bits": args.bits,
         "neurons": n_neurons, "build_s": t1 - t0, "run_s": t2 - t1, "steps": sim.n_steps,
         "peak_rss_mib": max([peak_rss_mib()] + rank_rss),
-        "total_rss_mib": peak_rss_mib() + sum(rank_rss[1:]),
+        "total_rss_mib": peak_rss_mib() + sum(rank_rss[1:]), "timing": timing,
     }))
 
 

@@ -20,7 +20,8 @@ struct Engine::OpSlot {
     int local;
     std::int64_t order;
     std::unique_ptr<Op> op;
-    int kind;  // index into kinds_, for the profile
+    Clock::duration time{};  // while profiling
+    std::int64_t calls = 0;
 };
 
 struct Engine::LocalChannel {
@@ -130,7 +131,8 @@ template <bool On>
 class Stopwatch {
 public:
     using Clock = std::chrono::steady_clock;
-    explicit Stopwatch(Clock::duration* totals) : totals_(totals), last_(Clock::now()) {}
+    Stopwatch(Clock::duration* totals, std::int64_t* blocked)
+        : totals_(totals), blocked_(blocked), last_(Clock::now()) {}
     ~Stopwatch() { lap(); }
     Stopwatch(const Stopwatch&) = delete;
     Stopwatch& operator=(const Stopwatch&) = delete;
@@ -146,6 +148,7 @@ public:
     // returns at once, and no clock read.
     void complete(Transfer& t) {
         if (t.test()) return;
+        ++*blocked_;
         const Phase was = phase_;
         to(kWait);
         t.wait();
@@ -160,6 +163,7 @@ private:
     }
 
     Clock::duration* totals_;
+    std::int64_t* blocked_;
     Clock::time_point last_;
     Phase phase_ = kCompute;
 };
@@ -167,7 +171,7 @@ private:
 template <>
 class Stopwatch<false> {
 public:
-    explicit Stopwatch(std::chrono::steady_clock::duration*) {}
+    Stopwatch(std::chrono::steady_clock::duration*, std::int64_t*) {}
     void to(Phase) {}
     void complete(Transfer& t) { t.wait(); }
 };
@@ -232,29 +236,14 @@ int Engine::add_op(int local, std::int64_t order, std::unique_ptr<Op> op) {
     check_open();
     buffer(local);  // validates the index
     if (!op) throw std::invalid_argument("null op");
-    const int kind = kind_index(*op);
-    ops_.push_back(std::make_unique<OpSlot>(OpSlot{local, order, std::move(op), kind}));
+    ops_.push_back(std::make_unique<OpSlot>(OpSlot{local, order, std::move(op)}));
     return static_cast<int>(ops_.size()) - 1;
 }
 
 void Engine::replace_op(int handle, std::unique_ptr<Op> op) {
     if (handle < 0 || handle >= n_ops()) throw std::out_of_range("no op handle");
     if (!op) throw std::invalid_argument("null op");
-    OpSlot& slot = *ops_[static_cast<std::size_t>(handle)];
-    slot.kind = kind_index(*op);
-    slot.op = std::move(op);
-}
-
-int Engine::kind_index(const Op& op) {
-    // A model has a few dozen kinds at most, so a linear search at setup is enough.
-    const std::string kind = op.kind();
-    for (std::size_t i = 0; i < kinds_.size(); ++i) {
-        if (kinds_[i] == kind) return static_cast<int>(i);
-    }
-    kinds_.push_back(kind);
-    kind_time_.push_back(Clock::duration::zero());
-    kind_calls_.push_back(0);
-    return static_cast<int>(kinds_.size()) - 1;
+    ops_[static_cast<std::size_t>(handle)]->op = std::move(op);
 }
 
 Op& Engine::op(int handle) {
@@ -400,7 +389,7 @@ void Engine::run_steps(std::int64_t steps) {
     // learns of every rank's errors when the ranks next meet.
     const bool alone = comm_->size() == 1;
     std::exception_ptr error;
-    Stopwatch<Timed> watch(phase_time_);
+    Stopwatch<Timed> watch(phase_time_, &blocked_waits_);
     for (std::int64_t s = 0; s < steps; ++s) {
         const bool first = steps_ == 0;
         for (const Action& a : schedule_) {
@@ -413,9 +402,8 @@ void Engine::run_steps(std::int64_t steps) {
                         if constexpr (Profile) {
                             const Clock::time_point t0 = Clock::now();
                             slot.op->step();
-                            const auto k = static_cast<std::size_t>(slot.kind);
-                            kind_time_[k] += Clock::now() - t0;
-                            ++kind_calls_[k];
+                            slot.time += Clock::now() - t0;
+                            ++slot.calls;
                         } else {
                             slot.op->step();
                         }
@@ -500,6 +488,7 @@ EngineTiming Engine::timing() const {
     t.wait_s = std::chrono::duration_cast<Seconds>(phase_time_[kWait]).count();
     t.exchange_s = std::chrono::duration_cast<Seconds>(phase_time_[kExchange]).count();
     t.steps = timed_steps_;
+    t.blocked = blocked_waits_;
     return t;
 }
 
@@ -522,14 +511,34 @@ std::vector<std::int64_t> Engine::step_messages_received() const {
 
 std::vector<OpKindTime> Engine::op_profile() const {
     using Seconds = std::chrono::duration<double>;
-    std::vector<OpKindTime> out(kinds_.size());
-    for (std::size_t k = 0; k < kinds_.size(); ++k) {
-        out[k].kind = kinds_[k];
-        out[k].seconds = std::chrono::duration_cast<Seconds>(kind_time_[k]).count();
-        out[k].calls = kind_calls_[k];
+    // A model has a few dozen kinds at most: a linear search per op is enough here.
+    std::vector<OpKindTime> out;
+    for (const auto& slot : ops_) {
+        const std::string kind = slot->op->kind();
+        auto it = std::find_if(out.begin(), out.end(),
+                               [&](const OpKindTime& k) { return k.kind == kind; });
+        if (it == out.end()) it = out.insert(out.end(), OpKindTime{kind, 0.0, 0, 0});
+        it->seconds += std::chrono::duration_cast<Seconds>(slot->time).count();
+        it->calls += slot->calls;
+        ++it->ops;
     }
-    // Kinds no longer used by any op (replaced) still report the time they took.
-    for (const auto& slot : ops_) ++out[static_cast<std::size_t>(slot->kind)].ops;
+    return out;
+}
+
+std::vector<double> Engine::op_seconds() const {
+    using Seconds = std::chrono::duration<double>;
+    std::vector<double> out;
+    out.reserve(ops_.size());
+    for (const auto& slot : ops_) {
+        out.push_back(std::chrono::duration_cast<Seconds>(slot->time).count());
+    }
+    return out;
+}
+
+std::vector<std::int64_t> Engine::op_calls() const {
+    std::vector<std::int64_t> out;
+    out.reserve(ops_.size());
+    for (const auto& slot : ops_) out.push_back(slot->calls);
     return out;
 }
 

@@ -30,6 +30,7 @@ struct EngineTiming {
                               // previous send still leaving its staging buffer)
     double exchange_s = 0.0;  // packing, unpacking, starting and completing messages
     std::int64_t steps = 0;   // steps run with timing on
+    std::int64_t blocked = 0; // waits that blocked (the message was not there yet)
 };
 
 // Per-op-kind compute time, recorded only while profiling is on (set_profile).
@@ -124,6 +125,9 @@ public:
     void set_profile(bool on) { profile_ = on; }
     bool profile() const { return profile_; }
     std::vector<OpKindTime> op_profile() const;
+    // The same per op (by handle): seconds and calls while profiling.
+    std::vector<double> op_seconds() const;
+    std::vector<std::int64_t> op_calls() const;
 
 private:
     struct Component;
@@ -143,7 +147,6 @@ private:
     void group_channels(std::vector<ChannelEnd>& ends, bool send,
                         std::vector<std::unique_ptr<RemoteEnd>>& out);
     void check_open() const;
-    int kind_index(const Op& op);
     std::vector<std::int64_t> per_peer(const std::vector<std::unique_ptr<RemoteEnd>>& ends,
                                        bool bytes) const;
 
@@ -165,11 +168,9 @@ private:
     // cheaper than converting each lap to seconds.
     Clock::duration phase_time_[3] = {};
     std::int64_t timed_steps_ = 0;
+    std::int64_t blocked_waits_ = 0;
     bool timing_ = true;
     bool profile_ = false;
-    std::vector<std::string> kinds_;           // op kind names, by kind index
-    std::vector<Clock::duration> kind_time_;   // by kind index
-    std::vector<std::int64_t> kind_calls_;     // by kind index
 };
 
 // Copies the elements of a (possibly strided) view to/from packed row-major bytes.

@@ -271,6 +271,9 @@ class Simulator:
                 The same per peer rank (indexed by rank).
             messages_sent, messages_received : int
                 Messages per step (one per channel crossing ranks).
+            blocked_waits : int
+                How many times, over the ``steps``, the rank had to wait for a message
+                (the others had arrived, or left, by the time they were needed).
             peak_rss_mib : float
                 Peak resident memory of that rank's process, in MiB.
             ops : dict, optional

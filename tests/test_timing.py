@@ -41,6 +41,7 @@ def test_timing_entry_for_one_process():
     assert entry["bytes_sent"] == entry["bytes_received"] == 0
     assert entry["bytes_sent_to"] == entry["bytes_received_from"] == [0]
     assert entry["messages_sent"] == entry["messages_received"] == 0
+    assert entry["blocked_waits"] == 0
     assert entry["peak_rss_mib"] > 0
 
 
@@ -82,6 +83,8 @@ def test_profile_ops_times_each_kind():
         sim.profile_ops(False)
         sim.run_steps(10)
         (entry,) = sim.timing()
+        engine = sim._runtime.host.engine
+        per_op = engine.op_seconds(), engine.op_calls()
     ops = entry["ops"]
     # The seed example: two LIF ensembles, their encoders and decoders, a Python Node.
     assert ops["LIF"]["calls"] == 2 * 100 and ops["LIF"]["ops"] == 2
@@ -91,6 +94,9 @@ def test_profile_ops_times_each_kind():
         assert kind["seconds"] >= 0
     profiled = sum(kind["seconds"] for kind in ops.values())
     assert 0 < profiled < entry["compute_s"]
+    # The same times per op (by engine handle), which benchmarks/scaling.py uses.
+    assert sum(per_op[0]) == pytest.approx(profiled)
+    assert set(per_op[1]) == {100}
 
 
 def test_report_table_and_imbalance():

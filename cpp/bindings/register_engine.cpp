@@ -134,6 +134,7 @@ void register_engine(py::module_& m) {
                  d["wait_s"] = t.wait_s;
                  d["exchange_s"] = t.exchange_s;
                  d["steps"] = t.steps;
+                 d["blocked_waits"] = t.blocked;
                  d["step_bytes_sent"] = e.step_bytes_sent();
                  d["step_bytes_received"] = e.step_bytes_received();
                  d["step_messages_sent"] = e.step_messages_sent();
@@ -142,6 +143,8 @@ void register_engine(py::module_& m) {
              })
         .def_property("timing_enabled", &Engine::timing_enabled, &Engine::set_timing)
         .def_property("profile", &Engine::profile, &Engine::set_profile)
+        .def("op_seconds", &Engine::op_seconds)
+        .def("op_calls", &Engine::op_calls)
         .def("op_profile",
              [](const Engine& e) {
                  py::dict d;

@@ -18,7 +18,7 @@ import resource
 KEYS = (
     "rank", "components", "steps", "compute_s", "wait_s", "exchange_s", "bytes_sent",
     "bytes_received", "bytes_sent_to", "bytes_received_from", "messages_sent",
-    "messages_received", "peak_rss_mib",
+    "messages_received", "blocked_waits", "peak_rss_mib",
 )
 
 
@@ -58,6 +58,7 @@ def rank_entry(engine, components):
         "bytes_received_from": [steps * b for b in t["step_bytes_received"]],
         "messages_sent": sum(t["step_messages_sent"]),
         "messages_received": sum(t["step_messages_received"]),
+        "blocked_waits": t["blocked_waits"],
         "peak_rss_mib": peak_rss_mib(),
     }
     ops = engine.op_profile()

@@ -61,6 +61,8 @@ def _check_pairs(entries, size):
         assert e["bytes_sent"] == sum(e["bytes_sent_to"])
         assert e["bytes_received"] == sum(e["bytes_received_from"])
         assert e["peak_rss_mib"] > 0
+        assert 0 <= e["blocked_waits"] <= e["steps"] * (e["messages_sent"]
+                                                       + e["messages_received"])
     sent = np.array([e["bytes_sent_to"] for e in entries])
     received = np.array([e["bytes_received_from"] for e in entries])
     assert np.array_equal(sent, received.T)  # rank r -> q as seen by both
