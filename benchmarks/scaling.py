@@ -1,0 +1,692 @@
+"""A scaling model for nengo_mpi: predict the time per step at many ranks from a
+partitioned model, check it against runs at 1-8 ranks here; writes SCALING.md.
+
+Usage: python benchmarks/scaling.py [MODEL] [--ranks 1 2 4 8]
+           [--predict 16 64 256 1024 4096] [--latency 1.5e-6] [--bandwidth 10e9]
+           [--seconds 1] [--repeats 3] [--per-rank 4] [--out benchmarks/SCALING.md]
+
+Run it with the venv's python, not under mpirun: it starts the MPI runs it measures.
+
+The model
+---------
+Every rank runs one component (as ``python -m nengo_mpi`` does with
+``Partitioner(n_ranks)``). Per step, rank r has
+
+- compute ``W_r``: the sum of the measured costs of the operators it runs. Each
+  operator's cost comes from one run of the whole model in one process with the
+  engine's per-operator profile (`Simulator.profile_ops`), scaled so that they add up
+  to the compute time of an unprofiled run (the profile's clock reads inflate small ops);
+- ``m_r`` messages sent plus received (the engine sends one MPI message per channel, per
+  step) and ``V_r = max(bytes sent, bytes received)``.
+
+Predicted time per step::
+
+    busy_r = W_r + o * m_r + V_r / B
+    t      = max_r (busy_r + s_r) + L                with a core per rank
+    t      = max(that, sum_r busy_r / C)             when P ranks share C < P cores
+
+``o`` is the CPU time MPI spends per message end (posting, matching, completing and
+copying a small message; measured here with a burst of messages between two ranks),
+``L`` the latency and ``B`` the bandwidth of the network, ``s_r`` the sum of ``L + b/B``
+over the same-step messages rank r receives (a value sent and read within one step:
+the receiver waits for it, and such hops are counted as if in series). Values written
+by synapses (update channels) are sent at the end of a step and read at the start of
+the next one, so their latency is only partly hidden: one ``L`` per step is added.
+Ranks wait for each other every step, so the slowest rank sets the pace. With fewer
+cores than ranks, a rank that waits for a message yields its core (MPICH does so while
+it polls), so the ranks' busy times share the cores.
+
+Assumptions it does not model: noise from other processes (each measured time is the
+fastest of ``--repeats`` runs), caches (an operator costs what it cost in the
+one-process run, whatever else runs with it), network contention, and the partitioner
+itself (METIS's partitions are used as they are).
+
+Scaling up
+----------
+- Strong scaling (the same model on more ranks) is predicted exactly as for the
+  validation, from the model's real lowering, for every rank count up to its number of
+  objects.
+- Weak scaling (fixed work per rank) needs a bigger network than can be built here in
+  minutes (nengo's build of 16k ensembles alone takes far longer). For models with a
+  size knob (random_graph) the script generates the network at ``--per-rank``
+  ensembles per rank *without building it*, partitions it with the real Partitioner
+  (METIS), and costs every object and connection from the calibrated model: each
+  ensemble, node, probe and each side of a connection costs what the calibrated
+  objects of the same kind cost (same numbers of neurons and dimensions, neuron type,
+  synapse...), and every connection cut by the partition carries its ``size_out``
+  values once per step. The same template model is checked against the exact lowering
+  at the validated rank counts.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import nengo
+from nengo.builder.operator import TimeUpdate
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from models import MODELS, random_graph  # noqa: E402  pylint: disable=wrong-import-position
+
+import nengo_mpi  # noqa: E402  pylint: disable=wrong-import-position
+from nengo_mpi.lower.ownership import OwnershipBuilder, op_owners  # noqa: E402
+from nengo_mpi.lower.program import lower_model, step_order  # noqa: E402
+from nengo_mpi.partition.graph import endpoint_object  # noqa: E402
+
+BIN = os.path.dirname(sys.executable)
+MPIRUN = os.path.join(BIN, "mpirun")
+#: One BLAS thread per rank, as benchmarks/run.py measures.
+ENV = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+#: Models whose size can grow with the rank count: name -> f(ensembles) -> network.
+WEAK_SCALING = {"random_graph": lambda n: random_graph(n_ensembles=n)}
+
+
+# ----------------------------------------------------------------------------- machine
+@dataclass
+class Machine:
+    """Network and CPU parameters of the model."""
+
+    latency: float  # s, one way, small message
+    bandwidth: float  # bytes / s
+    overhead: float  # s of CPU per message end
+    cores: int = 0  # 0: a core per rank
+
+
+@dataclass
+class Load:
+    """What one partition asks of each rank per step."""
+
+    compute: list  # s per step, per rank
+    messages: list  # (src rank, dst rank, bytes, same_step)
+
+
+def predict(load, machine, aggregate=False):
+    """Predicted seconds per step (and what makes it up) for ``load`` on ``machine``.
+
+    With ``aggregate``, the channels between one pair of ranks count as one message,
+    as if the engine packed them together.
+    """
+    n = len(load.compute)
+    messages = load.messages
+    if aggregate:
+        pairs = {}
+        for src, dst, nbytes, same in messages:
+            b, s = pairs.get((src, dst), (0, False))
+            pairs[(src, dst)] = (b + nbytes, s or same)
+        messages = [(src, dst, b, s) for (src, dst), (b, s) in pairs.items()]
+    count = np.zeros(n)
+    sent = np.zeros(n)
+    received = np.zeros(n)
+    same_step = np.zeros(n)
+    for src, dst, nbytes, same in messages:
+        count[src] += 1
+        count[dst] += 1
+        sent[src] += nbytes
+        received[dst] += nbytes
+        if same:
+            same_step[dst] += machine.latency + nbytes / machine.bandwidth
+    compute = np.asarray(load.compute, dtype=float)
+    comm = machine.overhead * count + np.maximum(sent, received) / machine.bandwidth
+    busy = compute + comm
+    critical = int(np.argmax(busy + same_step))
+    t = float(busy[critical] + same_step[critical]) + (machine.latency if messages else 0.0)
+    shared = machine.cores and machine.cores < n
+    if shared:
+        t = max(t, float(busy.sum()) / machine.cores)
+    return {
+        "t": t,
+        "compute_max": float(compute.max()),
+        "compute_mean": float(compute.mean()),
+        "comm_critical": float(comm[critical] + same_step[critical]),
+        "messages_max": int(count.max()),
+        "bytes_max": int(max(sent.max(), received.max())),
+        "cpu_bound": bool(shared and t > float(busy[critical] + same_step[critical])),
+    }
+
+
+# ------------------------------------------------------------------------- calibration
+@dataclass
+class Calibration:
+    """Measured per-operator costs of one model, in one process."""
+
+    net: object
+    model: object
+    cost: dict  # global op order -> seconds per step
+    compute: float  # seconds per step, unprofiled run
+    kinds: dict  # engine op kind -> seconds per step (scaled like cost)
+
+
+def calibrate(name, steps, repeats):
+    """Run ``name`` in one process and measure every operator's cost."""
+    net = MODELS[name]()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sim = nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(1),
+                                  progress_bar=False)
+    with sim:
+        engine = sim._runtime.host.engine
+        orders = [rec.order for p in sim._lowered.programs for rec in p.ops]
+        kinds = [engine.op_kind(h) for h in range(engine.n_ops)]
+        assert len(orders) == engine.n_ops
+        sim.run_steps(steps)  # warm up
+        plain, profiled, per_op = [], [], []
+        for _ in range(repeats):
+            before = sim.timing()[0]["compute_s"]
+            sim.run_steps(steps)
+            plain.append((sim.timing()[0]["compute_s"] - before) / steps)
+        sim.profile_ops()
+        for _ in range(repeats):
+            before, ops_before = sim.timing()[0]["compute_s"], np.array(engine.op_seconds())
+            sim.run_steps(steps)
+            profiled.append((sim.timing()[0]["compute_s"] - before) / steps)
+            per_op.append((np.array(engine.op_seconds()) - ops_before) / steps)
+    compute = min(plain)
+    # The median over runs per op resists a run disturbed by another process; the sum
+    # is then scaled to the unprofiled compute time.
+    measured = np.median(per_op, axis=0)
+    measured *= compute / measured.sum()
+    cost = {}
+    by_kind = defaultdict(float)
+    for order, kind, c in zip(orders, kinds, measured):
+        cost[order] = cost.get(order, 0.0) + float(c)
+        by_kind[kind] += float(c)
+    return Calibration(net, sim.model, cost, compute, dict(by_kind))
+
+
+def exact_load(cal, n_ranks):
+    """The load of ``n_ranks`` components from the model's real lowering."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assignments = nengo_mpi.Partitioner(n_ranks).partition(cal.net)
+        lowered = lower_model(cal.model, assignments, n_ranks)
+    compute = [sum(cal.cost[rec.order] for rec in p.ops) for p in lowered.programs]
+    messages = [(ch.src_component, ch.dst_component, ch.signal.nbytes, ch.same_step)
+                for ch in lowered.channels]
+    return Load(compute, messages)
+
+
+# --------------------------------------------------------------------------- templates
+def _obj_kind(obj):
+    if isinstance(obj, nengo.Ensemble):
+        return ("Ensemble", obj.n_neurons, obj.dimensions, type(obj.neuron_type).__name__,
+                obj.noise is not None)
+    return ("Node", obj.size_in, obj.size_out, callable(obj.output))
+
+
+def _conn_kind(conn, side):
+    return (side, _obj_kind(endpoint_object(conn.pre_obj)),
+            _obj_kind(endpoint_object(conn.post_obj)), conn.size_mid, conn.size_out,
+            type(conn.synapse).__name__, conn.function is not None,
+            type(conn.pre_obj).__name__, type(conn.post_obj).__name__,
+            type(conn.transform).__name__, conn.learning_rule_type is not None)
+
+
+def _probe_kind(probe):
+    return (_obj_kind(endpoint_object(probe.obj)), probe.attr,
+            type(probe.synapse).__name__, probe.size_in)
+
+
+class Templates:
+    """Mean cost per kind of object, connection side and probe, from a calibration."""
+
+    def __init__(self, cal):
+        owners = op_owners(cal.model)
+        units = defaultdict(list)
+        self.time = 0.0  # TimeUpdate: every rank runs its own
+        self.other = 0.0  # ops of no object: component 0
+        per_unit = defaultdict(float)
+        # Every unit of the network has a template, also those without operators of
+        # their own (a constant Node costs nothing).
+        for obj in cal.net.all_ensembles + cal.net.all_nodes:
+            per_unit[("obj", obj)] = 0.0
+        for conn in cal.net.all_connections:
+            per_unit[("pre", conn)] = per_unit[("post", conn)] = 0.0
+        for probe in cal.net.all_probes:
+            per_unit[("probe", probe)] = 0.0
+        for order, op in enumerate(step_order(cal.model)):
+            c = cal.cost.get(order)
+            if c is None:
+                continue
+            owner = owners.get(op)
+            if isinstance(op, TimeUpdate):
+                self.time += c
+            elif isinstance(owner, (nengo.Ensemble, nengo.Node)):
+                per_unit[("obj", owner)] += c
+            elif isinstance(owner, nengo.Connection) and isinstance(owner.post_obj,
+                                                                    nengo.Probe):
+                per_unit[("probe", owner.post_obj)] += c  # a probe's synapse
+            elif isinstance(owner, nengo.Connection):
+                post_input = cal.model.sig[owner].get("out")
+                writes = {s.base for s in op.sets + op.incs + op.updates}
+                side = "post" if post_input is not None and post_input.base in writes else "pre"
+                per_unit[(side, owner)] += c
+            elif isinstance(owner, nengo.Probe):
+                per_unit[("probe", owner)] += c
+            else:
+                self.other += c
+        for (what, obj), c in per_unit.items():
+            units[self.key(what, obj)].append(c)
+        self.mean = {k: statistics.fmean(v) for k, v in units.items()}
+
+    @staticmethod
+    def key(what, obj):
+        if what == "obj":
+            return ("obj", _obj_kind(obj))
+        if what == "probe":
+            return ("probe", _probe_kind(obj))
+        return ("conn", _conn_kind(obj, what))
+
+    def cost(self, what, obj):
+        key = self.key(what, obj)
+        if key not in self.mean:
+            raise KeyError(f"the calibrated model has no {what} like {obj} ({key}); "
+                           "templates only cover networks made of the same kinds of "
+                           "objects")
+        return self.mean[key]
+
+    def load(self, net, assignments, n_ranks):
+        """The load of ``net`` split by ``assignments``, costed from the templates."""
+        compute = [self.time] * n_ranks
+        compute[0] += self.other
+        for obj in net.all_ensembles + net.all_nodes:
+            compute[assignments[obj]] += self.cost("obj", obj)
+        itemsize = np.dtype(nengo.rc.float_dtype).itemsize
+        messages = []
+        for conn in net.all_connections:
+            pre = assignments[endpoint_object(conn.pre_obj)]
+            post = assignments[endpoint_object(conn.post_obj)]
+            compute[pre] += self.cost("pre", conn)
+            compute[post] += self.cost("post", conn)
+            if pre != post:
+                messages.append((pre, post, conn.size_out * itemsize, conn.synapse is None))
+        for probe in net.all_probes:
+            compute[assignments[endpoint_object(probe.obj)]] += self.cost("probe", probe)
+        return Load(compute, messages)
+
+
+# ------------------------------------------------------------------------ measurements
+def _busy_fraction(seconds=1.0):
+    """Fraction of all CPU time spent busy over ``seconds`` (from /proc/stat)."""
+    def sample():
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:9]]
+        return sum(fields), fields[3] + fields[4]
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(seconds)
+        total1, idle1 = sample()
+    except OSError:
+        return 0.0
+    total = max(total1 - total0, 1)
+    return 1.0 - (idle1 - idle0) / total
+
+
+def wait_until_quiet(timeout):
+    """Wait (up to ``timeout`` s) until other processes leave the CPUs idle; returns the
+    busy fraction seen last."""
+    end = time.monotonic() + timeout
+    busy = _busy_fraction()
+    while busy > 0.1 and time.monotonic() < end:
+        busy = _busy_fraction()
+    return busy
+
+
+def measure(name, n_ranks, seconds, repeats, quiet_timeout):
+    """The fastest of ``repeats`` runs of benchmarks/one_run.py at ``n_ranks`` ranks."""
+    one_run = [os.path.join(HERE, "one_run.py"), name, "nengo_mpi", str(seconds)]
+    if n_ranks == 1:
+        cmd = [sys.executable] + one_run
+    else:
+        cmd = [MPIRUN, "-np", str(n_ranks), sys.executable, "-m", "nengo_mpi"] + one_run
+    best = None
+    for _ in range(repeats):
+        busy = wait_until_quiet(quiet_timeout)
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=ENV)
+        run = json.loads(out.stdout.strip().splitlines()[-1])
+        run["t"] = run["run_s"] / run["steps"]
+        run["busy_before"] = busy
+        if best is None or run["t"] < best["t"]:
+            best = run
+    return best
+
+
+NETWORK_PROBE = r"""
+import json, numpy as np
+from mpi4py import MPI
+comm = MPI.COMM_WORLD
+rank, peer = comm.Get_rank(), 1 - comm.Get_rank()
+
+def pingpong(nbytes, iters):
+    buf = np.zeros(max(nbytes, 1), np.uint8)
+    comm.Barrier()
+    t0 = MPI.Wtime()
+    for _ in range(iters):
+        if rank == 0:
+            comm.Send(buf, 1, 7); comm.Recv(buf, 1, 7)
+        else:
+            comm.Recv(buf, 0, 7); comm.Send(buf, 0, 7)
+    return (MPI.Wtime() - t0) / iters / 2
+
+def burst(m, iters):
+    # Both ranks exchange m 16-byte messages, posted and completed together (persistent
+    # requests: one Python call for all of them), as the engine does once per step. The
+    # engine posts receives in the order their readers run, not the order the peer
+    # sends them, so they are posted here in a shuffled order too (MPI matches an
+    # arriving message by searching the posted receives).
+    rbufs = [np.zeros(16, np.uint8) for _ in range(m)]
+    sbufs = [np.zeros(16, np.uint8) for _ in range(m)]
+    order = np.random.RandomState(rank).permutation(m)
+    recvs = [comm.Recv_init(rbufs[i], peer, int(i)) for i in order]
+    sends = [comm.Send_init(sbufs[i], peer, i) for i in range(m)]
+    best = float("inf")
+    for _ in range(3):
+        comm.Barrier()
+        t0 = MPI.Wtime()
+        for _ in range(iters):
+            MPI.Prequest.Startall(recvs); MPI.Prequest.Startall(sends)
+            MPI.Request.Waitall(recvs + sends)
+        best = min(best, (MPI.Wtime() - t0) / iters)
+    for r in recvs + sends:
+        r.Free()
+    return best / (2 * m)  # per message end: each rank sends m and receives m
+
+pingpong(16, 1000)
+latency = min(pingpong(16, 20000) for _ in range(3))
+big = min(pingpong(1 << 22, 50) for _ in range(3))
+overhead = {m: burst(m, 300) for m in (16, 128)}
+if rank == 0:
+    print(json.dumps({"latency": latency, "bandwidth": (1 << 22) / (big - latency),
+                      "overhead": overhead}))
+"""
+
+
+def probe_network(quiet_timeout):
+    """Latency, bandwidth and per-message CPU overhead between two ranks here."""
+    wait_until_quiet(quiet_timeout)
+    out = subprocess.run([MPIRUN, "-np", "2", sys.executable, "-c", NETWORK_PROBE],
+                         capture_output=True, text=True, check=True, env=ENV)
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    found["overhead"] = {int(k): v for k, v in found["overhead"].items()}
+    return found
+
+
+# ------------------------------------------------------------------------------ report
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def us(seconds):
+    return f"{seconds * 1e6:,.1f}"
+
+
+def main():  # pylint: disable=too-many-locals,too-many-statements
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", nargs="?", default="random_graph", choices=sorted(MODELS))
+    parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2, 4, 8],
+                        help="rank counts to measure here")
+    parser.add_argument("--predict", type=int, nargs="+",
+                        default=[16, 64, 256, 1024, 4096], help="rank counts to predict")
+    parser.add_argument("--latency", type=float, default=1.5e-6,
+                        help="network latency for the predictions [s] (InfiniBand-like)")
+    parser.add_argument("--bandwidth", type=float, default=10e9,
+                        help="network bandwidth for the predictions [bytes/s]")
+    parser.add_argument("--overhead", type=float, default=None,
+                        help="CPU time per message end for the predictions [s] "
+                             "(default: measured here)")
+    parser.add_argument("--per-rank", type=int, default=4,
+                        help="ensembles per rank for weak scaling")
+    parser.add_argument("--seconds", type=float, default=1.0,
+                        help="simulated seconds per measured run")
+    parser.add_argument("--repeats", type=int, default=3, help="measured runs per point")
+    parser.add_argument("--steps", type=int, default=300,
+                        help="steps per calibration run")
+    parser.add_argument("--quiet-timeout", type=float, default=120.0,
+                        help="wait up to this long for other processes to go idle "
+                             "before each measured run [s]")
+    parser.add_argument("--out", default=os.path.join(HERE, "SCALING.md"))
+    args = parser.parse_args()
+    started = time.monotonic()
+    cores = os.cpu_count() or 1
+
+    def log(msg):
+        print(f"[{time.monotonic() - started:6.1f} s] {msg}", file=sys.stderr, flush=True)
+
+    log("measuring the MPI network here (2 ranks)")
+    net_here = probe_network(args.quiet_timeout)
+    m_typical = 128
+    o_mpi = net_here["overhead"][m_typical]
+    log(f"latency {us(net_here['latency'])} us, bandwidth "
+        f"{net_here['bandwidth'] / 1e9:.1f} GB/s, MPI's overhead {us(o_mpi)} us per "
+        "message end")
+
+    log(f"calibrating {args.model} in one process")
+    cal = calibrate(args.model, args.steps, args.repeats)
+    log(f"compute {us(cal.compute)} us per step")
+
+    runs = {}
+    for p in args.ranks:
+        log(f"measuring {p} rank(s)")
+        runs[p] = measure(args.model, p, args.seconds, args.repeats, args.quiet_timeout)
+        log(f"  {us(runs[p]['t'])} us/step")
+
+    # The engine's own cost per message (packing, one MPI call to start it, one to test
+    # it), which the burst above makes in one call for all messages: the exchange time
+    # the engine measured per message, at the smallest rank count with a core per rank.
+    o_engine, o_engine_from = 0.0, None
+    for p in sorted(runs):
+        if 1 < p <= cores:
+            timing, steps = runs[p]["timing"], runs[p]["steps"]
+            o_engine = statistics.fmean(
+                t["exchange_s"] / (steps * (t["messages_sent"] + t["messages_received"]))
+                for t in timing if t["messages_sent"] + t["messages_received"])
+            o_engine_from = p
+            break
+    here = Machine(net_here["latency"], net_here["bandwidth"], o_mpi + o_engine, cores)
+
+    validation = []
+    for p in args.ranks:
+        load = exact_load(cal, p)
+        pred = predict(load, here)
+        validation.append((p, load, pred, runs[p]))
+        log(f"{p} rank(s): measured {us(runs[p]['t'])} us/step, predicted {us(pred['t'])}")
+
+    templates = Templates(cal)
+    template_check = []
+    for p, exact, _, _ in validation:
+        if p < 2:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assignments = nengo_mpi.Partitioner(p).partition(cal.net)
+        approx = templates.load(cal.net, assignments, p)
+        template_check.append((p, predict(exact, here), predict(approx, here),
+                               len(exact.messages), len(approx.messages)))
+
+    big = Machine(args.latency, args.bandwidth,
+                  here.overhead if args.overhead is None else args.overhead, 0)
+    n_objects = len(cal.net.all_ensembles) + len(cal.net.all_nodes)
+    strong = []
+    for p in args.predict:
+        if p > n_objects:
+            continue
+        log(f"strong scaling: lowering for {p} ranks")
+        load = exact_load(cal, p)
+        strong.append((p, predict(load, big), predict(load, big, aggregate=True)))
+
+    weak = []
+    if args.model in WEAK_SCALING:
+        for p in args.predict:
+            n = args.per_rank * p
+            log(f"weak scaling: {n} ensembles on {p} ranks")
+            net = WEAK_SCALING[args.model](n)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                assignments = nengo_mpi.Partitioner(p).partition(net)
+            load = templates.load(net, assignments, p)
+            weak.append((p, n, predict(load, big), predict(load, big, aggregate=True)))
+
+    from nengo_mpi import _engine  # pylint: disable=import-outside-toplevel
+
+    lines = [
+        f"# Scaling model: {args.model}",
+        "",
+        "Generated by `benchmarks/scaling.py`; reproduce with",
+        "",
+        f"    .venv/bin/python benchmarks/scaling.py {args.model} --ranks "
+        f"{' '.join(map(str, args.ranks))} --predict {' '.join(map(str, args.predict))} "
+        f"--latency {args.latency:g} --bandwidth {args.bandwidth:g} --seconds "
+        f"{args.seconds:g} --repeats {args.repeats}",
+        "",
+        f"Machine: {cpu_name()}, {cores} cores; Python {platform.python_version()}, "
+        f"nengo {nengo.__version__}, "
+        f"{_engine.config['mpi_library'].strip().splitlines()[0]}; one BLAS thread. "
+        f"The script took {time.monotonic() - started:.0f} s.",
+        "",
+        "The model, its assumptions and how the predictions scale up are described in "
+        "the docstring of `benchmarks/scaling.py`. In short, per step:",
+        "",
+        "    busy_r = W_r + o * m_r + V_r / B      (compute, messages, bytes of rank r)",
+        "    t      = max_r (busy_r + s_r) + L     (s_r: same-step messages, serial)",
+        "    t      = max(t, sum_r busy_r / C)     (P ranks sharing C < P cores)",
+        "",
+        "## Parameters measured here (shared memory, 2 ranks)",
+        "",
+        f"- latency L = {us(here.latency)} us (half a 16-byte ping-pong through mpi4py), "
+        f"bandwidth B = {here.bandwidth / 1e9:.1f} GB/s (4 MiB ping-pong);",
+        f"- overhead o = {us(here.overhead)} us of CPU per message end: {us(o_mpi)} us "
+        f"inside MPI, from a burst of {m_typical} 16-byte messages each way between two "
+        "ranks, posted and completed together as the engine does each step "
+        f"({us(net_here['overhead'][16])} us per message end in bursts of 16), plus "
+        f"{us(o_engine)} us of the engine's own calls (packing, starting and testing "
+        "each message: the exchange time per message in the "
+        + (f"{o_engine_from}-rank run below" if o_engine_from else "(no run with 2 "
+           "ranks or more on their own cores: taken as 0)")
+        + "). Much of the MPI part is spent inside MPI_Wait, where MPICH matches and "
+        "copies arrived messages, so the engine's timing counts it as waiting;",
+        f"- C = {cores} cores.",
+        "",
+        f"## Calibration: {args.model} in one process",
+        "",
+        f"Compute {us(cal.compute)} us per step (fastest of {args.repeats} runs of "
+        f"{args.steps} steps); per operator kind, from the engine's profile:",
+        "",
+        "| op kind | us per step | share |",
+        "|---|---|---|",
+    ]
+    total = sum(cal.kinds.values())
+    for kind, s in sorted(cal.kinds.items(), key=lambda kv: -kv[1])[:10]:
+        lines.append(f"| {kind} | {us(s)} | {100 * s / total:.1f}% |")
+    lines += [
+        "",
+        "## Validation: measured here vs predicted",
+        "",
+        f"Each measured time is the fastest of {args.repeats} runs of "
+        f"`mpirun -np P python -m nengo_mpi benchmarks/one_run.py {args.model} nengo_mpi "
+        f"{args.seconds:g}` (run_s / steps: the whole `sim.run`, probes included); "
+        "compute and wait per rank come from `sim.timing()` of that run. Before each "
+        "run the script waits for the CPUs to be idle (busy: other processes' load "
+        f"just before it). Above {cores} ranks the ranks share the {cores} cores.",
+        "",
+        "| ranks | measured us/step | predicted us/step | predicted / measured | "
+        "compute max, measured | compute max, predicted | wait mean, measured | "
+        "msgs/step max rank | busy before |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for p, load, pred, run in validation:
+        timing = run["timing"]
+        steps = run["steps"]
+        c_meas = max(t["compute_s"] for t in timing) / steps
+        w_meas = statistics.fmean(t["wait_s"] for t in timing) / steps
+        note = " (shared cores)" if p > cores else ""
+        lines.append(
+            f"| {p}{note} | {us(run['t'])} | {us(pred['t'])} | {pred['t'] / run['t']:.2f} | "
+            f"{us(c_meas)} | {us(pred['compute_max'])} | {us(w_meas)} | "
+            f"{pred['messages_max']} | {100 * run['busy_before']:.0f}% |"
+        )
+    lines += [
+        "",
+        "Check of the template costing used for weak scaling: the same partitions costed "
+        "from the real lowering (exact) and from per-kind templates.",
+        "",
+        "| ranks | predicted us/step, exact | predicted, templates | compute max, exact | "
+        "compute max, templates | messages, exact | messages, templates |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for p, ex, ap, n_ex, n_ap in template_check:
+        lines.append(f"| {p} | {us(ex['t'])} | {us(ap['t'])} | {us(ex['compute_max'])} | "
+                     f"{us(ap['compute_max'])} | {n_ex} | {n_ap} |")
+    lines += [
+        "",
+        f"## Predictions: L = {us(big.latency)} us, B = {big.bandwidth / 1e9:g} GB/s, "
+        f"o = {us(big.overhead)} us, a core per rank",
+        "",
+        "*aggregated*: the same if the engine sent one message per rank pair and step "
+        "instead of one per channel (it does not, today).",
+        "",
+    ]
+    if strong:
+        lines += [
+            f"### Strong scaling: {args.model} as it is ({n_objects} objects)",
+            "",
+            "| ranks | us/step | speed-up vs 1 rank | compute max | comm, critical rank | "
+            "msgs/step max | us/step, aggregated |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for p, pred, agg in strong:
+            lines.append(
+                f"| {p} | {us(pred['t'])} | {cal.compute / pred['t']:.1f}x | "
+                f"{us(pred['compute_max'])} | {us(pred['comm_critical'])} | "
+                f"{pred['messages_max']} | {us(agg['t'])} |"
+            )
+        skipped = [p for p in args.predict if p > n_objects]
+        if skipped:
+            lines += ["", f"Not predicted: {', '.join(map(str, skipped))} ranks (more "
+                          "ranks than objects)."]
+        lines.append("")
+    if weak:
+        lines += [
+            f"### Weak scaling: {args.model} with {args.per_rank} ensembles per rank",
+            "",
+            "Networks generated by `models.random_graph(n_ensembles=...)` (4 random "
+            "connections out of each ensemble), partitioned by METIS, costed from "
+            "templates (not built). Efficiency: mean compute per rank / time per step.",
+            "",
+            "| ranks | ensembles | us/step | efficiency | compute max | "
+            "comm, critical rank | msgs/step max | us/step, aggregated |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for p, n, pred, agg in weak:
+            lines.append(
+                f"| {p} | {n} | {us(pred['t'])} | "
+                f"{100 * pred['compute_mean'] / pred['t']:.0f}% | "
+                f"{us(pred['compute_max'])} | {us(pred['comm_critical'])} | "
+                f"{pred['messages_max']} | {us(agg['t'])} |"
+            )
+        lines.append("")
+    with open(args.out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    log(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
