@@ -238,16 +238,14 @@ void LIF<T>::step() {
     std::int32_t* spiked = spiked_.data();
     std::int64_t n_mid = 0, n_spiked = 0;
     collect(flag, n, mid, n_mid, spiked, n_spiked);
-    {
-        for (std::int64_t k = 0; k < n_mid; ++k) {
-            const std::int32_t i = mid[k];
-            const T delta_t = std::clamp(c.dt - ref[i], T(0), c.dt);
-            const T v0 = saved[i];
-            const T v1 = v0 - (J[i] - v0) * std::expm1(-delta_t / c.tau_rc);
-            spiked[n_spiked] = i;
-            n_spiked += v1 > T(1);
-            v[i] = std::max(v1, c.min_voltage);  // as in the first pass
-        }
+    for (std::int64_t k = 0; k < n_mid; ++k) {
+        const std::int32_t i = mid[k];
+        const T delta_t = std::clamp(c.dt - ref[i], T(0), c.dt);
+        const T v0 = saved[i];
+        const T v1 = v0 - (J[i] - v0) * std::expm1(-delta_t / c.tau_rc);
+        spiked[n_spiked] = i;
+        n_spiked += v1 > T(1);
+        v[i] = std::max(v1, c.min_voltage);  // as in the first pass
     }
     for (std::int64_t k = 0; k < n_spiked; ++k) {
         const std::int32_t i = spiked[k];
