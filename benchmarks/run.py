@@ -53,14 +53,16 @@ FLOAT32_BACKENDS = [
 ]
 
 
+#: The environment of every measured process: one BLAS thread, as the reference anchors
+#: are measured.
+ENV = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+
 def one(prefix, backend, model, seconds, extra=()):
     """Runs one_run.py once; returns its JSON record."""
-    # One BLAS thread, as the reference anchors are measured.
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-               MKL_NUM_THREADS="1")
     proc = subprocess.run(
         prefix + [os.path.join(HERE, "one_run.py"), model, backend, str(seconds), *extra],
-        capture_output=True, text=True, env=env, check=False)
+        capture_output=True, text=True, env=ENV, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{model} on {backend} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -89,6 +91,7 @@ def memory_floor(bits, repeats=200):
 
 
 def cpu_name():
+    """The CPU's model name, for the reports."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:

@@ -78,6 +78,7 @@ from nengo.builder.operator import TimeUpdate
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from models import MODELS, random_graph  # noqa: E402  pylint: disable=wrong-import-position
+from run import ENV, cpu_name  # noqa: E402  pylint: disable=wrong-import-position
 
 import nengo_mpi  # noqa: E402  pylint: disable=wrong-import-position
 from nengo_mpi.lower.ownership import op_owners  # noqa: E402
@@ -86,8 +87,6 @@ from nengo_mpi.partition.graph import endpoint_object  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 MPIRUN = os.path.join(BIN, "mpirun")
-#: One BLAS thread per rank, as benchmarks/run.py measures.
-ENV = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
 
 #: Models whose size can grow with the rank count: name -> f(ensembles) -> network.
 WEAK_SCALING = {"random_graph": lambda n: random_graph(n_ensembles=n)}
@@ -427,17 +426,6 @@ def probe_network(quiet_timeout):
 
 
 # ------------------------------------------------------------------------------ report
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def us(seconds):
     return f"{seconds * 1e6:,.1f}"
 
