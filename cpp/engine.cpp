@@ -391,7 +391,7 @@ void Engine::run_steps(std::int64_t steps) {
     std::exception_ptr error;
     Stopwatch<Timed> watch(phase_time_, &blocked_waits_);
     for (std::int64_t s = 0; s < steps; ++s) {
-        const bool first = steps_ == 0;
+        const bool first = !started_;
         for (const Action& a : schedule_) {
             switch (a.kind) {
                 case Action::RunOp: {
@@ -454,6 +454,7 @@ void Engine::run_steps(std::int64_t steps) {
             }
         }
         ++steps_;
+        started_ = true;
         if constexpr (Timed) ++timed_steps_;
         watch.to(kCompute);
         if (!error) record_probes();
@@ -466,7 +467,7 @@ void Engine::drain() {
     // after the last step exactly one of each is outstanding and they match each other.
     for (auto& e : recvs_) e->transfer->wait();
     for (auto& e : sends_) e->transfer->wait();
-    drained_ = steps_ > 0;
+    drained_ = started_;
 }
 
 void Engine::reset() {
@@ -478,7 +479,16 @@ void Engine::reset() {
         p->samples = 0;
     }
     steps_ = 0;
+    started_ = false;
     drained_ = false;
+}
+
+void Engine::set_steps(std::int64_t steps) {
+    if (started_ || drained_) {
+        throw std::logic_error("set_steps: the engine has already run; reset it first");
+    }
+    if (steps < 0) throw std::invalid_argument("set_steps: negative step number");
+    steps_ = steps;
 }
 
 EngineTiming Engine::timing() const {

@@ -99,6 +99,13 @@ public:
     void reset();
 
     std::int64_t steps() const { return steps_; }
+    // Continues a simulation from a checkpoint: the next step is number `steps` + 1 (probe
+    // sampling follows it). Only before the first run() since construction or reset():
+    // the first step after it still takes update channels' values from the replicas
+    // (which the caller restored), since no receive of an earlier step was posted.
+    void set_steps(std::int64_t steps);
+    // Whether the op draws random numbers (its generator state belongs in a checkpoint).
+    bool op_has_rng(int handle) { return op(handle).random() != nullptr; }
 
     int n_probes() const { return static_cast<int>(probes_.size()); }
     const View& probe_view(int probe) const;
@@ -163,6 +170,10 @@ private:
     bool finalized_ = false;
     bool drained_ = false;
     std::int64_t steps_ = 0;
+    // Whether a step has run since construction or reset(): from then on every update
+    // channel's receive for the next step is posted. Not steps_ > 0, which set_steps()
+    // can make true before anything was posted.
+    bool started_ = false;
 
     // Time per phase (compute, wait, exchange), in clock ticks: summing durations is
     // cheaper than converting each lap to seconds.

@@ -12,6 +12,15 @@ def _not_made(*args):
     raise RuntimeError("Python fallback op ran before its step function was made")
 
 
+def slot_seeds(seed, n_ops):
+    """One seed per slot of the global op order, drawn from the simulator seed.
+
+    An op's random stream comes from its slot, never from its rank or component, so
+    streams do not depend on how the model is split.
+    """
+    return np.random.RandomState(seed).randint(npext.maxint, size=max(n_ops, 1))
+
+
 class RankEngine:
     """The engine for the components one rank runs.
 
@@ -40,6 +49,10 @@ class RankEngine:
         self.fallbacks = []
         self.reseeded = []
         self.probes = []
+        # (handle, global order, component) of every op, for checkpoints.
+        self.op_handles = []
+        # Fallback op handle -> the RandomState its step function was made with.
+        self.fallback_rngs = {}
         eng = self.engine
         for p in programs:
             li = eng.add_component(p.component, p.layout.initial_bytes())
@@ -57,6 +70,7 @@ class RankEngine:
                     handle = getattr(eng, rec.method)(li, rec.order, *rec.args)
                     if rec.reseed is not None:
                         self.reseeded.append((handle, rec))
+                self.op_handles.append((handle, rec.order, p.component))
             for pr in p.probes:
                 self.probes.append((pr, eng.add_probe(li, pr.view, pr.period)))
         for ch in channels:
@@ -79,9 +93,10 @@ class RankEngine:
         Each op's RNG is seeded from the simulator seed and its slot in the global order,
         never from the rank or component, so random streams do not depend on the split.
         """
-        seeds = np.random.RandomState(seed).randint(npext.maxint, size=max(self.n_ops, 1))
+        seeds = slot_seeds(seed, self.n_ops)
         for handle, rec, comp in self.fallbacks:
             rng = np.random.RandomState(seeds[rec.order])
+            self.fallback_rngs[handle] = rng
             step = rec.op.make_step(self.signals[comp], self.dt, rng)
             self.engine.set_python_op(handle, step)
         for handle, rec in self.reseeded:

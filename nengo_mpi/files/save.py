@@ -1,0 +1,308 @@
+"""Write a partitioned, lowered model to one HDF5 file (`nengo_mpi.save`).
+
+Layout of a model file (every dataset carries a CRC-32, see `.format`)::
+
+    /                      attrs: format, format_version, nengo_mpi_version,
+                           nengo_version, dt, seed, n_components, n_ops, model_id, label
+    /kinds/method, /kinds/signature
+                           the table of engine calls (see `.codec`)
+    /probes/...            one row per probe: index, component, view, period, dtype,
+                           ndim, shape (flattened), sample_every, label, name
+    /components/<c>/       one group per component, attrs: component, nbytes
+        buffer             uint8: the initial bytes of every signal
+        views              compound: byte offset, dtype code, ndim, shape, strides
+        channels           compound: every channel with an end in this component
+        ops/               the native ops as engine calls (kind, order, label + pools)
+        setup/             calls replayed on an op once it exists (``op`` = its index
+                           among ``ops``): random generator states and tables that
+                           depend on the seed, computed here from the file's seed
+        python             only if the component has Python fallback ops: their
+                           operators (and the signals they touch), as cloudpickle
+                           bytes; attrs: n_ops
+
+Python operators (Node functions, Direct-mode ensembles, classes the engine has no
+kernel for) travel as cloudpickle bytes and run on whichever rank runs their component.
+An operator cloudpickle cannot carry is refused here, naming its object.
+"""
+
+import datetime
+import os
+import uuid
+
+import cloudpickle
+import nengo
+import numpy as np
+from nengo.builder import Model
+from nengo.cache import get_default_decoder_cache
+from nengo.exceptions import BuildError
+import nengo.utils.numpy as npext
+import h5py
+
+from .. import __version__
+from ..lower.layout import DTYPE_CODES
+from ..lower.ownership import OwnershipBuilder, op_owners
+from ..lower.program import lower_model
+from ..partition import Partitioner
+from ..runtime.host import slot_seeds
+from .codec import CallWriter, write_kinds
+from .format import (
+    MODEL_FORMAT, replace_atomically, stamp, temporary_name, write,
+)
+
+MAX_DIMS = 4  # the engine's kMaxDims (cpp/signals/buffer.hpp)
+
+VIEW_DTYPE = np.dtype([
+    ("offset", "<i8"), ("dtype", "i1"), ("ndim", "i1"),
+    ("shape", "<i8", (MAX_DIMS,)), ("strides", "<i8", (MAX_DIMS,)),
+])
+CHANNEL_DTYPE = np.dtype([
+    ("tag", "<i8"), ("src_component", "<i8"), ("dst_component", "<i8"),
+    ("src_view", "<i8"), ("dst_view", "<i8"), ("send_after", "<i8"),
+    ("recv_before", "<i8"), ("same_step", "?"),
+])
+
+
+def save(network, path, partitioner=None, dt=0.001, seed=None, assignments=None,
+         progress_bar=False):
+    """Build, partition and lower ``network``, and write it to the HDF5 file ``path``.
+
+    The file runs with ``mpirun -np N python -m nengo_mpi run path --time T`` on any
+    number of ranks N (components are dealt to ranks round-robin).
+
+    Parameters
+    ----------
+    network : nengo.Network
+        The network.
+    path : str or os.PathLike
+        Where to write the file (written under a temporary name, renamed on success).
+    partitioner : nengo_mpi.Partitioner, optional
+        How to split the network into components. Default: one component.
+    dt : float, optional
+        Time step in seconds.
+    seed : int, optional
+        Simulator seed; ``network.seed + 1`` if not given and the network has a seed,
+        as in nengo, else random. Stored in the file: every run of it is the same.
+    assignments : dict, optional
+        ``{object: component}`` for Ensembles and Nodes, overriding the partitioner.
+    progress_bar : bool, optional
+        Show nengo's build progress bar.
+
+    Returns
+    -------
+    str
+        ``path``.
+
+    Raises
+    ------
+    nengo.exceptions.BuildError
+        If an operator (e.g. a Node's function) cannot be stored; the message names
+        the object.
+    """
+    if partitioner is None:
+        partitioner = Partitioner(1)
+    elif not isinstance(partitioner, Partitioner):
+        raise nengo.exceptions.ValidationError(
+            f"must be a nengo_mpi.Partitioner (got {type(partitioner).__name__})",
+            attr="partitioner",
+        )
+    model = Model(
+        dt=float(dt),
+        label=f"{network}, dt={dt:f}",
+        decoder_cache=get_default_decoder_cache(),
+        builder=OwnershipBuilder(),
+    )
+    model.build(network, progress=None)
+    obj_components = partitioner.partition(network, assignments=assignments)
+    lowered = lower_model(model, obj_components, partitioner.n_components)
+    if seed is None:
+        seed = network.seed + 1 if network.seed is not None else np.random.randint(
+            npext.maxint)
+    write_model(path, lowered, model, seed)
+    return path
+
+
+def write_model(path, lowered, model, seed):
+    """Write an already lowered model to ``path`` (used by `save` and ``Simulator``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination.
+    lowered : nengo_mpi.lower.program.LoweredModel
+        The programs and channels.
+    model : nengo.builder.Model
+        The built model (for dt, probes and the owners of operators).
+    seed : int
+        The simulator seed the file will run with.
+    """
+    path = os.fspath(path)
+    owners = op_owners(model)
+    seeds = slot_seeds(seed, lowered.n_ops)
+    # Everything that can fail on the model's contents happens before the file exists.
+    pythons = [_python_blob(p, owners) for p in lowered.programs]
+    tmp = temporary_name(path)
+    try:
+        with h5py.File(tmp, "w") as f:
+            stamp(f, MODEL_FORMAT)
+            f.attrs.update({
+                "nengo_mpi_version": __version__,
+                "nengo_version": nengo.__version__,
+                "dt": float(model.dt),
+                "seed": int(seed),
+                "n_components": lowered.n_components,
+                "n_ops": int(lowered.n_ops),
+                "model_id": uuid.uuid4().hex,
+                "label": str(model.label),
+                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            })
+            kinds = {}
+            comps = f.create_group("components")
+            for program, python in zip(lowered.programs, pythons):
+                _write_component(comps.create_group(str(program.component)), program,
+                                 lowered.channels, python, kinds, seeds)
+            write_kinds(f.create_group("kinds"), kinds)
+            _write_probes(f.create_group("probes"), lowered, model)
+        replace_atomically(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+class _CallRecorder:
+    """Stands in for the engine while a reseed hook runs: records what it would call."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.calls = []
+
+    def __getattr__(self, method):
+        def call(handle, *args):
+            assert handle == self.handle
+            self.calls.append((method, args))
+
+        return call
+
+
+def _write_component(group, program, channels, python, kinds, seeds):
+    group.attrs["component"] = program.component
+    layout = program.layout
+    group.attrs["nbytes"] = layout.nbytes
+    write(group, "buffer", layout.initial_bytes())
+
+    views = np.zeros(len(layout.views), dtype=VIEW_DTYPE)
+    for i, (offset, code, shape, strides) in enumerate(layout.views):
+        if len(shape) > MAX_DIMS:
+            raise BuildError(f"a view of component {program.component} has "
+                             f"{len(shape)} dimensions (at most {MAX_DIMS})")
+        views[i]["offset"], views[i]["dtype"], views[i]["ndim"] = offset, code, len(shape)
+        views[i]["shape"][: len(shape)] = shape
+        views[i]["strides"][: len(strides)] = strides
+    write(group, "views", views)
+
+    mine = [ch for ch in channels if program.component in (ch.src_component,
+                                                             ch.dst_component)]
+    table = np.zeros(len(mine), dtype=CHANNEL_DTYPE)
+    for i, ch in enumerate(mine):
+        table[i] = (ch.tag, ch.src_component, ch.dst_component, ch.src_view, ch.dst_view,
+                    ch.send_after, ch.recv_before, ch.same_step)
+    write(group, "channels", table)
+
+    native = [rec for rec in program.ops if rec.method is not None]
+    ops = CallWriter(kinds)
+    setup = CallWriter(kinds)
+    setup_ops = []
+    for i, rec in enumerate(native):
+        ops.add(rec.method, rec.args)
+        if rec.reseed is not None:
+            # The file fixes the seed, so what the hook would upload is known now.
+            recorder = _CallRecorder(handle=i)
+            rec.reseed(recorder, i, np.random.RandomState(seeds[rec.order]))
+            for method, args in recorder.calls:
+                setup.add(method, args)
+                setup_ops.append(i)
+    g = group.create_group("ops")
+    ops.write(g)
+    write(g, "order", np.asarray([rec.order for rec in native], dtype=np.int64))
+    write(g, "label", [rec.label for rec in native], strings=True)
+    g = group.create_group("setup")
+    setup.write(g)
+    write(g, "op", np.asarray(setup_ops, dtype=np.int64))
+
+    if python is not None:
+        ds = write(group, "python", np.frombuffer(python[0], dtype=np.uint8))
+        ds.attrs["n_ops"] = python[1]
+
+
+def _python_blob(program, owners):
+    """``(cloudpickle bytes, n)`` of a component's Python fallback ops, or None.
+
+    The ops travel together with the byte offsets of the signals they touch, so that
+    the loaded ops and their signals are the same objects (a step function looks its
+    signals up by identity).
+    """
+    fallbacks = program.fallback_ops()
+    if not fallbacks:
+        return None
+    layout = program.layout
+    for rec in fallbacks:
+        try:
+            cloudpickle.dumps(rec.op)
+        except Exception as e:  # pylint: disable=broad-except
+            owner = owners.get(rec.op)
+            what = str(owner) if owner is not None else f"operator {rec.label}"
+            raise BuildError(
+                f"cannot save {what} to a model file: its Python code cannot be stored "
+                f"({type(e).__name__}: {e}). Functions (Node outputs, Direct-mode "
+                "functions) must be picklable by cloudpickle: avoid closing over open "
+                "files, locks, sockets or other live resources."
+            ) from e
+    bases = {}
+    for rec in fallbacks:
+        for sig in rec.op.all_signals:
+            bases[sig.base] = layout.bases[sig.base]
+    sparse = {b: layout.sparse[b] for b in bases if b in layout.sparse}
+    payload = {
+        "ops": [(rec.order, rec.label, rec.op) for rec in fallbacks],
+        "bases": bases,
+        "sparse": sparse,
+    }
+    return cloudpickle.dumps(payload), len(fallbacks)
+
+
+def probe_label(probe):
+    """A readable name for a probe: its label, else its target's label and attribute."""
+    if probe.label:
+        return str(probe.label)
+    target = probe.target
+    if isinstance(target, nengo.ensemble.Neurons):
+        name = f"{target.ensemble.label or 'Ensemble'}.neurons"
+    else:
+        name = getattr(target, "label", None) or type(target).__name__
+    return f"{name}.{probe.attr}"
+
+
+def probe_name(label, index):
+    """The dataset name of a probe in a probe file: its label and its index (the key
+    that stays the same however the model is split)."""
+    safe = label.replace("/", "|").lstrip(".") or "probe"
+    return f"{safe} #{index}"
+
+
+def _write_probes(group, lowered, model):
+    rows = sorted((pr for p in lowered.programs for pr in p.probes), key=lambda r: r.index)
+    labels = [probe_label(model.probes[r.index]) for r in rows]
+    write(group, "index", np.asarray([r.index for r in rows], dtype=np.int64))
+    write(group, "component", np.asarray([r.component for r in rows], dtype=np.int64))
+    write(group, "view", np.asarray([r.view for r in rows], dtype=np.int64))
+    write(group, "period", np.asarray([r.period for r in rows], dtype=np.float64))
+    write(group, "dtype", np.asarray([DTYPE_CODES[np.dtype(r.dtype)] for r in rows],
+                                     dtype=np.int8))
+    write(group, "ndim", np.asarray([len(r.shape) for r in rows], dtype=np.int64))
+    write(group, "shape", np.asarray([d for r in rows for d in r.shape], dtype=np.int64))
+    every = [model.probes[r.index].sample_every for r in rows]
+    write(group, "sample_every",
+          np.asarray([np.nan if e is None else e for e in every], dtype=np.float64))
+    write(group, "label", labels, strings=True)
+    write(group, "name", [probe_name(lab, r.index) for lab, r in zip(labels, rows)],
+          strings=True)
