@@ -483,6 +483,18 @@ void Engine::reset() {
     drained_ = false;
 }
 
+void Engine::settle() {
+    if (!finalized_) throw std::logic_error("engine not finalized");
+    if (drained_) throw std::logic_error("engine was drained; reset it before settling");
+    if (!started_) return;  // no receive posted: the replicas already hold the next value
+    for (auto& e : recvs_) {
+        if (e->same_step) continue;  // completed within the step that sent it
+        e->transfer->wait();
+        e->unpack();
+    }
+    started_ = false;
+}
+
 void Engine::set_steps(std::int64_t steps) {
     if (started_ || drained_) {
         throw std::logic_error("set_steps: the engine has already run; reset it first");

@@ -104,6 +104,12 @@ public:
     // the first step after it still takes update channels' values from the replicas
     // (which the caller restored), since no receive of an earlier step was posted.
     void set_steps(std::int64_t steps);
+    // Completes the receives posted at the end of the last step and unpacks them, so that
+    // every replica holds the value its next reader will read: the component buffers are
+    // then a consistent state of the whole model (what a checkpoint stores, whatever the
+    // rank count it is resumed at). The next step takes the replicas as they are. Every
+    // rank may settle on its own: the messages it waits for were sent in the last step.
+    void settle();
     // Whether the op draws random numbers (its generator state belongs in a checkpoint).
     bool op_has_rng(int handle) { return op(handle).random() != nullptr; }
 

@@ -17,9 +17,11 @@ import sys
 import traceback
 
 USAGE = """usage: python -m nengo_mpi [--version] [--timing] (script.py | -m module) [args ...]
+       python -m nengo_mpi run MODEL.h5 --time SECONDS [options]  (see: run --help)
 
 Runs a Nengo script whose nengo_mpi.Simulators are split across the ranks of the MPI
-job (start it with: mpirun -np N python -m nengo_mpi script.py).
+job (start it with: mpirun -np N python -m nengo_mpi script.py), or a model file
+written by nengo_mpi.save (mpirun -np N python -m nengo_mpi run model.h5 --time 10).
 
   --timing   when the script ends, print (to stderr) where each rank's time went in
              every simulator that ran: compute, wait and exchange seconds, data sent,
@@ -42,6 +44,8 @@ def parse(argv):
         sys.exit(0 if argv else 2)
     if argv[0] == "--version":
         return "version", None, [], options
+    if argv[0] == "run":
+        return "run", None, argv[1:] + (["--timing"] if options["timing"] else []), options
     if argv[0] == "-m":
         if len(argv) < 2:
             sys.exit("nengo_mpi: -m needs a module name\n" + USAGE)
@@ -98,6 +102,16 @@ def main(argv=None):
     from .runtime import session as mpi_session  # pylint: disable=import-outside-toplevel
     from .runtime import timing  # pylint: disable=import-outside-toplevel
 
+    if kind == "run" and rest and rest[0] in ("-h", "--help"):
+        from .files.run import USAGE as RUN_USAGE  # pylint: disable=import-outside-toplevel
+
+        print(RUN_USAGE)
+        return 0
+    if kind == "run" and mpi_session.launcher_size() is None:
+        from .files import run  # pylint: disable=import-outside-toplevel
+
+        return run.main(rest)
+
     if mpi_session.launcher_size() is None:  # not under mpirun: a plain run
         log = timing.start_log() if options["timing"] else None
         code = run_target(kind, target, rest)
@@ -116,6 +130,15 @@ def main(argv=None):
     if session.rank == 0 and session.size > 1:
         ranks = ", ".join(f"rank {r}: pid {pid}" for r, pid in enumerate(pids))
         print(f"nengo_mpi: {session.size} ranks ({ranks})", file=sys.stderr, flush=True)
+
+    if kind == "run":
+        from .files import run  # pylint: disable=import-outside-toplevel
+
+        try:
+            return run.main(rest, session)
+        except BaseException as e:  # pylint: disable=broad-except
+            # An unexpected failure on one rank: the others may be waiting for it.
+            session.abort(f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
 
     if session.rank != 0:
         from .runtime.protocol import serve  # pylint: disable=import-outside-toplevel

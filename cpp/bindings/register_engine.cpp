@@ -67,6 +67,7 @@ void register_engine(py::module_& m) {
         .def_property_readonly("size", [](Engine& e) { return e.comm().size(); })
         .def_property_readonly("steps", &Engine::steps)
         .def("set_steps", &Engine::set_steps, py::arg("steps"))
+        .def("settle", &Engine::settle)
         .def("op_has_rng", &Engine::op_has_rng, py::arg("handle"))
         .def_property_readonly("n_ops", &Engine::n_ops)
         .def_property_readonly("n_components", &Engine::n_components)

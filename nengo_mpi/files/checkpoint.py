@@ -1,0 +1,222 @@
+"""Checkpoints: the whole engine state at one step, written by rank 0, read by every rank.
+
+Layout of a checkpoint file::
+
+    /                       attrs: format, format_version, nengo_mpi_version, model_id
+                            (of the model file), model_path, dt, seed, n_components,
+                            step, created
+    /components/<c>/buffer  uint8: every signal of component c
+    /components/<c>/rng     compound: the state of every random generator of the
+                            component's ops, by the op's global order (``python`` marks
+                            the generator a Python fallback op was made with)
+
+Before a checkpoint every rank *settles* its engine (completes the messages of the last
+step and unpacks them, see ``Engine::settle``), so each component's buffer holds what
+its next step reads, copies of other components' signals included. A checkpoint is
+therefore independent of the rank count: it resumes at any number of ranks. The step
+number is stored too (probe sampling and time follow it).
+
+Not in a checkpoint: state that Python fallback ops keep inside their step functions
+(e.g. a Node function's own variables, or a generator a Python process derived from the
+one it was given); a resumed run restarts those.
+
+Rank 0 receives one rank's state at a time, so its memory grows by the largest rank's
+state, not the whole model's. The file is written under a temporary name and renamed,
+so the previous checkpoint stays whole until the new one is complete.
+"""
+
+import datetime
+import os
+
+import h5py
+import numpy as np
+
+from .. import __version__
+from .format import (
+    CHECKPOINT_FORMAT, FileFormatError, open_read, read, replace_atomically, stamp,
+    temporary_name, write,
+)
+
+#: numpy RandomState (MT19937) state as stored: key, position, cached Gaussian.
+RNG_DTYPE = np.dtype([
+    ("order", "<i8"), ("python", "?"), ("key", "<u4", (624,)), ("pos", "<i8"),
+    ("has_gauss", "<i8"), ("gauss", "<f8"),
+])
+
+
+def _rng_row(order, python, state):
+    name, key, pos, has_gauss, gauss = state
+    if name != "MT19937" or len(key) != 624:
+        raise ValueError(f"unexpected random generator state {name!r}")
+    row = np.zeros((), dtype=RNG_DTYPE)
+    row["order"], row["python"], row["key"] = order, python, key
+    row["pos"], row["has_gauss"], row["gauss"] = pos, has_gauss, gauss
+    return row
+
+
+def rank_state(host):
+    """This rank's part of a checkpoint: component -> (buffer copy, rng table).
+
+    The engine must be settled (``host.engine.settle()``) first.
+    """
+    eng = host.engine
+    rows = {c: [] for c in host.local}
+    for handle, order, comp in host.op_handles:
+        if handle in host.fallback_rngs:
+            rows[comp].append(_rng_row(order, True, host.fallback_rngs[handle].get_state()))
+        elif eng.op_has_rng(handle):
+            rows[comp].append(_rng_row(order, False, eng.get_rng_state(handle)))
+    return {
+        c: (np.array(eng.buffer(li), copy=True),
+            np.array(rows[c], dtype=RNG_DTYPE).reshape(-1))
+        for c, li in host.local.items()
+    }
+
+
+def write_checkpoint(path, comm, host, meta):
+    """Write a checkpoint of every rank's engine to ``path`` (collective).
+
+    Parameters
+    ----------
+    path : str
+        Destination (written as ``<path>.partial``, then renamed).
+    comm : mpi4py.MPI.Comm or None
+        The control communicator (None: this process runs every component).
+    host : nengo_mpi.runtime.host.RankEngine
+        This rank's engine, settled.
+    meta : dict
+        Root attributes: model_id, model_path, dt, seed, n_components, step.
+
+    Raises
+    ------
+    OSError or FileFormatError
+        On every rank, if rank 0 could not write the file.
+    """
+    own = rank_state(host)
+    rank = 0 if comm is None else comm.Get_rank()
+    size = 1 if comm is None else comm.Get_size()
+    if rank != 0:
+        comm.send(own, dest=0)
+        error = comm.bcast(None, root=0)
+        if error is not None:
+            raise FileFormatError(f"rank 0 could not write the checkpoint: {error}")
+        return
+    error = None
+    tmp = temporary_name(path)
+    received = 1  # ranks whose state rank 0 has taken (itself first)
+    try:
+        with h5py.File(tmp, "w") as f:
+            stamp(f, CHECKPOINT_FORMAT)
+            f.attrs.update(meta)
+            f.attrs["nengo_mpi_version"] = __version__
+            f.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
+            comps = f.create_group("components")
+            _write_part(comps, own)
+            while received < size:
+                part = comm.recv(source=received)
+                received += 1
+                _write_part(comps, part)
+                del part
+        replace_atomically(tmp, path)
+    except Exception as e:  # pylint: disable=broad-except
+        error = f"{type(e).__name__}: {e}"
+        # Keep receiving: the other ranks must not be left blocked in send.
+        for r in range(received, size):
+            comm.recv(source=r)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    if comm is not None:
+        comm.bcast(error, root=0)
+    if error is not None:
+        raise FileFormatError(f"cannot write checkpoint {path!r}: {error}")
+
+
+def _write_part(group, part):
+    for c, (buffer, rng) in part.items():
+        g = group.create_group(str(c))
+        write(g, "buffer", buffer)
+        write(g, "rng", rng)
+
+
+class Checkpoint:
+    """An open checkpoint file, checked against the model file it must resume.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    model : nengo_mpi.files.load.ModelFile
+
+    Raises
+    ------
+    FileFormatError
+        If the file is unreadable or belongs to another model.
+    """
+
+    def __init__(self, path, model):
+        self.path = os.fspath(path)
+        self.file = open_read(self.path, CHECKPOINT_FORMAT)
+        try:
+            a = self.file.attrs
+            try:
+                self.step = int(a["step"])
+                model_id = str(a["model_id"])
+                n_components = int(a["n_components"])
+            except KeyError as e:
+                raise FileFormatError(f"{self.path!r} lacks the attribute {e}") from None
+            if model_id != model.model_id:
+                raise FileFormatError(
+                    f"checkpoint {self.path!r} was written for another model file "
+                    f"(model id {model_id}; {model.path!r} has {model.model_id})"
+                )
+            if n_components != model.n_components:
+                raise FileFormatError(
+                    f"checkpoint {self.path!r} has {n_components} components, the model "
+                    f"{model.n_components}"
+                )
+            if self.step < 0:
+                raise FileFormatError(f"checkpoint {self.path!r} has step {self.step}")
+        except BaseException:
+            self.file.close()
+            raise
+
+    def close(self):
+        self.file.close()
+
+    def restore(self, host):
+        """Load this rank's components' state into ``host`` (before it runs)."""
+        eng = host.engine
+        by_order = {}
+        for c, li in host.local.items():
+            key = f"components/{c}"
+            if key not in self.file:
+                raise FileFormatError(f"checkpoint {self.path!r} has no group /{key}")
+            where = f"{self.path!r} component {c}"
+            buffer = read(self.file[key], "buffer", where)
+            target = eng.buffer(li)
+            if buffer.shape != target.shape:
+                raise FileFormatError(
+                    f"{where}: {buffer.size} bytes of state, the model has {target.size}")
+            target[...] = buffer
+            for row in read(self.file[key], "rng", where):
+                by_order[(c, int(row["order"]))] = row
+        for handle, order, comp in host.op_handles:
+            row = by_order.pop((comp, order), None)
+            python = handle in host.fallback_rngs
+            if row is None:
+                if python or eng.op_has_rng(handle):
+                    raise FileFormatError(
+                        f"checkpoint {self.path!r} has no random generator state for "
+                        f"op {order} of component {comp}")
+                continue
+            state = ("MT19937", np.array(row["key"], dtype=np.uint32), int(row["pos"]),
+                     int(row["has_gauss"]), float(row["gauss"]))
+            if python:
+                host.fallback_rngs[handle].set_state(state)
+            else:
+                eng.set_rng_state(handle, state)
+        if by_order:
+            (comp, order), _ = next(iter(by_order.items()))
+            raise FileFormatError(
+                f"checkpoint {self.path!r} has a generator state for op {order} of "
+                f"component {comp}, which draws no random numbers in the model")
+        eng.set_steps(self.step)

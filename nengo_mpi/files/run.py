@@ -1,0 +1,306 @@
+"""``python -m nengo_mpi run model.h5 --time T ...``: run a model file on every rank.
+
+Every rank runs this same code (SPMD): rank r reads and runs components r, r + N,
+r + 2N, ... of the file (N ranks; N may differ from the number of components). Rank 0
+decides how many steps each engine call runs, gathers the probe samples after each
+call and streams them to the probe file; it also writes checkpoints.
+
+Every check that can fail on bad input (arguments, the model file, the checkpoint, the
+output paths, loading and building the engines) runs before the first step, and the
+ranks agree on its outcome: if it failed anywhere, every rank exits non-zero and rank 0
+prints what failed where. A rank that dies mid-run is the launcher's to clean up:
+MPICH's and Open MPI's launchers and Slurm end every other rank of the job at once
+(`nengo_mpi` prints the process id of every rank when it starts, so the launcher's
+report can be read back to a rank). The probe file's blocks written so far stay
+readable (``<out>.partial``) and so does the last checkpoint.
+"""
+
+import argparse
+import math
+import os
+import sys
+import time
+import traceback
+
+from ..runtime import session as mpi_session
+from ..runtime.timing import format_report
+from .format import FileFormatError, check_writable
+
+USAGE = """usage: python -m nengo_mpi run MODEL.h5 --time SECONDS [--out PROBES.h5]
+                              [--progress] [--timing] [--checkpoint PATH
+                              [--checkpoint-every SECONDS]] [--resume PATH]
+
+Runs a model file written by nengo_mpi.save on every rank of the MPI job
+(mpirun -np N python -m nengo_mpi run model.h5 --time 10).
+
+  --time SECONDS            simulated time to run (from the checkpoint, with --resume)
+  --out PROBES.h5           probe file to write (default: MODEL.probes.h5); read it
+                            with nengo_mpi.load_probes
+  --progress                print progress to stderr
+  --timing                  print where each rank's time went, at the end
+  --checkpoint PATH         write the engine state there at the end of the run
+  --checkpoint-every SEC    ... and every SEC seconds of wall time during it
+  --resume PATH             continue from a checkpoint of this model file"""
+
+#: Wall time one engine call aims at: long enough that the calls cost nothing, short
+#: enough for progress, checkpoints and error reports to come promptly.
+CHUNK_SECONDS = 1.0
+
+
+class RunError(Exception):
+    """A problem with a run's input, reported to the user without a traceback."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise RunError(message)
+
+
+def parse(argv):
+    """The options of ``run``; raises `RunError` on bad ones."""
+    p = _Parser(prog="python -m nengo_mpi run", add_help=False)
+    p.add_argument("model")
+    p.add_argument("--time", type=float, required=True)
+    p.add_argument("--out")
+    p.add_argument("--progress", action="store_true")
+    p.add_argument("--timing", action="store_true")
+    p.add_argument("--checkpoint")
+    p.add_argument("--checkpoint-every", type=float)
+    p.add_argument("--resume")
+    opts = p.parse_args(argv)
+    if not math.isfinite(opts.time) or opts.time < 0:
+        raise RunError(f"--time must be a number of seconds >= 0 (got {opts.time:g})")
+    if opts.checkpoint_every is not None:
+        if opts.checkpoint is None:
+            raise RunError("--checkpoint-every needs --checkpoint PATH")
+        if not opts.checkpoint_every > 0:
+            raise RunError(f"--checkpoint-every must be > 0 seconds (got "
+                           f"{opts.checkpoint_every:g})")
+    if opts.out is None:
+        stem = opts.model[:-3] if opts.model.endswith(".h5") else opts.model
+        opts.out = stem + ".probes.h5"
+    if os.path.abspath(opts.out) == os.path.abspath(opts.model):
+        raise RunError("--out must not be the model file")
+    return opts
+
+
+class _Job:
+    """This rank's view of the job: agreement on errors, and rank 0's messages."""
+
+    def __init__(self, session):
+        self.comm = None if session is None or session.size == 1 else session.comm
+        self.session = session
+        self.rank = 0 if self.comm is None else session.rank
+        self.size = 1 if self.comm is None else session.size
+
+    def agree(self, step, fn):
+        """Run ``fn()`` on every rank; if it fails anywhere, raise on every rank.
+
+        Returns ``fn``'s result. The `RunError` names the lowest failing rank, what it
+        was doing (``step``) and why.
+        """
+        error, result = None, None
+        try:
+            result = fn()
+        except (RunError, FileFormatError, OSError) as e:
+            error = str(e)
+        except Exception as e:  # pylint: disable=broad-except
+            error = f"{type(e).__name__}: {e}"
+        errors = [error] if self.comm is None else self.comm.allgather(error)
+        for r, e in enumerate(errors):
+            if e is not None:
+                where = f" (rank {r} of {self.size})" if self.size > 1 else ""
+                raise RunError(f"{step}{where}: {e}")
+        return result
+
+    def bcast(self, value):
+        return value if self.comm is None else self.comm.bcast(value, root=0)
+
+    def say(self, text, end="\n"):
+        if self.rank == 0:
+            print(text, file=sys.stderr, end=end, flush=True)
+
+
+def main(argv, session=None):
+    """Run the ``run`` command on this rank; returns the exit code.
+
+    Parameters
+    ----------
+    argv : list of str
+        The arguments after ``run``.
+    session : nengo_mpi.runtime.session.Session or None
+        The MPI job (None: a single process).
+    """
+    job = _Job(session)
+    try:
+        return _run(job, argv)
+    except RunError as e:
+        job.say(f"nengo_mpi run: error: {e}")
+        return 2 if str(e).startswith("arguments") else 1
+
+
+def _run(job, argv):
+    # pylint: disable=import-outside-toplevel
+    from ..runtime.host import RankEngine
+    from .checkpoint import Checkpoint, write_checkpoint
+    from .load import ModelFile
+    from .probes_out import ProbeWriter
+
+    opts = job.agree("arguments", lambda: parse(argv))
+    t_open = time.perf_counter()
+    model = job.agree("opening the model file", lambda: _open_model(opts.model))
+
+    def check_outputs():
+        if job.rank == 0:
+            check_writable(opts.out)
+            if opts.checkpoint is not None:
+                check_writable(opts.checkpoint)
+
+    job.agree("checking the output paths", check_outputs)
+    ckpt = None
+    if opts.resume is not None:
+        ckpt = job.agree("opening the checkpoint", lambda: Checkpoint(opts.resume, model))
+    mine = [c for c in range(model.n_components) if c % job.size == job.rank]
+    rank_of = [c % job.size for c in range(model.n_components)]
+
+    def build():
+        programs, channels = model.load(mine)
+        _check_tags(job, channels)
+        data_comm = None if job.comm is None else job.comm.Dup()
+        host = RankEngine(programs, channels, rank_of, model.dt, model.n_ops,
+                          comm=data_comm)
+        host.make_fallback_steps(model.seed)
+        return host
+
+    host = job.agree("loading the components", build)
+    if ckpt is not None:
+        job.agree("restoring the checkpoint", lambda: ckpt.restore(host))
+        ckpt.close()
+    start_step = host.engine.steps
+    writer = None
+    if job.rank == 0:
+        writer = job.agree("creating the probe file", lambda: ProbeWriter(
+            opts.out, model.probes, model.dt, start_step, model.model_id))
+    else:
+        job.agree("creating the probe file", lambda: None)
+    job.say(f"nengo_mpi run: {opts.model}: {model.n_components} component(s) on "
+            f"{job.size} rank(s), loaded in {time.perf_counter() - t_open:.2f} s"
+            + (f"; resuming at step {start_step}" if ckpt is not None else ""))
+
+    meta = {"model_id": model.model_id, "model_path": os.path.abspath(opts.model),
+            "dt": model.dt, "seed": model.seed, "n_components": model.n_components}
+    steps = int(round(opts.time / model.dt))
+    try:
+        _loop(job, host, writer, steps, opts, meta)
+    except BaseException:
+        if writer is not None:
+            writer.close(complete=False)
+        raise
+    if opts.checkpoint is not None:
+        host.engine.settle()
+        meta["step"] = host.engine.steps
+        job.agree("writing the final checkpoint",
+                  lambda: write_checkpoint(opts.checkpoint, job.comm, host, meta))
+    if writer is not None:
+        writer.close(complete=True)
+    if opts.timing:
+        entries = [host.timing()] if job.comm is None else job.comm.gather(host.timing())
+        if job.rank == 0:
+            job.say(format_report(entries, title=f"nengo_mpi timing ({opts.model})"))
+    job.say(f"nengo_mpi run: {steps} steps to t = {host.engine.steps * model.dt:g} s; "
+            f"probes in {opts.out}"
+            + (f", checkpoint in {opts.checkpoint}" if opts.checkpoint else ""))
+    host.close()
+    return 0
+
+
+def _open_model(path):
+    from .load import ModelFile  # pylint: disable=import-outside-toplevel
+
+    model = ModelFile(path)
+    model.check_components()
+    return model
+
+
+def _check_tags(job, channels):
+    """Channel ids are MPI tags; the standard only promises tags up to 32767."""
+    if job.comm is None:
+        return
+    from mpi4py import MPI  # pylint: disable=import-outside-toplevel
+
+    tag_ub = job.comm.Get_attr(MPI.TAG_UB)
+    if channels and max(ch.tag for ch in channels) > tag_ub:
+        raise RunError(f"the model has channel ids up to {max(ch.tag for ch in channels)}, "
+                       f"beyond this MPI's largest tag ({tag_ub})")
+
+
+def _loop(job, host, writer, steps, opts, meta):
+    """Run ``steps`` steps in chunks; rank 0 streams probes and times checkpoints."""
+    from .checkpoint import write_checkpoint  # pylint: disable=import-outside-toplevel
+
+    done = 0
+    chunk = 1  # the first call measures the cost of a step
+    started = last_checkpoint = time.monotonic()
+    while True:
+        # Rank 0 decides the next chunk and whether to checkpoint after it.
+        order = None
+        if job.rank == 0:
+            n = min(chunk, steps - done)
+            if writer is not None:
+                n = min(n, writer.next_boundary() - writer.step)
+            due = (opts.checkpoint_every is not None
+                   and time.monotonic() - last_checkpoint >= opts.checkpoint_every)
+            order = (n, due)
+        n, due = job.bcast(order)
+        if due:
+            host.engine.settle()
+            meta["step"] = host.engine.steps
+            job.agree("writing a checkpoint",
+                      lambda: write_checkpoint(opts.checkpoint, job.comm, host, meta))
+            last_checkpoint = time.monotonic()
+        if n <= 0:
+            break
+        t0 = time.monotonic()
+        error = None
+        try:
+            host.run(n)
+        except Exception as e:  # pylint: disable=broad-except
+            # Alone or not, the engine stopped or kept our messages going to the end of
+            # the chunk; every rank learns of it below.
+            error = f"{type(e).__name__}: {e}"
+        except BaseException as e:  # KeyboardInterrupt: no consistent state is left
+            if job.comm is not None:
+                job.session.abort(f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
+            raise
+        samples = host.take_probes()
+        gathered = [(samples, error)] if job.comm is None else job.comm.gather(
+            (samples, error), root=0)
+        failure = None
+        if job.rank == 0:
+            for r, (_, err) in enumerate(gathered):
+                if err is not None and failure is None:
+                    failure = f"an operator failed on rank {r}: {err}"
+            if failure is None and writer is not None:
+                try:
+                    merged = {}
+                    for part, _ in gathered:
+                        merged.update(part)
+                    writer.add(merged, n)
+                except Exception as e:  # pylint: disable=broad-except
+                    failure = f"writing {opts.out} failed: {type(e).__name__}: {e}"
+        failure = job.bcast(failure)
+        if failure is not None:
+            raise RunError(f"at step {host.engine.steps}: {failure}")
+        done += n
+        elapsed = time.monotonic() - t0
+        if job.rank == 0:
+            per_step = elapsed / n
+            chunk = max(1, int(CHUNK_SECONDS / per_step) if per_step > 0 else steps)
+            if opts.progress:
+                wall = time.monotonic() - started
+                eta = wall / done * (steps - done) if done else 0.0
+                job.say(f"\rnengo_mpi run: {done}/{steps} steps "
+                        f"({100.0 * done / max(steps, 1):.0f}%), {wall:.1f} s, "
+                        f"{eta:.1f} s left   ", end="")
+    if opts.progress and steps:
+        job.say("")
