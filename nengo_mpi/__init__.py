@@ -6,7 +6,9 @@ Change three lines of a Nengo script::
     partitioner = nengo_mpi.Partitioner(2)
     sim = nengo_mpi.Simulator(net, partitioner=partitioner)
 
-and run it with ``mpirun -np 2 python -m nengo_mpi script.py``.
+and run it with ``mpirun -np 2 python -m nengo_mpi script.py``; or save the built model
+with ``nengo_mpi.save(net, "model.h5", partitioner)`` and run the file with
+``mpirun -np 2 python -m nengo_mpi run model.h5 --time 5``.
 """
 
 __version__ = "0.1.0"
@@ -14,5 +16,9 @@ __version__ = "0.1.0"
 from .partition import Partitioner
 from .lower.fallback import PythonFallbackWarning
 from .simulator import Simulator
+from .files import FileFormatError, load_probes, save
 
-__all__ = ["Partitioner", "PythonFallbackWarning", "Simulator", "__version__"]
+__all__ = [
+    "FileFormatError", "Partitioner", "PythonFallbackWarning", "Simulator", "load_probes",
+    "save", "__version__",
+]

@@ -5,13 +5,18 @@ import warnings
 import numpy as np
 from nengo.builder import Model
 from nengo.cache import get_default_decoder_cache
-from nengo.exceptions import ReadonlyError, SimulatorClosed, ValidationError
+from nengo.exceptions import (
+    ReadonlyError, SimulationError, SimulatorClosed, ValidationError,
+)
 from nengo.simulator import SimulationData
 from nengo.utils.progress import Progress, ProgressTracker
 import nengo.utils.numpy as npext
 
 from .lower.ownership import OwnershipBuilder
 from .census import record_split
+from .files.format import check_writable
+from .files.probes_out import ProbeWriter
+from .files.save import probe_table, write_model
 from .lower.program import lower_model
 from .partition import Partitioner
 from .runtime import session as mpi_session
@@ -45,6 +50,14 @@ class Simulator:
         of the running job (one component without MPI).
     assignments : dict, optional
         ``{object: component}`` for Ensembles and Nodes, overriding the partitioner.
+    save_file : str or os.PathLike, optional
+        Also write the partitioned, lowered model to this HDF5 file (see
+        `nengo_mpi.save`), to run later with ``python -m nengo_mpi run``.
+    probe_file : str or os.PathLike, optional
+        Stream probe data to this HDF5 file (read it with `nengo_mpi.load_probes`)
+        instead of keeping it in memory: memory stays flat however long the runs.
+        ``sim.data[probe]`` reads it back. The file is ``<probe_file>.partial`` until
+        the simulator is closed; `reset` starts it over.
 
     Attributes
     ----------
@@ -70,9 +83,12 @@ class Simulator:
         optimize=True,
         partitioner=None,
         assignments=None,
+        save_file=None,
+        probe_file=None,
     ):
         self.closed = True  # until construction succeeds, as in nengo
         self._runtime = None
+        self._probe_writer = None
         self._closed_timing = None
         self.progress_bar = progress_bar
         self.optimize = optimize
@@ -128,10 +144,18 @@ class Simulator:
             else:
                 seed = np.random.randint(npext.maxint)
         self.seed = seed
+        if save_file is not None:
+            write_model(save_file, self._lowered, self.model, seed)
+        if probe_file is not None:
+            check_writable(probe_file)
         self._runtime = Runtime(self._lowered, self.model.dt, seed, session=session,
                                 label=str(self.model.label))
+        if probe_file is not None:
+            self._probe_writer = ProbeWriter(
+                probe_file, probe_table(self._lowered, self.model), self.model.dt)
         self._sim_data = self.model.params
-        self.data = SimulationData(self._sim_data)
+        self.data = (SimulationData(self._sim_data) if self._probe_writer is None
+                     else _StreamedData(self._sim_data, self._probe_writer, self.model))
         self._n_steps = 0
         self._time = 0.0
         self.closed = False
@@ -236,6 +260,8 @@ class Simulator:
             self._runtime.close()
             self._closed_timing = self._runtime.final_timing
             self._runtime = None
+        if self._probe_writer is not None:
+            self._probe_writer.close(complete=not self._probe_writer.failed)
 
     def timing(self):
         """Where each rank's time went while this simulator ran.
@@ -316,6 +342,8 @@ class Simulator:
         self._n_steps = 0
         self._time = 0.0
         self.clear_probes()
+        if self._probe_writer is not None:
+            self._probe_writer.restart()
 
     def run(self, time_in_seconds, progress_bar=None):
         """Simulate for the given length of time (rounded to a whole number of steps)."""
@@ -346,6 +374,9 @@ class Simulator:
         ) as pt:
             show = pt.total_progress is not None and progress_bar is not False
             chunk = max(1, steps // PROGRESS_CHUNKS) if show else max(steps, 1)
+            if self._probe_writer is not None:
+                # The engine holds a chunk's samples until it returns: keep it to a block.
+                chunk = min(chunk, self._probe_writer.block)
             done = 0
             while done < steps:
                 n = min(chunk, steps - done)
@@ -361,12 +392,25 @@ class Simulator:
     def _advance(self, steps):
         engine = self._runtime.host.engine
         before = engine.steps
+        writer = self._probe_writer
+        if writer is not None and writer.failed:
+            raise SimulationError(
+                f"the probe file {writer.path} stopped at step {writer.step} after an "
+                "error; reset the simulator to start it over")
         try:
             samples = self._runtime.run(steps)
+        except BaseException:
+            if writer is not None:
+                # The samples of the failed run are lost, so the file cannot go on.
+                writer.failed = True
+            raise
         finally:
             # Even after an error mid-run, time reflects the steps the engine completed.
             self._n_steps += int(engine.steps - before)
             self._time = self._n_steps * self.dt
+        if writer is not None:
+            writer.add(samples, self._n_steps)
+            return
         for index, rows in samples.items():
             self._sim_data[self.model.probes[index]].extend(rows)
 
@@ -387,3 +431,20 @@ class Simulator:
         period = 1 if sample_every is None else sample_every / self.dt
         steps = np.arange(1, self.n_steps + 1)
         return self.dt * steps[steps % period < 1]
+
+
+class _StreamedData(SimulationData):
+    """``sim.data`` of a simulator that streams its probes to a file: probe data is read
+    back from the file (and the samples not yet written) on every lookup."""
+
+    def __init__(self, raw, writer, model):
+        super().__init__(raw)
+        self.writer = writer
+        self.index = {probe: i for i, probe in enumerate(model.probes)}
+
+    def __getitem__(self, key):
+        if key in self.index:
+            data = self.writer.read(self.index[key])
+            data.setflags(write=False)
+            return data
+        return super().__getitem__(key)

@@ -92,6 +92,9 @@ class ProbeWriter:
         self.start_step = int(start_step)
         self.block = block_steps(self.probes)
         self.model_id = model_id
+        # Set by the Simulator when a run failed: its samples are lost, so the file
+        # cannot continue and stays incomplete.
+        self.failed = False
         self._create()
 
     def _create(self):
@@ -131,15 +134,16 @@ class ProbeWriter:
         """The step at which the next block ends."""
         return (self.written_step // self.block + 1) * self.block
 
-    def add(self, samples, steps):
-        """Take the samples of the next ``steps`` steps: probe index -> (n, *shape) array.
+    def add(self, samples, through_step):
+        """Take the samples of the steps after the last call through ``through_step``:
+        probe index -> (n, *shape) array.
 
         Writes every block this completes.
         """
         for index, rows in samples.items():
             if len(rows):
                 self.pending[index].append(np.asarray(rows))
-        self.step += int(steps)
+        self.step = int(through_step)
         while self.step >= self.next_boundary():
             self._write_through(self.next_boundary())
 
@@ -166,6 +170,8 @@ class ProbeWriter:
     def _take(self, index, n, probe):
         """The first ``n`` pending rows of probe ``index`` (removed from pending)."""
         parts = self.pending[index]
+        if n == 0:
+            return None
         have = sum(len(a) for a in parts)
         if have < n:
             raise RuntimeError(
@@ -189,6 +195,7 @@ class ProbeWriter:
         """Start over from ``start_step`` with an empty file (``Simulator.reset``)."""
         if self.closed:
             raise RuntimeError("the probe file is closed")
+        self.failed = False
         self._create()
 
     def close(self, complete=True):

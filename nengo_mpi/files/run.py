@@ -107,11 +107,14 @@ class _Job:
         except Exception as e:  # pylint: disable=broad-except
             error = f"{type(e).__name__}: {e}"
         errors = [error] if self.comm is None else self.comm.allgather(error)
-        for r, e in enumerate(errors):
-            if e is not None:
-                where = f" (rank {r} of {self.size})" if self.size > 1 else ""
-                raise RunError(f"{step}{where}: {e}")
-        return result
+        failed = [r for r, e in enumerate(errors) if e is not None]
+        if not failed:
+            return result
+        where = ""
+        if self.size > 1:
+            where = (" (on every rank)" if len(failed) == self.size else
+                     f" (on rank {', '.join(map(str, failed))} of {self.size})")
+        raise RunError(f"{step}{where}: {errors[failed[0]]}")
 
     def bcast(self, value):
         return value if self.comm is None else self.comm.bcast(value, root=0)
@@ -285,7 +288,7 @@ def _loop(job, host, writer, steps, opts, meta):
                     merged = {}
                     for part, _ in gathered:
                         merged.update(part)
-                    writer.add(merged, n)
+                    writer.add(merged, host.engine.steps)
                 except Exception as e:  # pylint: disable=broad-except
                     failure = f"writing {opts.out} failed: {type(e).__name__}: {e}"
         failure = job.bcast(failure)

@@ -289,20 +289,34 @@ def probe_name(label, index):
     return f"{safe} #{index}"
 
 
-def _write_probes(group, lowered, model):
+def probe_table(lowered, model):
+    """One dict per probe, by index: index, component, view, period, dtype, shape,
+    sample_every, label, name (what a probe file and a model file record)."""
     rows = sorted((pr for p in lowered.programs for pr in p.probes), key=lambda r: r.index)
-    labels = [probe_label(model.probes[r.index]) for r in rows]
-    write(group, "index", np.asarray([r.index for r in rows], dtype=np.int64))
-    write(group, "component", np.asarray([r.component for r in rows], dtype=np.int64))
-    write(group, "view", np.asarray([r.view for r in rows], dtype=np.int64))
-    write(group, "period", np.asarray([r.period for r in rows], dtype=np.float64))
-    write(group, "dtype", np.asarray([DTYPE_CODES[np.dtype(r.dtype)] for r in rows],
+    table = []
+    for r in rows:
+        probe = model.probes[r.index]
+        label = probe_label(probe)
+        table.append({
+            "index": r.index, "component": r.component, "view": r.view,
+            "period": float(r.period), "dtype": str(np.dtype(r.dtype)),
+            "shape": tuple(r.shape), "sample_every": probe.sample_every,
+            "label": label, "name": probe_name(label, r.index),
+        })
+    return table
+
+
+def _write_probes(group, lowered, model):
+    rows = probe_table(lowered, model)
+    for key, dtype in (("index", np.int64), ("component", np.int64), ("view", np.int64),
+                       ("period", np.float64)):
+        write(group, key, np.asarray([r[key] for r in rows], dtype=dtype))
+    write(group, "dtype", np.asarray([DTYPE_CODES[np.dtype(r["dtype"])] for r in rows],
                                      dtype=np.int8))
-    write(group, "ndim", np.asarray([len(r.shape) for r in rows], dtype=np.int64))
-    write(group, "shape", np.asarray([d for r in rows for d in r.shape], dtype=np.int64))
-    every = [model.probes[r.index].sample_every for r in rows]
-    write(group, "sample_every",
-          np.asarray([np.nan if e is None else e for e in every], dtype=np.float64))
-    write(group, "label", labels, strings=True)
-    write(group, "name", [probe_name(lab, r.index) for lab, r in zip(labels, rows)],
-          strings=True)
+    write(group, "ndim", np.asarray([len(r["shape"]) for r in rows], dtype=np.int64))
+    write(group, "shape", np.asarray([d for r in rows for d in r["shape"]], dtype=np.int64))
+    write(group, "sample_every", np.asarray(
+        [np.nan if r["sample_every"] is None else r["sample_every"] for r in rows],
+        dtype=np.float64))
+    write(group, "label", [r["label"] for r in rows], strings=True)
+    write(group, "name", [r["name"] for r in rows], strings=True)
