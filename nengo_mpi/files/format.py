@@ -59,7 +59,7 @@ def check_writable(path):
         raise FileFormatError(f"cannot write {path!r}: {e.strerror or e}") from None
 
 
-def open_read(path, kind):
+def open_read(path, kind, locking=None):
     """Open a nengo_mpi file of the given kind for reading, checking kind and version.
 
     Parameters
@@ -68,6 +68,8 @@ def open_read(path, kind):
         The file.
     kind : str
         One of `MODEL_FORMAT`, `PROBES_FORMAT`, `CHECKPOINT_FORMAT`.
+    locking : bool, optional
+        HDF5 file locking (default: HDF5's own default).
 
     Returns
     -------
@@ -83,7 +85,7 @@ def open_read(path, kind):
     if not os.path.exists(path):
         raise FileFormatError(f"{kind} file {path!r} does not exist")
     try:
-        f = h5py.File(path, "r")
+        f = h5py.File(path, "r", locking=locking)
     except OSError as e:
         raise FileFormatError(
             f"{path!r} is not a readable HDF5 file (truncated or corrupted?): {e}"

@@ -12,7 +12,9 @@ Layout of a probe file::
 
 ``<name>`` is the probe's label and its index in the model (``"b.decoded_output #1"``).
 
-Only rank 0 writes. Samples are written in blocks of a fixed number of steps, counted
+Only rank 0 writes. It opens the file without HDF5's file locks, so that looking into
+the ``.partial`` file of a running job (`load_probes` does not lock either) cannot make
+the run fail. Samples are written in blocks of a fixed number of steps, counted
 from step 0, that depends only on the probes (about `BLOCK_BYTES` of data): memory stays
 flat however long the run, and the same model writes the same file at any rank count.
 The file is opened, extended and closed for every block, so that between blocks it is
@@ -102,7 +104,7 @@ class ProbeWriter:
         self.step = self.start_step  # samples through this step were added
         self.pending = {p["index"]: [] for p in self.probes}
         self.closed = False
-        with h5py.File(self.tmp, "w") as f:
+        with h5py.File(self.tmp, "w", locking=False) as f:
             stamp(f, PROBES_FORMAT)
             f.attrs.update({
                 "nengo_mpi_version": __version__,
@@ -150,7 +152,7 @@ class ProbeWriter:
     def _write_through(self, end):
         """Write the samples of steps ``written_step + 1 .. end``."""
         first = self.written_step + 1
-        with h5py.File(self.tmp, "a") as f:
+        with h5py.File(self.tmp, "a", locking=False) as f:
             for p in self.probes:
                 steps, mask = sample_mask(p["period"], first, end)
                 n = int(np.count_nonzero(mask))
@@ -186,7 +188,7 @@ class ProbeWriter:
         """All samples of probe ``index`` so far (written and pending), as one array."""
         p = next(p for p in self.probes if p["index"] == index)
         name = self.tmp if not self.closed else self.path
-        with h5py.File(name, "r") as f:
+        with h5py.File(name, "r", locking=False) as f:
             on_disk = f["probes"][p["name"]][()]
         parts = [on_disk] + self.pending[index]
         return np.concatenate(parts) if len(parts) > 1 else on_disk
@@ -210,7 +212,7 @@ class ProbeWriter:
             return
         if self.step > self.written_step:
             self._write_through(self.step)
-        with h5py.File(self.tmp, "a") as f:
+        with h5py.File(self.tmp, "a", locking=False) as f:
             f.attrs["complete"] = True
         replace_atomically(self.tmp, self.path)
 
@@ -237,7 +239,7 @@ class ProbeData(Mapping):
 
     def __init__(self, path):
         self.path = os.fspath(path)
-        with open_read(self.path, PROBES_FORMAT) as f:
+        with open_read(self.path, PROBES_FORMAT, locking=False) as f:
             a = f.attrs
             self.dt = float(a["dt"])
             self.start_step = int(a["start_step"])
@@ -274,7 +276,7 @@ class ProbeData(Mapping):
         raise KeyError(f"no probe {key!r} in {self.path} (probes: {self._names})")
 
     def _read(self, group, key):
-        with h5py.File(self.path, "r") as f:
+        with h5py.File(self.path, "r", locking=False) as f:
             return f[group][self.name(key)][()]
 
     def __getitem__(self, key):

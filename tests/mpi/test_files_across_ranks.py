@@ -1,0 +1,88 @@
+"""Run with: mpirun -np N python -m pytest --with-mpi tests/mpi.
+
+The ``run`` command's code on every rank of the job (what ``python -m nengo_mpi run``
+executes): a model file run across the ranks writes the same probe file as one process,
+a checkpoint written across the ranks resumes in one process, and bad input makes every
+rank return non-zero.
+"""
+
+import os
+import sys
+import tempfile
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
+import models  # noqa: E402  pylint: disable=wrong-import-position
+
+import nengo_mpi  # noqa: E402
+from nengo_mpi.files.run import main as run_main  # noqa: E402
+from nengo_mpi.runtime import session as mpi_session  # noqa: E402
+
+
+@pytest.fixture
+def shared_dir():
+    """One temporary directory every rank of the job uses (made by rank 0)."""
+    s = mpi_session.start()
+    path = tempfile.mkdtemp(prefix="nengo_mpi_files_") if s.rank == 0 else None
+    path = s.comm.bcast(path, root=0)
+    yield path
+    s.comm.Barrier()
+    if s.rank == 0:
+        for name in os.listdir(path):
+            os.remove(os.path.join(path, name))
+        os.rmdir(path)
+
+
+def _save(shared_dir, n_components):
+    s = mpi_session.start()
+    path = os.path.join(shared_dir, "chain.h5")
+    if s.rank == 0:
+        nengo_mpi.save(models.chain(), path, partitioner=nengo_mpi.Partitioner(n_components))
+    s.comm.Barrier()
+    return path
+
+
+def _serial(*args):
+    """Run the command in rank 0's process alone (as a 1-rank job)."""
+    return run_main([str(a) for a in args], None)
+
+
+@pytest.mark.mpi(min_size=2)
+def test_run_across_ranks_equals_one_process(shared_dir):
+    s = mpi_session.start()
+    model = _save(shared_dir, 5)
+    out = os.path.join(shared_dir, "across.h5")
+    code = run_main([model, "--time", "0.2", "--out", out, "--checkpoint",
+                     os.path.join(shared_dir, "ck.h5")], s)
+    assert s.comm.allgather(code) == [0] * s.size
+    if s.rank == 0:
+        one = os.path.join(shared_dir, "one.h5")
+        assert _serial(model, "--time", 0.2, "--out", one) == 0
+        with open(one, "rb") as a, open(out, "rb") as b:
+            assert a.read() == b.read()
+        # The checkpoint the job wrote resumes in one process.
+        assert _serial(model, "--time", 0.1, "--out", os.path.join(shared_dir, "b.h5"),
+                       "--resume", os.path.join(shared_dir, "ck.h5")) == 0
+        assert _serial(model, "--time", 0.3, "--out",
+                       os.path.join(shared_dir, "full.h5")) == 0
+        full = nengo_mpi.load_probes(os.path.join(shared_dir, "full.h5"))
+        first = nengo_mpi.load_probes(out)
+        rest = nengo_mpi.load_probes(os.path.join(shared_dir, "b.h5"))
+        for key in full:
+            assert np.array_equal(full[key], np.concatenate([first[key], rest[key]]))
+    s.comm.Barrier()
+
+
+@pytest.mark.mpi(min_size=2)
+def test_bad_input_fails_on_every_rank(shared_dir):
+    s = mpi_session.start()
+    model = _save(shared_dir, 3)
+    if s.rank == 0:
+        with open(model, "r+b") as f:
+            f.truncate(1000)
+    s.comm.Barrier()
+    code = run_main([model, "--time", "0.1", "--out", os.path.join(shared_dir, "p.h5")], s)
+    codes = s.comm.allgather(code)
+    assert all(c != 0 for c in codes), codes
