@@ -23,7 +23,7 @@ import time
 import traceback
 
 from ..runtime import session as mpi_session
-from ..runtime.timing import format_report
+from ..runtime.timing import format_report, peak_rss_mib
 from .format import FileFormatError, check_writable
 
 USAGE = """usage: python -m nengo_mpi run MODEL.h5 --time SECONDS [--out PROBES.h5]
@@ -79,8 +79,12 @@ def parse(argv):
     if opts.out is None:
         stem = opts.model[:-3] if opts.model.endswith(".h5") else opts.model
         opts.out = stem + ".probes.h5"
-    if os.path.abspath(opts.out) == os.path.abspath(opts.model):
+    same = os.path.abspath
+    if same(opts.out) == same(opts.model):
         raise RunError("--out must not be the model file")
+    if opts.checkpoint is not None and same(opts.checkpoint) in (same(opts.out),
+                                                                same(opts.model)):
+        raise RunError("--checkpoint must differ from the model file and --out")
     return opts
 
 
@@ -210,6 +214,10 @@ def _run(job, argv):
         entries = [host.timing()] if job.comm is None else job.comm.gather(host.timing())
         if job.rank == 0:
             job.say(format_report(entries, title=f"nengo_mpi timing ({opts.model})"))
+    rss = peak_rss_mib()
+    rss = [rss] if job.comm is None else job.comm.gather(rss)
+    job.say("nengo_mpi run: peak memory per rank (MiB): "
+            + ", ".join(f"{r:.0f}" for r in rss) if job.rank == 0 else "")
     job.say(f"nengo_mpi run: {steps} steps to t = {host.engine.steps * model.dt:g} s; "
             f"probes in {opts.out}"
             + (f", checkpoint in {opts.checkpoint}" if opts.checkpoint else ""))
