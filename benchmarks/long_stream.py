@@ -21,6 +21,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 
 import nengo
@@ -64,29 +65,29 @@ def main():
     cmd = [mpirun, "-np", str(args.ranks), sys.executable, "-m", "nengo_mpi", "run", model,
            "--time", str(args.seconds), "--out", out, "--progress"]
     start = time.monotonic()
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, bufsize=1)
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
+    err = []  # stderr, collected by a thread so that polling memory never blocks
+    reader = threading.Thread(
+        target=lambda: err.extend(iter(lambda: os.read(proc.stderr.fileno(), 65536)
+                                       .decode(errors="replace"), "")),
+        daemon=True)
+    reader.start()
     pids = None
     samples = []  # (fraction done, [rss per rank])
-    done = 0.0
-    err = []
-    os.set_blocking(proc.stderr.fileno(), False)
     while proc.poll() is None:
-        chunk = proc.stderr.read() or ""
-        err.append(chunk)
         text = "".join(err)
         if pids is None:
             found = re.findall(r"rank \d+: pid (\d+)", text)
             if len(found) == args.ranks:
                 pids = [int(x) for x in found]
-        steps = re.findall(r"(\d+)/(\d+) steps", chunk)
-        if steps:
-            done = int(steps[-1][0]) / int(steps[-1][1])
+        steps = re.findall(r"(\d+)/(\d+) steps", text[-200:])
+        done = int(steps[-1][0]) / int(steps[-1][1]) if steps else 0.0
         if pids is not None:
             rss = [rss_mib(pid) for pid in pids]
             if all(r is not None for r in rss):
                 samples.append((done, rss))
         time.sleep(0.5)
-    err.append(proc.stderr.read() or "")
+    reader.join()
     wall = time.monotonic() - start
     if proc.returncode != 0:
         sys.exit("".join(err))
