@@ -17,6 +17,7 @@ from .census import record_split
 from .files.format import check_writable
 from .files.probes_out import ProbeWriter
 from .files.save import probe_table, write_model
+from .lower.kernels.neurons import NeuronTypeRng
 from .lower.program import lower_model
 from .partition import Partitioner
 from .runtime import session as mpi_session
@@ -178,6 +179,8 @@ class Simulator:
         self.close()
 
     def __getstate__(self):
+        if self._runtime is not None:
+            self._keep_neuron_rngs()
         signals = {}
         if self.signals is not None:
             signals = {k: np.array(v) for k, v in self.signals.items() if not k.readonly}
@@ -211,12 +214,32 @@ class Simulator:
                 self.signals[key] = value
         for key, value in state["probe_outputs"].items():
             self._sim_data[key].extend(value)
-        # The engine's own step counter restarts at 0; nengo keeps time in signals,
-        # which were restored above, so keep ours in step with them.
+        # nengo keeps time in signals, which were restored above; the engine continues
+        # from the same step (probes with sample_every keep their phase).
         self._n_steps = state["n_steps"]
         self._time = self._n_steps * self.dt
+        if self._runtime is not None:
+            self._runtime.set_steps(self._n_steps)
         if state["closed"]:
             self.close()
+
+    def _keep_neuron_rngs(self):
+        """Store the engine's stochastic neuron generators in their operators.
+
+        nengo's builder gives StochasticSpiking and PoissonSpiking their own RandomState
+        (``op.state_extra["rng"]``), which nengo's simulator advances in place, so a
+        pickled nengo simulator continues those streams. The engine draws from its own
+        copy; putting its state back into the operator makes the pickled model (and a
+        simulator restored from it) continue them too.
+        """
+        states = None
+        for program in self._lowered.programs:
+            for rec in program.ops:
+                if isinstance(rec.reseed, NeuronTypeRng):
+                    if states is None:
+                        states = self._runtime.rng_states()
+                    op = self._lowered.ops[rec.order]
+                    op.state_extra["rng"].set_state(states[(program.component, rec.order)])
 
     @property
     def dt(self):

@@ -190,6 +190,31 @@ def test_pickle_roundtrip_keeps_state_and_split():
         assert np.array_equal(clone.data[clone.model.probes[0]], sim.data[p])
 
 
+@pytest.mark.parametrize("neuron_type", [
+    nengo.PoissonSpiking(nengo.LIFRate()), nengo.StochasticSpiking(nengo.RectifiedLinear()),
+])
+def test_pickle_continues_stochastic_neurons_and_probe_phase(neuron_type):
+    """As in nengo, a pickled simulator continues its stochastic neurons' generators
+    (restarting them would repeat the spikes of the first steps), and a probe with
+    sample_every keeps sampling at the same steps."""
+    with nengo.Network(seed=3) as net:
+        u = nengo.Node(0.8)
+        a = nengo.Ensemble(40, 1, neuron_type=neuron_type)
+        nengo.Connection(u, a)
+        spikes = nengo.Probe(a.neurons)
+        sparse = nengo.Probe(a.neurons, sample_every=0.003)
+    with nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(2),
+                             progress_bar=False) as sim:
+        sim.run(0.1)
+        clone = pickle.loads(pickle.dumps(sim))
+        sim.run(0.1)
+    with clone:
+        clone.run(0.1)
+        assert np.array_equal(clone.data[clone.model.probes[0]][100:], sim.data[spikes][100:])
+        assert sim.data[spikes][100:].any()
+        assert np.array_equal(clone.data[clone.model.probes[1]], sim.data[sparse])
+
+
 def test_entry_point_registered():
     eps = importlib.metadata.entry_points(group="nengo.backends")
     assert any(ep.name == "mpi" and ep.load() is nengo_mpi.Simulator for ep in eps)

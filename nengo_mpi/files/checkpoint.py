@@ -61,11 +61,11 @@ def rank_state(host):
     """
     eng = host.engine
     rows = {c: [] for c in host.local}
+    for (comp, order), state in host.native_rng_states().items():
+        rows[comp].append(_rng_row(order, False, state))
     for handle, order, comp in host.op_handles:
         if handle in host.fallback_rngs:
             rows[comp].append(_rng_row(order, True, host.fallback_rngs[handle].get_state()))
-        elif eng.op_has_rng(handle):
-            rows[comp].append(_rng_row(order, False, eng.get_rng_state(handle)))
     return {
         c: (np.array(eng.buffer(li), copy=True),
             np.array(rows[c], dtype=RNG_DTYPE).reshape(-1))

@@ -73,6 +73,7 @@ class LoweredModel:
     channels: list
     n_ops: int
     home: dict  # base Signal -> component whose copy is authoritative
+    ops: list = field(default_factory=list)  # the operators in global order
 
     @property
     def n_components(self):
@@ -150,7 +151,7 @@ def lower_model(model, obj_components, n_components):
     for comp, layout in enumerate(layouts):
         for base in layout.bases:
             home.setdefault(base, writer_component.get(base, comp))
-    return LoweredModel(programs, channels, len(ops), home)
+    return LoweredModel(programs, channels, len(ops), home, ops)
 
 
 def _probe_view(layout, sig):

@@ -164,6 +164,33 @@ class Runtime:
             raise error
         return [entry for entry, _ in replies]
 
+    def rng_states(self):
+        """Every rank's native generator states: ``{(component, order): state}``."""
+        if self.session is None:
+            return self.host.native_rng_states()
+        s = self.session
+        s.comm.bcast((protocol.RNG, self.sim_id), root=0)
+        error = None
+        try:
+            own = self.host.native_rng_states()
+        except Exception as e:  # pylint: disable=broad-except
+            own, error = {}, e
+        replies = s.comm.gather((own, None), root=0)
+        shipped = protocol.first_error(packed for _, packed in replies)
+        error = shipped if error is None else error
+        if error is not None:
+            raise error
+        states = {}
+        for part, _ in replies:
+            states.update(part)
+        return states
+
+    def set_steps(self, steps):
+        """Continue from step ``steps`` on every rank (before any run)."""
+        if self.session is not None:
+            self.session.comm.bcast((protocol.STEPS, self.sim_id, int(steps)), root=0)
+        self.host.set_steps(steps)
+
     def set_profile(self, enabled):
         """Time every operator by kind on every rank from now on (or stop)."""
         if self.session is not None:

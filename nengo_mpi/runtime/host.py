@@ -102,6 +102,20 @@ class RankEngine:
         for handle, rec in self.reseeded:
             rec.reseed(self.engine, handle, np.random.RandomState(seeds[rec.order]))
 
+    def native_rng_states(self):
+        """``{(component, global order): RandomState state}`` of every native op that
+        draws random numbers, as its generator stands now."""
+        eng = self.engine
+        return {
+            (comp, order): eng.get_rng_state(handle)
+            for handle, order, comp in self.op_handles
+            if handle not in self.fallback_rngs and eng.op_has_rng(handle)
+        }
+
+    def set_steps(self, steps):
+        """Continue from step ``steps`` (probe sampling follows it); before any run."""
+        self.engine.set_steps(steps)
+
     def run(self, steps):
         # nengo's step runs with these floating point error settings; Python fallbacks
         # (users' functions included) see the same.

@@ -13,6 +13,9 @@ act on commands, in the order rank 0 issues them:
   stores ``raw`` there (``sim.signals`` of components on other ranks);
 - ``("timing", sim_id)`` then a gather of (this rank's timing entry, error or None);
 - ``("profile", sim_id, enabled)``: time every operator by kind from now on (or stop);
+- ``("rng", sim_id)`` then a gather of (this rank's native generator states by
+  (component, order), error or None);
+- ``("steps", sim_id, n)``: continue from step n (a restored pickle; before any run);
 - ``("close", sim_id)``;
 - ``("exit", code)``: leave the serve loop with rank 0's exit code.
 """
@@ -27,6 +30,7 @@ from .host import RankEngine
 OPEN, RUN, RESET, CLOSE, EXIT = "open", "run", "reset", "close", "exit"
 READ, WRITE = "read", "write"
 TIMING, PROFILE = "timing", "profile"
+RNG, STEPS = "rng", "steps"
 
 
 def ship(lowered, rank_of, size):
@@ -147,6 +151,21 @@ def serve(session):
             except Exception as e:  # pylint: disable=broad-except
                 error = pack_error(e, session.rank)
             comm.gather((entry, error), root=0)
+        elif kind == RNG:
+            _, sim_id = cmd
+            host = sims.get(sim_id, (None,))[0]
+            states, error = {}, None
+            try:
+                if host is not None:
+                    states = host.native_rng_states()
+            except Exception as e:  # pylint: disable=broad-except
+                error = pack_error(e, session.rank)
+            comm.gather((states, error), root=0)
+        elif kind == STEPS:
+            _, sim_id, n = cmd
+            host = sims.get(sim_id, (None,))[0]
+            if host is not None:
+                host.set_steps(n)
         elif kind == PROFILE:
             _, sim_id, enabled = cmd
             host = sims.get(sim_id, (None,))[0]

@@ -91,3 +91,32 @@ def test_error_on_root_reaches_every_rank():
 
     with pytest.raises(RuntimeError, match="rank 0 failed: ValidationError"):
         on_root(bad)
+
+
+def _pickled_poisson_continues():
+    import pickle  # pylint: disable=import-outside-toplevel
+
+    with nengo.Network(seed=3) as net:
+        u = nengo.Node(0.8)
+        a = nengo.Ensemble(40, 1, neuron_type=nengo.PoissonSpiking(nengo.LIFRate()))
+        b = nengo.Ensemble(40, 1, neuron_type=nengo.PoissonSpiking(nengo.LIFRate()))
+        nengo.Connection(u, a)
+        nengo.Connection(a, b, synapse=0.005)
+        p = nengo.Probe(b.neurons, sample_every=0.002)
+    with nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(2),
+                             assignments={u: 0, a: 0, b: 1}, progress_bar=False) as sim:
+        sim.run(0.05)
+        clone = pickle.loads(pickle.dumps(sim))
+        sim.run(0.05)
+        expected = sim.data[p]
+    with clone:
+        clone.run(0.05)
+        got = clone.data[clone.model.probes[0]]
+    return bool(np.array_equal(got, expected)), bool(expected[25:].any())
+
+
+@pytest.mark.mpi(min_size=2)
+def test_pickled_simulator_continues_generators_on_other_ranks():
+    """The generator of a Poisson ensemble on rank 1 is fetched into the pickle."""
+    same, spiked = on_root(_pickled_poisson_continues)
+    assert same and spiked
