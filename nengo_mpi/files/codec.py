@@ -199,19 +199,20 @@ class CallReader:
             for kind in self.kind_ids:
                 method, tokens = self.kinds[int(kind)]
                 yield method, tuple(self._values(tokens))
-            left = {k: len(v) - self.pos[k] for k, v in self.pools.items()
-                    if k != "bytes" and len(v) != self.pos[k]}
-            if left or self.pos["bytes"] != len(self.pools["bytes"]):
-                raise FileFormatError(f"{self.where}: stored calls do not use all their data")
+            if any(self.pos[k] != len(v) for k, v in self.pools.items()):
+                raise FileFormatError(
+                    f"{self.where}: stored calls do not use all their data")
         except (IndexError, ValueError, TypeError) as e:
-            raise FileFormatError(f"{self.where}: stored calls are inconsistent: {e}") from None
+            raise FileFormatError(
+                f"{self.where}: stored calls are inconsistent: {e}") from None
 
     def _take(self, pool, n):
         start = self.pos[pool]
         end = start + n
         values = self.pools[pool]
         if end > len(values):
-            raise FileFormatError(f"{self.where}: stored calls run past their '{pool}' data")
+            raise FileFormatError(
+                f"{self.where}: stored calls run past their '{pool}' data")
         self.pos[pool] = end
         return values[start:end]
 
@@ -233,7 +234,8 @@ class CallReader:
                 yield []
             elif token in ("li", "lf", "lb"):
                 n = int(self._take("dim", 1)[0])
-                yield self._take({"li": "int", "lf": "float", "lb": "bool"}[token], n).tolist()
+                pool = {"li": "int", "lf": "float", "lb": "bool"}[token]
+                yield self._take(pool, n).tolist()
             elif token[0] == "a":
                 dtype = np.dtype(token[1:])
                 ndim = int(self._take("dim", 1)[0])

@@ -163,7 +163,8 @@ class ModelFile:
         where = f"{self.path!r} component {c}"
         buffer = read(g, "buffer", where)
         views = [
-            (int(v["offset"]), int(v["dtype"]), tuple(int(x) for x in v["shape"][: v["ndim"]]),
+            (int(v["offset"]), int(v["dtype"]),
+             tuple(int(x) for x in v["shape"][: v["ndim"]]),
              tuple(int(x) for x in v["strides"][: v["ndim"]]))
             for v in read(g, "views", where)
         ]

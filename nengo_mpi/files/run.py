@@ -22,7 +22,6 @@ import sys
 import time
 import traceback
 
-from ..runtime import session as mpi_session
 from ..runtime.timing import format_report, peak_rss_mib
 from .format import FileFormatError, check_writable
 
@@ -150,7 +149,6 @@ def _run(job, argv):
     # pylint: disable=import-outside-toplevel
     from ..runtime.host import RankEngine
     from .checkpoint import Checkpoint, write_checkpoint
-    from .load import ModelFile
     from .probes_out import ProbeWriter
 
     opts = job.agree("arguments", lambda: parse(argv))

@@ -39,7 +39,8 @@ def _save(shared_dir, n_components):
     s = mpi_session.start()
     path = os.path.join(shared_dir, "chain.h5")
     if s.rank == 0:
-        nengo_mpi.save(models.chain(), path, partitioner=nengo_mpi.Partitioner(n_components))
+        nengo_mpi.save(models.chain(), path,
+                       partitioner=nengo_mpi.Partitioner(n_components))
     s.comm.Barrier()
     return path
 
