@@ -92,9 +92,16 @@ def write_checkpoint(path, comm, host, meta):
     OSError or FileFormatError
         On every rank, if rank 0 could not write the file.
     """
-    own = rank_state(host)
     rank = 0 if comm is None else comm.Get_rank()
     size = 1 if comm is None else comm.Get_size()
+    try:
+        own = rank_state(host)
+    except Exception as e:  # pylint: disable=broad-except
+        if comm is None:
+            raise
+        # Every rank still takes part (rank 0 waits for every part, the others for
+        # rank 0's verdict): the failure travels in place of the state.
+        own = f"rank {rank}: {type(e).__name__}: {e}"
     if rank != 0:
         comm.send(own, dest=0)
         error = comm.bcast(None, root=0)
@@ -132,6 +139,8 @@ def write_checkpoint(path, comm, host, meta):
 
 
 def _write_part(group, part):
+    if isinstance(part, str):  # a rank that could not take its state says why
+        raise RuntimeError(part)
     for c, (buffer, rng) in part.items():
         g = group.create_group(str(c))
         write(g, "buffer", buffer)

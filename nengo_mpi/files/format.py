@@ -159,8 +159,9 @@ def read(group, name, where=""):
         If the dataset is missing or its bytes do not match its checksum.
     """
     path = f"{group.name.rstrip('/')}/{name}"
+    where = where or repr(group.file.filename)
     if name not in group:
-        raise FileFormatError(f"{where or group.file.filename!r} has no dataset {path}")
+        raise FileFormatError(f"{where} has no dataset {path}")
     ds = group[name]
     try:
         if ds.dtype.kind == "O" or h5py.check_string_dtype(ds.dtype) is not None:
@@ -169,12 +170,12 @@ def read(group, name, where=""):
             array = ds[()]
     except (OSError, ValueError) as e:
         raise FileFormatError(
-            f"{where or group.file.filename!r}: cannot read {path} (corrupted?): {e}"
+            f"{where}: cannot read {path} (corrupted?): {e}"
         ) from None
     expected = ds.attrs.get("crc32")
     if expected is not None and int(expected) != crc32(np.asarray(array)):
         raise FileFormatError(
-            f"{where or group.file.filename!r}: {path} is corrupted (checksum mismatch)"
+            f"{where}: {path} is corrupted (checksum mismatch)"
         )
     return array
 

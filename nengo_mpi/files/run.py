@@ -168,10 +168,12 @@ def _run(job, argv):
     mine = [c for c in range(model.n_components) if c % job.size == job.rank]
     rank_of = [c % job.size for c in range(model.n_components)]
 
+    # Collective, so on every rank before anything that can fail on one rank alone.
+    data_comm = None if job.comm is None else job.comm.Dup()
+
     def build():
         programs, channels = model.load(mine)
         _check_tags(job, channels)
-        data_comm = None if job.comm is None else job.comm.Dup()
         host = RankEngine(programs, channels, rank_of, model.dt, model.n_ops,
                           comm=data_comm)
         host.make_fallback_steps(model.seed)
@@ -201,13 +203,14 @@ def _run(job, argv):
         if writer is not None:
             writer.close(complete=False)
         raise
+    # The probe data is complete whatever happens to the final checkpoint.
+    job.agree("finishing the probe file",
+              lambda: writer.close(complete=True) if writer is not None else None)
     if opts.checkpoint is not None:
         host.engine.settle()
         meta["step"] = host.engine.steps
         job.agree("writing the final checkpoint",
                   lambda: write_checkpoint(opts.checkpoint, job.comm, host, meta))
-    if writer is not None:
-        writer.close(complete=True)
     if opts.timing:
         entries = [host.timing()] if job.comm is None else job.comm.gather(host.timing())
         if job.rank == 0:

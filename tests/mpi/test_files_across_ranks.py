@@ -87,3 +87,26 @@ def test_bad_input_fails_on_every_rank(shared_dir):
     code = run_main([model, "--time", "0.1", "--out", os.path.join(shared_dir, "p.h5")], s)
     codes = s.comm.allgather(code)
     assert all(c != 0 for c in codes), codes
+
+
+@pytest.mark.mpi(min_size=2)
+def test_checkpoint_failing_on_one_rank_fails_every_rank(shared_dir, monkeypatch, capsys):
+    """A rank that cannot take its state does not leave rank 0 waiting for it."""
+    from nengo_mpi.files import checkpoint  # pylint: disable=import-outside-toplevel
+
+    s = mpi_session.start()
+    model = _save(shared_dir, 2)
+    if s.rank == 1:
+        def broken(host):
+            raise MemoryError("no room for the state")
+
+        monkeypatch.setattr(checkpoint, "rank_state", broken)
+    ck = os.path.join(shared_dir, "ck.h5")
+    code = run_main([model, "--time", "0.01", "--out", os.path.join(shared_dir, "p.h5"),
+                     "--checkpoint", ck], s)
+    codes = s.comm.allgather(code)
+    assert all(c != 0 for c in codes), codes
+    if s.rank == 0:
+        err = capsys.readouterr().err
+        assert "rank 1: MemoryError: no room for the state" in err, err
+        assert not os.path.exists(ck)
