@@ -187,7 +187,12 @@ class Simulator:
         return {
             "model": self.model,
             "signals": signals,
-            "probe_outputs": {p: self._sim_data[p] for p in self.model.probes},
+            # Streamed probes are read back from their file (a restored simulator keeps
+            # its data in memory).
+            "probe_outputs": {
+                p: self._sim_data[p] if self._probe_writer is None else list(self.data[p])
+                for p in self.model.probes
+            },
             "dt": self.dt,
             "seed": self.seed,
             "progress_bar": self.progress_bar,

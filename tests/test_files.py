@@ -315,3 +315,24 @@ def test_streaming_memory_is_bounded_by_blocks(tmp_path, monkeypatch):
     assert np.allclose(data.trange(0), np.arange(1, 741) * 0.001)
     t = data.trange(1)
     assert len(t) == 296 and np.allclose(t[:3], [0.003, 0.005, 0.008])
+
+
+def test_pickled_streaming_simulator_keeps_its_data(tmp_path):
+    import pickle  # pylint: disable=import-outside-toplevel
+
+    with nengo.Network(seed=2) as net:
+        u = nengo.Node(np.sin)  # picklable, unlike a lambda
+        a = nengo.Ensemble(30, 1)
+        nengo.Connection(u, a)
+        nengo.Probe(a, synapse=0.01)
+        nengo.Probe(u, sample_every=0.003)
+    with nengo_mpi.Simulator(net, seed=2, progress_bar=False,
+                             probe_file=tmp_path / "p.h5") as sim:
+        sim.run(0.05)
+        clone = pickle.loads(pickle.dumps(sim))
+        sim.run(0.05)
+        expected = [sim.data[p] for p in sim.model.probes]
+    with clone:
+        clone.run(0.05)
+        for probe, values in zip(clone.model.probes, expected):
+            assert np.array_equal(clone.data[probe], values)
