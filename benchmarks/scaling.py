@@ -33,8 +33,9 @@ the receiver waits for it, and such hops are counted as if in series). Values wr
 by synapses (update channels) are sent at the end of a step and read at the start of
 the next one, so their latency is only partly hidden: one ``L`` per step is added.
 Ranks wait for each other every step, so the slowest rank sets the pace. With fewer
-cores than ranks, a rank that waits for a message yields its core (MPICH does so while
-it polls), so the ranks' busy times share the cores.
+cores than ranks, a rank that waits for a message soon yields its core (MPICH's wait
+loop calls sched_yield every MPIR_CVAR_POLLS_BEFORE_YIELD = 1000 polls), so the ranks'
+busy times share the cores.
 
 Assumptions it does not model: noise from other processes (each measured time is the
 fastest of ``--repeats`` runs), caches (an operator costs what it cost in the
@@ -459,7 +460,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
     parser.add_argument("--repeats", type=int, default=3, help="measured runs per point")
     parser.add_argument("--steps", type=int, default=300,
                         help="steps per calibration run")
-    parser.add_argument("--quiet-timeout", type=float, default=120.0,
+    parser.add_argument("--quiet-timeout", type=float, default=20.0,
                         help="wait up to this long for other processes to go idle "
                              "before each measured run [s]")
     parser.add_argument("--out", default=os.path.join(HERE, "SCALING.md"))

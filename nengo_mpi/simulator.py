@@ -261,8 +261,9 @@ class Simulator:
                 rank and recording probes.
             wait_s : float
                 Seconds blocked until a peer's message arrived (or our previous message
-                to it had left): the cost of other ranks being slower, and of latency
-                that computing did not hide.
+                to it had left): the cost of other ranks being slower, of latency that
+                computing did not hide, and of the MPI library's own work on arrived
+                messages (matching, copying), which it does inside that wait.
             exchange_s : float
                 Seconds packing, unpacking, starting and completing messages.
             bytes_sent, bytes_received : int
