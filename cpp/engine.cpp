@@ -247,8 +247,8 @@ void Engine::add_send(int tag, int src_local, int src_view, int dst_rank,
     check_open();
     SignalBuffer& src = buffer(src_local);
     const View& v = src.view(src_view);
-    sends_.push_back(std::make_unique<RemoteEnd>(
-        RemoteEnd{&src, v, send_after, comm_->open_send(dst_rank, tag, view_nbytes(v)), dst_rank}));
+    sends_.push_back(std::make_unique<RemoteEnd>(RemoteEnd{
+        &src, v, send_after, comm_->open_send(dst_rank, tag, view_nbytes(v)), dst_rank}));
 }
 
 void Engine::add_recv(int tag, int dst_local, int dst_view, int src_rank,

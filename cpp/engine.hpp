@@ -109,8 +109,9 @@ public:
     std::vector<std::int64_t> step_bytes_received() const;
     std::vector<std::int64_t> step_messages_sent() const;
     std::vector<std::int64_t> step_messages_received() const;
-    // Phase timing (a few clock reads per step, see engine.cpp) is on by default; off,
-    // run() reads no clock and timing() stops advancing.
+    // Phase timing is on by default: it reads the clock only when the step switches
+    // between ops and messages (at most two reads per message, none per op; see
+    // Stopwatch in engine.cpp). Off, run() reads no clock and timing() stops advancing.
     void set_timing(bool on) { timing_ = on; }
     bool timing_enabled() const { return timing_; }
     // Timing every op (two clock reads each) is off by default; the time of ops is
