@@ -299,7 +299,8 @@ class Templates:
             elif isinstance(owner, nengo.Connection):
                 post_input = cal.model.sig[owner].get("out")
                 writes = {s.base for s in op.sets + op.incs + op.updates}
-                side = "post" if post_input is not None and post_input.base in writes else "pre"
+                into_post = post_input is not None and post_input.base in writes
+                side = "post" if into_post else "pre"
                 per_unit[(side, owner)] += c
             elif isinstance(owner, nengo.Probe):
                 per_unit[("probe", owner)] += c
@@ -468,8 +469,8 @@ def cpu_name():
     return platform.processor() or "unknown"
 
 
-def us(seconds):
-    return f"{seconds * 1e6:,.1f}"
+def us(seconds, digits=1):
+    return f"{seconds * 1e6:,.{digits}f}"
 
 
 def main():  # pylint: disable=too-many-locals,too-many-statements
@@ -602,20 +603,22 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
         "the docstring of `benchmarks/scaling.py`. In short, per step:",
         "",
         "    busy_r = W_r + o * m_r + V_r / B     (compute, messages, bytes of rank r)",
-        "    t      = max_r busy_r + L + D * (L + b / B)   (D: chain of same-step messages)",
+        "    t      = max_r busy_r + L + D * (L + b / B)   (D: same-step chain)",
         "    t      = max(t, sum_r busy_r / C)    (P ranks sharing C < P cores)",
         "",
         "## Parameters measured here (shared memory, 2 ranks)",
         "",
-        f"- latency L = {us(here.latency)} us (half a 16-byte ping-pong through mpi4py), "
+        f"- latency L = {us(here.latency, 2)} us (half a 16-byte ping-pong through "
+        "mpi4py), "
         f"bandwidth B = {here.bandwidth / 1e9:.1f} GB/s (1 MiB ping-pong); with both "
         f"ranks on one core the ping-pong takes {us(net_here['same_core'])} us per "
         f"message, so a switch between ranks costs about t_cs = {us(switch)} us;",
-        f"- overhead o = {us(here.overhead)} us of CPU per message end: {us(o_mpi)} us "
+        f"- overhead o = {us(here.overhead, 2)} us of CPU per message end: "
+        f"{us(o_mpi, 2)} us "
         f"inside MPI, from a burst of {m_typical} 16-byte messages each way between two "
         "ranks, posted and completed together as the engine does each step "
-        f"({us(net_here['overhead'][16])} us per message end in bursts of 16), plus "
-        f"{us(o_engine)} us of the engine's own calls (packing, starting and testing "
+        f"({us(net_here['overhead'][16], 2)} us per message end in bursts of 16), plus "
+        f"{us(o_engine, 2)} us of the engine's own calls (packing, starting and testing "
         "each message: the exchange time per message in the "
         + (f"{o_engine_from}-rank run below" if o_engine_from else "(no run with 2 "
            "ranks or more on their own cores: taken as 0)")
@@ -660,12 +663,20 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
         note = " (shared cores)" if p > cores else ""
         blocked = sum(t["blocked_waits"] for t in timing) / steps
         lines.append(
-            f"| {p}{note} | {us(run['t'])} | {us(pred['t'])} | {pred['t'] / run['t']:.2f} | "
+            f"| {p}{note} | {us(run['t'])} | {us(pred['t'])} | "
+            f"{pred['t'] / run['t']:.2f} | "
             f"{us(c_meas)} | {us(pred['compute_max'])} | {us(w_meas)} | "
             f"{pred['messages_max']} | {blocked:.1f} | {100 * run['busy_before']:.0f}% |"
         )
         if p > cores:
             gaps.append((p, run["t"] - pred["t"], blocked * switch / cores))
+    lines.append("")
+    for shared, what in ((False, "a core per rank"), (True, "ranks sharing the cores")):
+        ratios = [pred["t"] / run["t"] for p, _, pred, run in validation
+                  if (p > cores) == shared]
+        if ratios:
+            lines.append(f"With {what}, predicted / measured is {min(ratios):.2f} to "
+                         f"{max(ratios):.2f}.")
     lines.append("")
     if gaps:
         lines += [
@@ -692,7 +703,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
     lines += [
         "",
         f"## Predictions: L = {us(big.latency)} us, B = {big.bandwidth / 1e9:g} GB/s, "
-        f"o = {us(big.overhead)} us, a core per rank",
+        f"o = {us(big.overhead, 2)} us, a core per rank",
         "",
         "*aggregated*: the same if the engine sent one message per rank pair and step "
         "instead of one per channel (it does not, today).",

@@ -124,7 +124,8 @@ class TimingLog:
                 idle += 1
                 continue
             label = f" ({runtime.label})" if runtime.label else ""
-            ran.append(format_report(entries, title=f"nengo_mpi timing, simulator {i}{label}"))
+            title = f"nengo_mpi timing, simulator {i}{label}"
+            ran.append(format_report(entries, title=title))
         if idle:
             ran.append(f"nengo_mpi timing: {idle} simulator(s) ran no steps")
         if not ran:
