@@ -12,10 +12,13 @@ The model
 Every rank runs one component (as ``python -m nengo_mpi`` does with
 ``Partitioner(n_ranks)``). Per step, rank r has
 
-- compute ``W_r``: the sum of the measured costs of the operators it runs. Each
-  operator's cost comes from one run of the whole model in one process with the
-  engine's per-operator profile (`Simulator.profile_ops`), scaled so that they add up
-  to the compute time of an unprofiled run (the profile's clock reads inflate small ops);
+- compute ``W_r``: the sum of the measured costs of the operators it runs. The
+  partition is run with all its components in one process, with the engine's
+  per-operator profile (`Simulator.profile_ops`), and the costs are scaled so that
+  they add up to the compute time of an unprofiled run (the profile's clock reads
+  inflate small ops). Each partition is measured, not derived from another: the
+  engine merges operators within a component, so a component of few objects costs
+  more per object than the same objects in one large component;
 - ``m_r`` messages sent plus received (per step, the engine sends the update channels
   from one rank to another as one MPI message and each same-step channel alone) and
   ``V_r = max(bytes sent, bytes received)``.
@@ -57,7 +60,8 @@ Scaling up
   minutes (nengo's build of 16k ensembles alone takes far longer). For models with a
   size knob (random_graph) the script generates the network at ``--per-rank``
   ensembles per rank *without building it*, partitions it with the real Partitioner
-  (METIS), and costs every object and connection from the calibrated model: each
+  (METIS), and costs every object and connection from the calibrated model (run
+  without merging operators, so that every operator belongs to one object): each
   ensemble, node, probe and each side of a connection costs what the calibrated
   objects of the same kind cost (same numbers of neurons and dimensions, neuron type,
   synapse...), and every connection cut by the partition carries its ``size_out``
@@ -88,7 +92,7 @@ from run import ENV, cpu_name  # noqa: E402  pylint: disable=wrong-import-positi
 
 import nengo_mpi  # noqa: E402  pylint: disable=wrong-import-position
 from nengo_mpi.lower.ownership import op_owners  # noqa: E402
-from nengo_mpi.lower.program import lower_model, step_order  # noqa: E402
+from nengo_mpi.lower.program import step_order  # noqa: E402
 from nengo_mpi.partition.graph import endpoint_object  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
@@ -191,27 +195,34 @@ def predict(load, machine, per_channel=False):
 # ------------------------------------------------------------------------- calibration
 @dataclass
 class Calibration:
-    """Measured per-operator costs of one model, in one process."""
+    """Measured per-operator costs of one model, its components run in one process."""
 
     net: object
     model: object
     cost: dict  # global op order -> seconds per step
     compute: float  # seconds per step, unprofiled run
     kinds: dict  # engine op kind -> seconds per step (scaled like cost)
+    per_component: list  # seconds per step of each component's operators
+    lowered: object  # the lowering that ran (its channels are the messages)
 
 
-def calibrate(name, steps, repeats):
-    """Run ``name`` in one process and measure every operator's cost."""
+def calibrate(name, steps, repeats, n_components=1, optimize=True):
+    """Run ``name`` split into ``n_components`` in one process; cost every operator.
+
+    With ``optimize``, operators are merged within each component as the engine does
+    by default, so the costs are those of this partition: a component holding fewer
+    objects has fewer operators to merge.
+    """
     net = MODELS[name]()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sim = nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(1),
-                                  progress_bar=False)
+        sim = nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(n_components),
+                                  optimize=optimize, progress_bar=False)
     with sim:
         engine = sim._runtime.host.engine
-        orders = [rec.order for p in sim._lowered.programs for rec in p.ops]
+        placed = [(p.component, rec.order) for p in sim._lowered.programs for rec in p.ops]
         kinds = [engine.op_kind(h) for h in range(engine.n_ops)]
-        assert len(orders) == engine.n_ops
+        assert len(placed) == engine.n_ops
         sim.run_steps(steps)  # warm up
         plain, profiled, per_op = [], [], []
         for _ in range(repeats):
@@ -231,22 +242,21 @@ def calibrate(name, steps, repeats):
     measured *= compute / measured.sum()
     cost = {}
     by_kind = defaultdict(float)
-    for order, kind, c in zip(orders, kinds, measured):
+    per_component = [0.0] * n_components
+    for (comp, order), kind, c in zip(placed, kinds, measured):
         cost[order] = cost.get(order, 0.0) + float(c)
         by_kind[kind] += float(c)
-    return Calibration(net, sim.model, cost, compute, dict(by_kind))
+        per_component[comp] += float(c)
+    return Calibration(net, sim.model, cost, compute, dict(by_kind), per_component,
+                       sim._lowered)
 
 
-def exact_load(cal, n_ranks):
-    """The load of ``n_ranks`` components from the model's real lowering."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        assignments = nengo_mpi.Partitioner(n_ranks).partition(cal.net)
-        lowered = lower_model(cal.model, assignments, n_ranks)
-    compute = [sum(cal.cost[rec.order] for rec in p.ops) for p in lowered.programs]
+def exact_load(name, n_ranks, steps, repeats):
+    """The load of ``n_ranks`` components, each costed from a run of this partition."""
+    cal = calibrate(name, steps, repeats, n_components=n_ranks)
     messages = [(ch.src_component, ch.dst_component, ch.signal.nbytes, ch.same_step,
-                 ch.send_after, ch.recv_before) for ch in lowered.channels]
-    return Load(compute, messages)
+                 ch.send_after, ch.recv_before) for ch in cal.lowered.channels]
+    return Load(cal.per_component, messages)
 
 
 # --------------------------------------------------------------------------- templates
@@ -508,6 +518,9 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
     log(f"calibrating {args.model} in one process")
     cal = calibrate(args.model, args.steps, args.repeats)
     log(f"compute {us(cal.compute)} us per step")
+    # Templates cost each object by the operators it built, which needs operators that
+    # are not merged across objects.
+    unmerged = calibrate(args.model, args.steps, args.repeats, optimize=False)
 
     runs = {}
     for p in args.ranks:
@@ -532,12 +545,12 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
 
     validation = []
     for p in args.ranks:
-        load = exact_load(cal, p)
+        load = exact_load(args.model, p, args.steps, args.repeats)
         pred = predict(load, here)
         validation.append((p, load, pred, runs[p]))
         log(f"{p} rank(s): measured {us(runs[p]['t'])} us/step, predicted {us(pred['t'])}")
 
-    templates = Templates(cal)
+    templates = Templates(unmerged)
     template_check = []
     for p, exact, _, _ in validation:
         if p < 2 or args.model not in WEAK_SCALING:
@@ -556,8 +569,8 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
     for p in args.predict:
         if p > n_objects:
             continue
-        log(f"strong scaling: lowering for {p} ranks")
-        load = exact_load(cal, p)
+        log(f"strong scaling: {p} components")
+        load = exact_load(args.model, p, args.steps, args.repeats)
         strong.append((p, predict(load, big), predict(load, big, per_channel=True)))
 
     weak = []

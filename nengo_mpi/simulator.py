@@ -37,9 +37,8 @@ class Simulator:
     progress_bar : bool or nengo.utils.progress.ProgressBar, optional
         Progress bar for building and simulating.
     optimize : bool, optional
-        Accepted for compatibility. nengo's op-merge optimizer is not run: it merges
-        operators of different objects, which would tie components together; the
-        engine's per-op cost is small enough not to need it.
+        Run nengo's op-merge optimizer within each component (operators of objects on
+        different components are never merged; see `nengo_mpi.lower.merge`).
     partitioner : Partitioner, optional
         How to split the network into components. Default: one component per MPI rank
         of the running job (one component without MPI).
@@ -118,7 +117,9 @@ class Simulator:
                     )
             # Without a record of op owners there is nothing to split: one component.
             n_components = partitioner.n_components if self.assignments else 1
-        self._lowered = lower_model(self.model, self.assignments, n_components)
+        self._lowered = lower_model(
+            self.model, self.assignments, n_components, optimize=optimize
+        )
         if network is not None:
             record_split(self)
 

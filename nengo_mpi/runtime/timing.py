@@ -42,7 +42,7 @@ def rank_entry(engine, components):
     -------
     dict
         See `nengo_mpi.Simulator.timing`. Totals of bytes count every timed step; the
-        traffic is the same in every step (one message per channel).
+        traffic is the same in every step.
     """
     t = engine.timing()
     steps = t["steps"]
