@@ -115,6 +115,11 @@ def lower_model(model, obj_components, n_components, optimize=True):
         merge_within_components(
             model, {op: assigner.components(op) for op in model.operators}, probe_components
         )
+        # Forget the ops merged away (and with them their signals' memory); the slot
+        # count stays, so the seeds of the remaining ops do not move.
+        live = set(model.operators)
+        slots = {op: slot for op, slot in slots.items() if op in live}
+        model.seed_slots = slots
     ops = step_order(model)
     order = {op: i for i, op in enumerate(ops)}
 
@@ -168,7 +173,7 @@ def lower_model(model, obj_components, n_components, optimize=True):
     for comp, layout in enumerate(layouts):
         for base in layout.bases:
             home.setdefault(base, writer_component.get(base, comp))
-    return LoweredModel(programs, channels, len(slots), home)
+    return LoweredModel(programs, channels, model.n_seed_slots, home)
 
 
 def seed_slots(model):
@@ -181,6 +186,7 @@ def seed_slots(model):
     if slots is None:
         slots = {op: i for i, op in enumerate(step_order(model))}
         model.seed_slots = slots
+        model.n_seed_slots = len(slots)
     return slots
 
 
