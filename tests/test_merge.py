@@ -56,8 +56,8 @@ def test_merges_never_cross_components(n):
     model_ops = sim.model.operators
     # A merged op exists (several objects per component) and each base used in more
     # than one component is a channel or a constant, never a merged signal of two.
-    assert len(model_ops) < len(nengo_mpi.Simulator(
-        net, progress_bar=False, optimize=False).model.operators)
+    with nengo_mpi.Simulator(net, progress_bar=False, optimize=False) as plain:
+        assert len(model_ops) < len(plain.model.operators)
     for base, comps in components.items():
         if len(comps) > 1 and not base.readonly:
             assert base in crossing or base.name.startswith("time") or "step" in base.name
