@@ -1,6 +1,6 @@
 """Time one backend on one model; prints one JSON line. Used by run.py, also under mpirun.
 
-Usage: one_run.py MODEL BACKEND SECONDS [--bits 32]   (BACKEND: nengo, nengo_mpi)
+Usage: one_run.py MODEL BACKEND SECONDS [--bits 32] [--profile]   (BACKEND: nengo, nengo_mpi)
 
 Under ``mpirun -np N python -m nengo_mpi`` the nengo_mpi backend splits the model into
 N components, one per rank; in a plain process it uses one component.
@@ -30,6 +30,8 @@ def main():
     parser.add_argument("backend", choices=["nengo", "nengo_mpi"])
     parser.add_argument("seconds", type=float)
     parser.add_argument("--bits", choices=["32", "64"], default="64")
+    parser.add_argument("--profile", action="store_true",
+                        help="after the timed run, profile 0.2 s more by operator kind")
     args = parser.parse_args()
 
     nengo.rc["precision"]["bits"] = args.bits
@@ -53,14 +55,24 @@ def main():
     with sim:
         sim.run(args.seconds)
         t2 = time.perf_counter()
+        profile = None
         if args.backend == "nengo_mpi":
             timing = sim.timing()
             rank_rss = [r["peak_rss_mib"] for r in timing]
+            if args.profile:
+                # Untimed: the profile's clock reads slow many small operators.
+                sim.profile_ops()
+                steps = sim.n_steps
+                sim.run(0.2)
+                steps = sim.n_steps - steps
+                profile = {kind: (v["seconds"] / steps, v["ops"])
+                           for kind, v in sim.timing()[0]["ops"].items()}
     print(json.dumps({
         "model": args.model, "backend": args.backend, "ranks": ranks, "bits": args.bits,
         "neurons": n_neurons, "build_s": t1 - t0, "run_s": t2 - t1, "steps": sim.n_steps,
         "peak_rss_mib": max([peak_rss_mib()] + rank_rss),
         "total_rss_mib": peak_rss_mib() + sum(rank_rss[1:]), "timing": timing,
+        "profile": profile,
     }))
 
 

@@ -41,7 +41,7 @@ MODELS = {
 #: (label, command prefix, backend, extra args)
 BACKENDS = [
     ("nengo", [sys.executable], "nengo", []),
-    ("nengo_mpi 1 proc", [sys.executable], "nengo_mpi", []),
+    ("nengo_mpi 1 proc", [sys.executable], "nengo_mpi", ["--profile"]),
     ("nengo_mpi 2 ranks", [os.path.join(BIN, "mpirun"), "-np", "2", sys.executable,
                            "-m", "nengo_mpi"], "nengo_mpi", []),
 ]
@@ -114,6 +114,7 @@ def summarise(runs):
         "rss_mib": statistics.median(r["peak_rss_mib"] for r in runs),
         "total_rss_mib": statistics.median(r["total_rss_mib"] for r in runs),
         "neurons": runs[0]["neurons"],
+        "profile": runs[-1].get("profile"),
     }
 
 
@@ -196,7 +197,29 @@ def report(results, floors, repeats, elapsed):
             ratio = f", nengo_mpi at {ours['per_sim_s'] / (floor * 1000):.2f}x the floor" \
                 if ours else ""
             lines.append(f"- float{bits}: {floor * 1000:.4f} s/sim s{ratio}")
+    lines += profile_section(results)
     lines += ["", "Reproduce: `make bench` (or `.venv/bin/python benchmarks/run.py`)."]
+    return lines
+
+
+def profile_section(results):
+    """Where nengo_mpi's time goes in one process, by operator kind, per model."""
+    lines = ["", "## Where the time goes (nengo_mpi, 1 process)", "",
+             "The engine's per-operator profile (`Simulator.profile_ops`) over 0.2 s after "
+             "the timed run of the last repeat: microseconds per step by operator kind "
+             "(number of ops in brackets), largest first. The profile's own clock reads "
+             "add about 20 ns per op.", "",
+             "| model | time per step by kind |", "|---|---|"]
+    for model, rows in results.items():
+        for label, r in rows.items():
+            if not label.startswith("nengo_mpi 1 proc") or not r.get("profile"):
+                continue
+            kinds = sorted(r["profile"].items(), key=lambda kv: -kv[1][0])
+            total = sum(s for s, _ in r["profile"].values())
+            text = f"total {total * 1e6:.1f} ({sum(n for _, n in r['profile'].values())})"
+            text += "".join(f", {kind} {s * 1e6:.1f} ({n})" for kind, (s, n) in kinds[:6])
+            name = MODELS[model][1] + (" (f32)" if label.endswith("f32") else "")
+            lines.append(f"| {name} | {text} |")
     return lines
 
 

@@ -45,7 +45,7 @@ def main():
     lowered = lower_model(model, assignments, size)
     rank_of = list(range(size))
     programs, channels = protocol.ship(lowered, rank_of, size)[rank]
-    host = RankEngine(programs, channels, rank_of, model.dt, lowered.n_ops,
+    host = RankEngine(programs, channels, rank_of, model.dt, lowered.n_seed_slots,
                       comm=None if comm is None else comm.Dup())
     host.make_fallback_steps(0)
     host.run(args.steps)  # warm up

@@ -120,62 +120,6 @@ void for_each_element(const View& v, F&& f) {
     }
 }
 
-enum Phase : int { kCompute = 0, kWait = 1, kExchange = 2 };
-
-// Splits the wall time of run() into phases with one clock read per change of phase,
-// not per action: a run of consecutive ops costs nothing extra. The phase that is
-// current when the stopwatch stops (also when an exception leaves run()) receives the
-// time since the last change, so the phases add up to the whole run. Stopwatch<false>
-// compiles to nothing, for runs with timing switched off.
-template <bool On>
-class Stopwatch {
-public:
-    using Clock = std::chrono::steady_clock;
-    Stopwatch(Clock::duration* totals, std::int64_t* blocked)
-        : totals_(totals), blocked_(blocked), last_(Clock::now()) {}
-    ~Stopwatch() { lap(); }
-    Stopwatch(const Stopwatch&) = delete;
-    Stopwatch& operator=(const Stopwatch&) = delete;
-
-    void to(Phase p) {
-        if (p == phase_) return;
-        lap();
-        phase_ = p;
-    }
-
-    // Completes a transfer, counting the time as waiting only if it had to block: a
-    // message that already arrived (or left) costs a test, as cheap as a wait that
-    // returns at once, and no clock read.
-    void complete(Transfer& t) {
-        if (t.test()) return;
-        ++*blocked_;
-        const Phase was = phase_;
-        to(kWait);
-        t.wait();
-        to(was);
-    }
-
-private:
-    void lap() {
-        const Clock::time_point now = Clock::now();
-        totals_[phase_] += now - last_;
-        last_ = now;
-    }
-
-    Clock::duration* totals_;
-    std::int64_t* blocked_;
-    Clock::time_point last_;
-    Phase phase_ = kCompute;
-};
-
-template <>
-class Stopwatch<false> {
-public:
-    Stopwatch(std::chrono::steady_clock::duration*, std::int64_t*) {}
-    void to(Phase) {}
-    void complete(Transfer& t) { t.wait(); }
-};
-
 }  // namespace
 
 void pack_view(const std::uint8_t* base, const View& view, std::uint8_t* out) {
@@ -199,6 +143,76 @@ void unpack_view(const std::uint8_t* in, std::uint8_t* base, const View& view) {
         std::memcpy(base + dst, in + src, item);
     });
 }
+
+// Splits the wall time of run() into compute, wait and exchange, reading the clock
+// as little as possible. Waits that block are always timed (two reads each, and a test
+// first, which costs what a wait that returns at once costs). Telling exchange from
+// compute needs a read at every switch between ops and messages, two per message: that
+// is done on one step in kDetailEvery only, and on the other steps the time outside
+// blocked waits ("busy") is split in the proportion the detailed steps measured
+// (Engine::timing). The phases add up to the whole time inside run().
+template <bool On>
+class Engine::Stopwatch {
+public:
+    enum Phase { kCompute, kExchange };
+
+    explicit Stopwatch(PhaseTotals& totals) : totals_(totals), last_(Clock::now()) {}
+    ~Stopwatch() { lap(Clock::now()); }
+    Stopwatch(const Stopwatch&) = delete;
+    Stopwatch& operator=(const Stopwatch&) = delete;
+
+    // Called at the start of every step: one clock read.
+    void step(bool detailed) {
+        lap(Clock::now());
+        detailed_ = detailed;
+        phase_ = kCompute;
+    }
+
+    void to(Phase p) {
+        if (!detailed_ || p == phase_) return;
+        lap(Clock::now());
+        phase_ = p;
+    }
+
+    // Completes a transfer; the time counts as waiting only if it had to block.
+    void complete(Transfer& t) {
+        if (t.test()) return;
+        ++totals_.blocked;
+        const Clock::time_point start = Clock::now();
+        lap(start);
+        t.wait();
+        last_ = Clock::now();
+        totals_.wait += last_ - start;
+    }
+
+private:
+    void lap(Clock::time_point now) {
+        const Clock::duration d = now - last_;
+        if (!detailed_) {
+            totals_.busy += d;
+        } else if (phase_ == kCompute) {
+            totals_.compute += d;
+        } else {
+            totals_.exchange += d;
+        }
+        last_ = now;
+    }
+
+    PhaseTotals& totals_;
+    Clock::time_point last_;
+    bool detailed_ = false;
+    Phase phase_ = kCompute;
+};
+
+template <>
+class Engine::Stopwatch<false> {
+public:
+    enum Phase { kCompute, kExchange };
+    explicit Stopwatch(PhaseTotals&) {}
+    void step(bool) {}
+    void to(Phase) {}
+    void complete(Transfer& t) { t.wait(); }
+};
 
 Engine::Engine(double dt, std::unique_ptr<Comm> comm) : dt_(dt), comm_(std::move(comm)) {
     // nengo accepts dt == 0 for models that are only stepped to inspect signals.
@@ -389,14 +403,16 @@ void Engine::run_steps(std::int64_t steps) {
     // learns of every rank's errors when the ranks next meet.
     const bool alone = comm_->size() == 1;
     std::exception_ptr error;
-    Stopwatch<Timed> watch(phase_time_, &blocked_waits_);
+    using Watch = Stopwatch<Timed>;
+    Watch watch(phase_totals_);
     for (std::int64_t s = 0; s < steps; ++s) {
         const bool first = !started_;
+        watch.step(timed_steps_ % kDetailEvery == 0);
         for (const Action& a : schedule_) {
             switch (a.kind) {
                 case Action::RunOp: {
                     if (error) break;
-                    watch.to(kCompute);
+                    watch.to(Watch::kCompute);
                     OpSlot& slot = *ops_[static_cast<std::size_t>(a.index)];
                     try {
                         if constexpr (Profile) {
@@ -416,7 +432,7 @@ void Engine::run_steps(std::int64_t steps) {
                 case Action::LocalSend: {
                     // The readers of this step are done (reads precede updates), so the
                     // replica can take the new value now, ready for the next step.
-                    watch.to(kCompute);
+                    watch.to(Watch::kCompute);
                     LocalChannel& c = *local_channels_[static_cast<std::size_t>(a.index)];
                     pack_view(c.src->data(), c.src_view, c.staging.data());
                     unpack_view(c.staging.data(), c.dst->data(), c.dst_view);
@@ -424,7 +440,7 @@ void Engine::run_steps(std::int64_t steps) {
                 }
                 case Action::Send: {
                     RemoteEnd& e = *sends_[static_cast<std::size_t>(a.index)];
-                    watch.to(kExchange);
+                    watch.to(Watch::kExchange);
                     watch.complete(*e.transfer);  // the previous step's message has left
                     e.pack();
                     e.transfer->start();
@@ -432,7 +448,7 @@ void Engine::run_steps(std::int64_t steps) {
                 }
                 case Action::Recv: {
                     RemoteEnd& e = *recvs_[static_cast<std::size_t>(a.index)];
-                    watch.to(kExchange);
+                    watch.to(Watch::kExchange);
                     if (e.same_step) {
                         // Sent earlier in this same step by an op before us in the global
                         // order. Every rank runs that order, so the rank we wait for never
@@ -456,7 +472,7 @@ void Engine::run_steps(std::int64_t steps) {
         ++steps_;
         started_ = true;
         if constexpr (Timed) ++timed_steps_;
-        watch.to(kCompute);
+        watch.to(Watch::kCompute);
         if (!error) record_probes();
     }
     if (error) std::rethrow_exception(error);
@@ -505,12 +521,21 @@ void Engine::set_steps(std::int64_t steps) {
 
 EngineTiming Engine::timing() const {
     using Seconds = std::chrono::duration<double>;
+    const auto seconds = [](Clock::duration d) {
+        return std::chrono::duration_cast<Seconds>(d).count();
+    };
+    const PhaseTotals& p = phase_totals_;
     EngineTiming t;
-    t.compute_s = std::chrono::duration_cast<Seconds>(phase_time_[kCompute]).count();
-    t.wait_s = std::chrono::duration_cast<Seconds>(phase_time_[kWait]).count();
-    t.exchange_s = std::chrono::duration_cast<Seconds>(phase_time_[kExchange]).count();
+    const double compute = seconds(p.compute);
+    const double exchange = seconds(p.exchange);
+    // Steps that were not detailed are split like the detailed ones (the first step of
+    // the engine always is); all compute if those had no time at all.
+    const double share = compute + exchange > 0 ? compute / (compute + exchange) : 1.0;
+    t.compute_s = compute + share * seconds(p.busy);
+    t.exchange_s = exchange + (1.0 - share) * seconds(p.busy);
+    t.wait_s = seconds(p.wait);
     t.steps = timed_steps_;
-    t.blocked = blocked_waits_;
+    t.blocked = p.blocked;
     return t;
 }
 

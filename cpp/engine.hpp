@@ -129,8 +129,9 @@ public:
     std::vector<std::int64_t> step_bytes_received() const;
     std::vector<std::int64_t> step_messages_sent() const;
     std::vector<std::int64_t> step_messages_received() const;
-    // Phase timing (a few clock reads per step, see engine.cpp) is on by default; off,
-    // run() reads no clock and timing() stops advancing.
+    // Phase timing is on by default and costs one clock read per step, two per wait
+    // that blocks and, on one step in kDetailEvery, two per message (see Stopwatch in
+    // engine.cpp). Off, run() reads no clock and timing() stops advancing.
     void set_timing(bool on) { timing_ = on; }
     bool timing_enabled() const { return timing_; }
     // Timing every op (two clock reads each) is off by default; the time of ops is
@@ -152,6 +153,18 @@ private:
     struct Action;
 
     using Clock = std::chrono::steady_clock;
+
+    // What the stopwatch accumulates, in clock ticks (summing durations is cheaper than
+    // converting each lap to seconds).
+    struct PhaseTotals {
+        Clock::duration compute{};   // detailed steps only
+        Clock::duration exchange{};  // detailed steps only
+        Clock::duration busy{};      // other steps: everything but blocked waits
+        Clock::duration wait{};      // every step
+        std::int64_t blocked = 0;    // waits that blocked
+    };
+    template <bool On>
+    class Stopwatch;
 
     template <bool Timed, bool Profile>
     void run_steps(std::int64_t steps);
@@ -181,11 +194,10 @@ private:
     // can make true before anything was posted.
     bool started_ = false;
 
-    // Time per phase (compute, wait, exchange), in clock ticks: summing durations is
-    // cheaper than converting each lap to seconds.
-    Clock::duration phase_time_[3] = {};
+    // Steps that tell compute from exchange (see Stopwatch in engine.cpp).
+    static constexpr std::int64_t kDetailEvery = 16;
+    PhaseTotals phase_totals_;
     std::int64_t timed_steps_ = 0;
-    std::int64_t blocked_waits_ = 0;
     bool timing_ = true;
     bool profile_ = false;
 };

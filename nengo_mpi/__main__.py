@@ -16,7 +16,8 @@ import runpy
 import sys
 import traceback
 
-USAGE = """usage: python -m nengo_mpi [--version] [--timing] (script.py | -m module) [args ...]
+USAGE = """usage: python -m nengo_mpi [--version] [--timing] (script.py | -m module)
+                          [args ...]
        python -m nengo_mpi run MODEL.h5 --time SECONDS [options]  (see: run --help)
 
 Runs a Nengo script whose nengo_mpi.Simulators are split across the ranks of the MPI

@@ -88,10 +88,14 @@ void DotInc<T>::step() {
         dot_rows(a_.p, a_.rows, a_.cols, a_.rs, x_.p, y_.p, y_.s);
         return;
     }
+    // Strided operands are gathered first, so that every layout adds in dot()'s order:
+    // merging operators changes layouts, and must not change results.
+    xs_.resize(static_cast<std::size_t>(a_.cols));
+    row_.resize(static_cast<std::size_t>(a_.cols));
+    for (std::int64_t j = 0; j < a_.cols; ++j) xs_[j] = x_[j];
     for (std::int64_t i = 0; i < a_.rows; ++i) {
-        T acc = 0;
-        for (std::int64_t j = 0; j < a_.cols; ++j) acc += a_(i, j) * x_[j];
-        y_[i] += acc;
+        for (std::int64_t j = 0; j < a_.cols; ++j) row_[j] = a_(i, j);
+        dot_rows(row_.data(), 1, a_.cols, a_.cols, xs_.data(), &y_[i], 1);
     }
 }
 
@@ -140,15 +144,31 @@ template <class T>
 void BsrDotInc<T>::step() {
     const std::int64_t block_size = br_ * bc_;
     const std::int64_t n_block_rows = y_.n / br_;
+    if (bc_ == 1 && y_.contiguous()) {
+        // Encoders of 1-D ensembles, merged: scaled copies, as in DotInc's fast path.
+        for (std::int64_t bi = 0; bi < n_block_rows; ++bi) {
+            T* y = y_.p + bi * br_;
+            for (std::int64_t k = indptr_[bi]; k < indptr_[bi + 1]; ++k) {
+                const T* a = data_ + k * block_size;
+                const T x0 = x_[indices_[k]];
+                for (std::int64_t r = 0; r < br_; ++r) y[r] += T(0) + a[r] * x0;
+            }
+        }
+        return;
+    }
     for (std::int64_t bi = 0; bi < n_block_rows; ++bi) {
         for (std::int64_t k = indptr_[bi]; k < indptr_[bi + 1]; ++k) {
             const T* block = data_ + k * block_size;
             const std::int64_t x0 = indices_[k] * bc_;
-            for (std::int64_t r = 0; r < br_; ++r) {
-                T acc = 0;
-                for (std::int64_t c = 0; c < bc_; ++c) acc += block[r * bc_ + c] * x_[x0 + c];
-                y_[bi * br_ + r] += acc;
+            // The same sums as a DotInc of each block (nengo's optimizer makes this op
+            // out of DotIncs that share a shape), so merging does not change results.
+            const T* x = x_.p + x0 * x_.s;
+            if (x_.s != 1) {
+                xs_.resize(static_cast<std::size_t>(bc_));
+                for (std::int64_t c = 0; c < bc_; ++c) xs_[c] = x_[x0 + c];
+                x = xs_.data();
             }
+            dot_rows(block, br_, bc_, bc_, x, y_.p + bi * br_ * y_.s, y_.s);
         }
     }
 }

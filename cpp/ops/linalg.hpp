@@ -22,6 +22,8 @@ private:
     Mat<T> a_;
     Vec<T> x_;
     Vec<T> y_;
+    std::vector<T> xs_;   // X gathered, when strided
+    std::vector<T> row_;  // one row of A gathered, when strided
 };
 
 // Y += A @ X with A in CSR form: the nonzero values are a signal (learning may change
@@ -61,6 +63,7 @@ private:
     std::int64_t bc_;
     std::vector<std::int64_t> indptr_;
     std::vector<std::int64_t> indices_;
+    std::vector<T> xs_;  // one block's X gathered, when strided
 };
 
 }  // namespace nengo_mpi

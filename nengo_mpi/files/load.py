@@ -61,7 +61,7 @@ class ModelFile:
     path : str
     dt : float
     seed : int
-    n_components, n_ops : int
+    n_components, n_seed_slots : int
     model_id : str
         Random id given at save time (checkpoints refer to it).
     probes : list of dict
@@ -83,7 +83,7 @@ class ModelFile:
                 self.dt = float(a["dt"])
                 self.seed = int(a["seed"])
                 self.n_components = int(a["n_components"])
-                self.n_ops = int(a["n_ops"])
+                self.n_seed_slots = int(a["n_seed_slots"])
                 self.model_id = str(a["model_id"])
                 self.nengo_mpi_version = str(a["nengo_mpi_version"])
                 self.nengo_version = str(a["nengo_version"])
@@ -182,8 +182,9 @@ class ModelFile:
             raise FileFormatError(f"{where}: the ops or setup group is missing")
         ops = CallReader(ops_group, self.kinds, where)
         orders = read(ops_group, "order", where)
+        slots = read(ops_group, "seed_slot", where)
         labels = read(ops_group, "label", where)
-        if not len(orders) == len(labels) == len(ops):
+        if not len(orders) == len(slots) == len(labels) == len(ops):
             raise FileFormatError(f"{where}: op tables of different lengths")
         setup = CallReader(setup_group, self.kinds, where)
         setup_ops = read(setup_group, "op", where)
@@ -192,9 +193,9 @@ class ModelFile:
             replays.setdefault(int(i), []).append(call)
         records = [
             OpRecord(int(order), method, args, None, str(label),
-                     Replay(replays[i]) if i in replays else None)
-            for i, ((method, args), order, label) in enumerate(zip(ops.calls(), orders,
-                                                                   labels))
+                     Replay(replays[i]) if i in replays else None, int(slot))
+            for i, ((method, args), order, slot, label) in enumerate(
+                zip(ops.calls(), orders, slots, labels))
         ]
 
         bases, sparse = {}, {}
@@ -209,8 +210,8 @@ class ModelFile:
                     "on every rank"
                 ) from e
             bases, sparse = payload["bases"], payload["sparse"]
-            records += [OpRecord(order, None, (), op, label)
-                        for order, label, op in payload["ops"]]
+            records += [OpRecord(order, None, (), op, label, None, slot)
+                        for order, slot, label, op in payload["ops"]]
             records.sort(key=lambda r: r.order)
 
         layout = LoadedLayout(buffer, views, bases, sparse)

@@ -174,7 +174,7 @@ def _run(job, argv):
     def build():
         programs, channels = model.load(mine)
         _check_tags(job, channels)
-        host = RankEngine(programs, channels, rank_of, model.dt, model.n_ops,
+        host = RankEngine(programs, channels, rank_of, model.dt, model.n_seed_slots,
                           comm=data_comm)
         host.make_fallback_steps(model.seed)
         return host

@@ -3,7 +3,8 @@
 Layout of a model file (every dataset carries a CRC-32, see `.format`)::
 
     /                      attrs: format, format_version, nengo_mpi_version,
-                           nengo_version, dt, seed, n_components, n_ops, model_id, label
+                           nengo_version, dt, seed, n_components, n_seed_slots, model_id,
+                           label
     /kinds/method, /kinds/signature
                            the table of engine calls (see `.codec`)
     /probes/...            one row per probe: index, component, view, period, dtype,
@@ -12,7 +13,8 @@ Layout of a model file (every dataset carries a CRC-32, see `.format`)::
         buffer             uint8: the initial bytes of every signal
         views              compound: byte offset, dtype code, ndim, shape, strides
         channels           compound: every channel with an end in this component
-        ops/               the native ops as engine calls (kind, order, label + pools)
+        ops/               the native ops as engine calls (kind, order, seed_slot, label
+                           + pools)
         setup/             calls replayed on an op once it exists (``op`` = its index
                            among ``ops``): random generator states and tables that
                            depend on the seed, computed here from the file's seed
@@ -137,7 +139,7 @@ def write_model(path, lowered, model, seed):
     """
     path = os.fspath(path)
     owners = op_owners(model)
-    seeds = slot_seeds(seed, lowered.n_ops)
+    seeds = slot_seeds(seed, lowered.n_seed_slots)
     # Everything that can fail on the model's contents happens before the file exists.
     pythons = [_python_blob(p, owners) for p in lowered.programs]
     tmp = temporary_name(path)
@@ -150,7 +152,7 @@ def write_model(path, lowered, model, seed):
                 "dt": float(model.dt),
                 "seed": int(seed),
                 "n_components": lowered.n_components,
-                "n_ops": int(lowered.n_ops),
+                "n_seed_slots": int(lowered.n_seed_slots),
                 "model_id": uuid.uuid4().hex,
                 "label": str(model.label),
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
@@ -217,13 +219,14 @@ def _write_component(group, program, channels, python, kinds, seeds):
         if rec.reseed is not None:
             # The file fixes the seed, so what the hook would upload is known now.
             recorder = _CallRecorder(handle=i)
-            rec.reseed(recorder, i, np.random.RandomState(seeds[rec.order]))
+            rec.reseed(recorder, i, np.random.RandomState(seeds[rec.seed_slot]))
             for method, args in recorder.calls:
                 setup.add(method, args)
                 setup_ops.append(i)
     g = group.create_group("ops")
     ops.write(g)
     write(g, "order", np.asarray([rec.order for rec in native], dtype=np.int64))
+    write(g, "seed_slot", np.asarray([rec.seed_slot for rec in native], dtype=np.int64))
     write(g, "label", [rec.label for rec in native], strings=True)
     g = group.create_group("setup")
     setup.write(g)
@@ -263,7 +266,7 @@ def _python_blob(program, owners):
             bases[sig.base] = layout.bases[sig.base]
     sparse = {b: layout.sparse[b] for b in bases if b in layout.sparse}
     payload = {
-        "ops": [(rec.order, rec.label, rec.op) for rec in fallbacks],
+        "ops": [(rec.order, rec.seed_slot, rec.label, rec.op) for rec in fallbacks],
         "bases": bases,
         "sparse": sparse,
     }

@@ -57,6 +57,9 @@ class OperatorAssigner:
             return list(range(self.n_components))
         if isinstance(op, SimProbe):
             return []  # nengo's SimProbe is a no-op marker; the engine records probes
+        merged = self.model.__dict__.get("op_components", {}).get(op)
+        if merged is not None and all(c < self.n_components for c in merged):
+            return list(merged)  # made by merging operators of one component
         owner = self.owners.get(op)
         if isinstance(owner, nengo.Connection):
             post_input = self.model.sig[owner].get("out")

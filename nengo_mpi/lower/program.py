@@ -18,6 +18,7 @@ from .channels import find_channels
 from .fallback import warn_fallbacks
 from .kernels import native_record
 from .layout import ComponentLayout
+from .merge import merge_within_components
 from .ownership import op_owners
 
 
@@ -29,7 +30,9 @@ class OpRecord:
     the operator runs through the Python fallback and ``op`` is the nengo Operator.
     ``reseed``, for native ops that draw random numbers, is a picklable callable
     ``reseed(engine, handle, slot_rng)`` run at setup and on every reset (see
-    `nengo_mpi.lower.kernels.seeding`).
+    `nengo_mpi.lower.kernels.seeding`). ``seed_slot`` is the op's place in the model's
+    order before operators were merged (`seed_slots`), so that its seed does not depend
+    on how the model was split; ops that draw random numbers are never merged.
     """
 
     order: int
@@ -38,6 +41,7 @@ class OpRecord:
     op: object
     label: str
     reseed: object = None
+    seed_slot: int = -1  # which of the simulator's per-op seeds its RNG gets
 
 
 @dataclass
@@ -71,7 +75,7 @@ class LoweredModel:
 
     programs: list
     channels: list
-    n_ops: int
+    n_seed_slots: int
     home: dict  # base Signal -> component whose copy is authoritative
     ops: list = field(default_factory=list)  # the operators in global order
 
@@ -86,7 +90,7 @@ def step_order(model):
     return [op for op in toposort(dg) if hasattr(op, "make_step")]
 
 
-def lower_model(model, obj_components, n_components):
+def lower_model(model, obj_components, n_components, optimize=True):
     """Lower ``model`` into `.LoweredModel` with ``n_components`` programs.
 
     Parameters
@@ -97,11 +101,28 @@ def lower_model(model, obj_components, n_components):
         Ensemble/Node -> component, from the partitioner.
     n_components : int
         Number of components.
+    optimize : bool, optional
+        Merge same-kind operators within each component first (changes ``model``'s
+        operators and signals, as nengo's optimizer does).
     """
-    ops = step_order(model)
-    order = {op: i for i, op in enumerate(ops)}
     owners = op_owners(model)
     assigner = OperatorAssigner(model, obj_components, n_components)
+    slots = seed_slots(model)
+    if optimize:
+        probe_components = {}
+        for probe in model.probes:
+            base = model.sig[probe]["in"].base
+            probe_components.setdefault(base, set()).add(assigner.component_of(probe))
+        merge_within_components(
+            model, {op: assigner.components(op) for op in model.operators}, probe_components
+        )
+        # Forget the ops merged away (and with them their signals' memory); the slot
+        # count stays, so the seeds of the remaining ops do not move.
+        live = set(model.operators)
+        slots = {op: slot for op, slot in slots.items() if op in live}
+        model.seed_slots = slots
+    ops = step_order(model)
+    order = {op: i for i, op in enumerate(ops)}
 
     placed = []  # (op, component) in global order
     for op in ops:
@@ -122,12 +143,14 @@ def lower_model(model, obj_components, n_components):
         layout = layouts[comp]
         record = native_record(op, layout, model.dt)
         if record is None:
-            programs[comp].ops.append(OpRecord(order[op], None, (), op, str(op)))
+            rec = OpRecord(order[op], None, (), op, str(op))
         else:
             method, args, *reseed = record
-            programs[comp].ops.append(
-                OpRecord(order[op], method, args, None, str(op), *reseed)
-            )
+            rec = OpRecord(order[op], method, args, None, str(op), *reseed)
+        # Only merged ops lack a slot, and none of them draws random numbers (see
+        # `nengo_mpi.lower.merge`); a fallback among them gets an RNG it does not use.
+        rec.seed_slot = slots.get(op, 0)
+        programs[comp].ops.append(rec)
 
     warn_fallbacks(
         rec.op for program in programs for rec in program.ops if rec.method is None
@@ -151,7 +174,21 @@ def lower_model(model, obj_components, n_components):
     for comp, layout in enumerate(layouts):
         for base in layout.bases:
             home.setdefault(base, writer_component.get(base, comp))
-    return LoweredModel(programs, channels, len(ops), home, ops)
+    return LoweredModel(programs, channels, model.n_seed_slots, home, ops)
+
+
+def seed_slots(model):
+    """Operator -> its seed slot: its place in ``model``'s order when first lowered.
+
+    Kept on the model (``model.seed_slots``), so that lowering it again, merged or split
+    differently or unpickled, gives every random stream the seed it had the first time.
+    """
+    slots = model.__dict__.get("seed_slots")
+    if slots is None:
+        slots = {op: i for i, op in enumerate(step_order(model))}
+        model.seed_slots = slots
+        model.n_seed_slots = len(slots)
+    return slots
 
 
 def _probe_view(layout, sig):

@@ -61,7 +61,7 @@ class Runtime:
         if self.session is None:
             self.rank_of = [0] * n
             self.host = RankEngine(lowered.programs, lowered.channels, self.rank_of, dt,
-                                   lowered.n_ops)
+                                   lowered.n_seed_slots)
             self.host.make_fallback_steps(seed)
         else:
             self._open_distributed(lowered, dt, seed)
@@ -93,12 +93,13 @@ class Runtime:
         # Pickle before telling anyone: a failure here leaves the other ranks untouched.
         shipped = [None] + [_pickle_part(parts[r], r) for r in range(1, s.size)]
         self.sim_id = s.new_id()
-        s.comm.bcast((protocol.OPEN, self.sim_id, dt, self.rank_of, lowered.n_ops, seed),
+        s.comm.bcast((protocol.OPEN, self.sim_id, dt, self.rank_of,
+                      lowered.n_seed_slots, seed),
                      root=0)
         s.comm.scatter(shipped, root=0)
         self.data_comm = s.comm.Dup()
         host, error = protocol.open_engine(
-            s, self.data_comm, parts[0], self.rank_of, dt, lowered.n_ops, seed
+            s, self.data_comm, parts[0], self.rank_of, dt, lowered.n_seed_slots, seed
         )
         shipped = protocol.first_error(s.comm.gather(None, root=0))
         error = shipped if error is None else error

@@ -12,13 +12,14 @@ def _not_made(*args):
     raise RuntimeError("Python fallback op ran before its step function was made")
 
 
-def slot_seeds(seed, n_ops):
-    """One seed per slot of the global op order, drawn from the simulator seed.
+def slot_seeds(seed, n_slots):
+    """One seed per seed slot (an op's place in the model's order before merging),
+    drawn from the simulator seed.
 
-    An op's random stream comes from its slot, never from its rank or component, so
-    streams do not depend on how the model is split.
+    An op's random stream comes from its slot, never from its rank, component or merges,
+    so streams do not depend on how the model is split.
     """
-    return np.random.RandomState(seed).randint(npext.maxint, size=max(n_ops, 1))
+    return np.random.RandomState(seed).randint(npext.maxint, size=max(n_slots, 1))
 
 
 class RankEngine:
@@ -34,15 +35,15 @@ class RankEngine:
         Component -> rank.
     dt : float
         Time step.
-    n_ops : int
-        Number of operators in the global order (fallback RNG seeds are drawn per slot).
+    n_seed_slots : int
+        Number of RNG seed slots (one per operator of the model before merging).
     comm : mpi4py.MPI.Comm, optional
         Communicator for channel traffic (None: single process).
     """
 
-    def __init__(self, programs, channels, rank_of, dt, n_ops, comm=None):
+    def __init__(self, programs, channels, rank_of, dt, n_seed_slots, comm=None):
         self.dt = dt
-        self.n_ops = n_ops
+        self.n_seed_slots = n_seed_slots
         self.engine = _engine.Engine(dt, None if comm is None else comm.py2f())
         self.local = {}
         self.signals = {}
@@ -90,17 +91,18 @@ class RankEngine:
         """(Re)make every fallback op's step function, as nengo does on reset, and reseed
         the native ops that draw random numbers.
 
-        Each op's RNG is seeded from the simulator seed and its slot in the global order,
-        never from the rank or component, so random streams do not depend on the split.
+        Each op's RNG is seeded from the simulator seed and its seed slot (its place in
+        the model's order before operators were merged), never from the rank, component
+        or merges, so random streams do not depend on the split.
         """
-        seeds = slot_seeds(seed, self.n_ops)
+        seeds = slot_seeds(seed, self.n_seed_slots)
         for handle, rec, comp in self.fallbacks:
-            rng = np.random.RandomState(seeds[rec.order])
+            rng = np.random.RandomState(seeds[rec.seed_slot])
             self.fallback_rngs[handle] = rng
             step = rec.op.make_step(self.signals[comp], self.dt, rng)
             self.engine.set_python_op(handle, step)
         for handle, rec in self.reseeded:
-            rec.reseed(self.engine, handle, np.random.RandomState(seeds[rec.order]))
+            rec.reseed(self.engine, handle, np.random.RandomState(seeds[rec.seed_slot]))
 
     def native_rng_states(self):
         """``{(component, global order): RandomState state}`` of every native op that

@@ -3,8 +3,8 @@
 Rank 0 owns every Simulator; the other ranks hold only their components' engines and
 act on commands, in the order rank 0 issues them:
 
-- ``("open", sim_id, dt, rank_of, n_ops, seed)`` then a scatter of each rank's
-  (programs, channels) and a gather of build errors;
+- ``("open", sim_id, dt, rank_of, n_seed_slots, seed)`` then a scatter of each
+  rank's (programs, channels) and a gather of build errors;
 - ``("run", sim_id, steps)`` then a gather of (new probe samples, error or None); an
   error raised by an operator is shipped to rank 0, which raises it (see `pack_error`);
 - ``("reset", sim_id, seed)``;
@@ -45,7 +45,7 @@ def ship(lowered, rank_of, size):
     return parts
 
 
-def open_engine(session, data_comm, part, rank_of, dt, n_ops, seed):
+def open_engine(session, data_comm, part, rank_of, dt, n_seed_slots, seed):
     """Build this rank's engine; returns (engine or None, exception or None).
 
     ``part`` is (programs, channels), or its pickle when it came from rank 0. An
@@ -64,7 +64,7 @@ def open_engine(session, data_comm, part, rank_of, dt, n_ops, seed):
             )
     programs, channels = part
     try:
-        host = RankEngine(programs, channels, rank_of, dt, n_ops, comm=data_comm)
+        host = RankEngine(programs, channels, rank_of, dt, n_seed_slots, comm=data_comm)
         host.make_fallback_steps(seed)
         return host, None
     except Exception as e:  # reported to rank 0, which raises it for the user
@@ -111,10 +111,12 @@ def serve(session):
         cmd = comm.bcast(None, root=0)
         kind = cmd[0]
         if kind == OPEN:
-            _, sim_id, dt, rank_of, n_ops, seed = cmd
+            _, sim_id, dt, rank_of, n_seed_slots, seed = cmd
             part = comm.scatter(None, root=0)
             data_comm = comm.Dup()
-            host, error = open_engine(session, data_comm, part, rank_of, dt, n_ops, seed)
+            host, error = open_engine(
+                session, data_comm, part, rank_of, dt, n_seed_slots, seed
+            )
             comm.gather(None if error is None else pack_error(error, session.rank), root=0)
             if host is not None:
                 sims[sim_id] = (host, data_comm)

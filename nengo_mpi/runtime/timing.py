@@ -3,7 +3,8 @@
 The engine splits the wall time of every run into three phases (see cpp/engine.cpp):
 *compute* (operators, copies between components of one rank, probes), *wait* (blocked
 until a peer's message arrives, or until our previous message to it has left) and
-*exchange* (packing, unpacking, starting and completing messages that did not block).
+*exchange* (packing, unpacking, starting and completing messages that did not block;
+told apart from compute on one step in 16, the others are split in that proportion).
 `rank_entry` turns one rank's engine counters into the dict that
 `nengo_mpi.Simulator.timing` returns per rank; `format_report` prints a list of them.
 
@@ -41,7 +42,7 @@ def rank_entry(engine, components):
     -------
     dict
         See `nengo_mpi.Simulator.timing`. Totals of bytes count every timed step; the
-        traffic is the same in every step (one message per channel).
+        traffic is the same in every step.
     """
     t = engine.timing()
     steps = t["steps"]
@@ -123,7 +124,8 @@ class TimingLog:
                 idle += 1
                 continue
             label = f" ({runtime.label})" if runtime.label else ""
-            ran.append(format_report(entries, title=f"nengo_mpi timing, simulator {i}{label}"))
+            title = f"nengo_mpi timing, simulator {i}{label}"
+            ran.append(format_report(entries, title=title))
         if idle:
             ran.append(f"nengo_mpi timing: {idle} simulator(s) ran no steps")
         if not ran:

@@ -86,6 +86,7 @@ def test_timing_gathered_from_every_rank():
     # One component per rank; every rank exchanges messages.
     assert [e["components"] for e in live] == [[r] for r in range(size)]
     assert all(e["messages_sent"] + e["messages_received"] > 0 for e in live)
+    assert all(e["exchange_s"] > 0 for e in live)
     # 2-D float64 values: 16 bytes per message per step.
     assert all(e["bytes_sent"] == 150 * 16 * e["messages_sent"] for e in live)
     # The profile covers the 50 steps after profile_ops, on every rank.
