@@ -65,7 +65,7 @@ CHANNEL_DTYPE = np.dtype([
 
 
 def save(network, path, partitioner=None, dt=0.001, seed=None, assignments=None,
-         progress_bar=False):
+         optimize=True):
     """Build, partition and lower ``network``, and write it to the HDF5 file ``path``.
 
     The file runs with ``mpirun -np N python -m nengo_mpi run path --time T`` on any
@@ -86,8 +86,8 @@ def save(network, path, partitioner=None, dt=0.001, seed=None, assignments=None,
         as in nengo, else random. Stored in the file: every run of it is the same.
     assignments : dict, optional
         ``{object: component}`` for Ensembles and Nodes, overriding the partitioner.
-    progress_bar : bool, optional
-        Show nengo's build progress bar.
+    optimize : bool, optional
+        Merge same-kind operators within each component, as ``Simulator`` does.
 
     Returns
     -------
@@ -115,7 +115,8 @@ def save(network, path, partitioner=None, dt=0.001, seed=None, assignments=None,
     )
     model.build(network, progress=None)
     obj_components = partitioner.partition(network, assignments=assignments)
-    lowered = lower_model(model, obj_components, partitioner.n_components)
+    lowered = lower_model(model, obj_components, partitioner.n_components,
+                          optimize=optimize)
     if seed is None:
         seed = network.seed + 1 if network.seed is not None else np.random.randint(
             npext.maxint)
