@@ -87,7 +87,10 @@ def save(network, path, partitioner=None, dt=0.001, seed=None, assignments=None,
     assignments : dict, optional
         ``{object: component}`` for Ensembles and Nodes, overriding the partitioner.
     optimize : bool, optional
-        Merge same-kind operators within each component, as ``Simulator`` does.
+        Merge same-kind operators within each component, as ``Simulator`` does. The
+        merge (nengo's op-merge optimizer) takes time that grows with the square of
+        the model: for models of thousands of ensembles, ``optimize=False`` saves in
+        minutes what merging takes hours to.
 
     Returns
     -------
