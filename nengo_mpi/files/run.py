@@ -180,6 +180,7 @@ def _run(job, argv):
         return host
 
     host = job.agree("loading the components", build)
+    model.close()  # everything this rank needs is in its engine now
     if ckpt is not None:
         job.agree("restoring the checkpoint", lambda: ckpt.restore(host))
         ckpt.close()
