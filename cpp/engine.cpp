@@ -513,7 +513,9 @@ void Engine::settle() {
 
 void Engine::set_steps(std::int64_t steps) {
     if (started_ || drained_) {
-        throw std::logic_error("set_steps: the engine has already run; reset it first");
+        throw std::logic_error(
+            "set_steps: the engine has already run and posted receives; settle or reset it "
+            "first");
     }
     if (steps < 0) throw std::invalid_argument("set_steps: negative step number");
     steps_ = steps;

@@ -100,9 +100,9 @@ public:
 
     std::int64_t steps() const { return steps_; }
     // Continues a simulation from a checkpoint: the next step is number `steps` + 1 (probe
-    // sampling follows it). Only before the first run() since construction or reset():
-    // the first step after it still takes update channels' values from the replicas
-    // (which the caller restored), since no receive of an earlier step was posted.
+    // sampling follows it). Only while no receive is posted (before the first run(), or
+    // after reset() or settle()): the first step after it takes update channels' values
+    // from the replicas, which the caller restored.
     void set_steps(std::int64_t steps);
     // Completes the receives posted at the end of the last step and unpacks them, so that
     // every replica holds the value its next reader will read: the component buffers are

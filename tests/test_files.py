@@ -336,3 +336,23 @@ def test_pickled_streaming_simulator_keeps_its_data(tmp_path):
         clone.run(0.05)
         for probe, values in zip(clone.model.probes, expected):
             assert np.array_equal(clone.data[probe], values)
+
+
+def test_engine_continues_only_while_no_receive_is_posted():
+    """set_steps (resuming) is refused once the engine has run and posted the receives
+    of its next step; settling (as before a checkpoint) completes them."""
+    with nengo_mpi.Simulator(sine_squared(), progress_bar=False) as sim:
+        engine = sim._runtime.host.engine
+        engine.set_steps(7)
+        engine.settle()  # nothing posted yet: a no-op
+        sim.run_steps(3)
+        assert engine.steps == 10
+        with pytest.raises(RuntimeError, match="already run"):
+            engine.set_steps(0)
+        engine.settle()
+        engine.set_steps(20)
+        sim.run_steps(1)
+        assert engine.steps == 21
+        with pytest.raises(ValueError, match="negative"):
+            sim.reset()
+            engine.set_steps(-1)
