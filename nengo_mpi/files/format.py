@@ -36,6 +36,16 @@ class FileFormatError(ValueError):
     """
 
 
+#: What h5py raises on damaged structures (object headers, B-trees, datatypes).
+H5_ERRORS = (OSError, KeyError, ValueError, TypeError, AttributeError, RuntimeError)
+
+
+def damaged(where, error):
+    """The `FileFormatError` for an h5py error met while reading ``where``."""
+    return FileFormatError(
+        f"{where}: the file is damaged ({type(error).__name__}: {error})")
+
+
 def temporary_name(path):
     """The name a file is written under until it is complete."""
     return f"{path}.partial"
@@ -162,13 +172,15 @@ def read(group, name, where=""):
     where = where or repr(group.file.filename)
     if name not in group:
         raise FileFormatError(f"{where} has no dataset {path}")
-    ds = group[name]
     try:
+        ds = group[name]
+        if not isinstance(ds, h5py.Dataset):
+            raise TypeError(f"{path} is not a dataset")
         if ds.dtype.kind == "O" or h5py.check_string_dtype(ds.dtype) is not None:
             array = np.asarray(ds.asstr()[()], dtype=object)
         else:
             array = ds[()]
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise FileFormatError(
             f"{where}: cannot read {path} (corrupted?): {e}"
         ) from None

@@ -16,7 +16,7 @@ from ..lower.channels import Channel
 from ..lower.layout import CODE_DTYPES
 from ..lower.program import OpRecord, ProbeRecord, Program
 from .codec import CallReader, read_kinds
-from .format import MODEL_FORMAT, FileFormatError, open_read, read
+from .format import H5_ERRORS, MODEL_FORMAT, FileFormatError, damaged, open_read, read
 
 
 class LoadedLayout:
@@ -89,10 +89,16 @@ class ModelFile:
                 self.nengo_version = str(a["nengo_version"])
             except KeyError as e:
                 raise FileFormatError(f"{self.path!r} lacks the attribute {e}") from None
-            if "components" not in self.file or "kinds" not in self.file:
-                raise FileFormatError(f"{self.path!r} has no components (damaged file?)")
-            self.kinds = read_kinds(self.file["kinds"], self.path)
-            self.probes = self._read_probes()
+            try:
+                if "components" not in self.file or "kinds" not in self.file:
+                    raise FileFormatError(
+                        f"{self.path!r} has no components (damaged file?)")
+                self.kinds = read_kinds(self.file["kinds"], repr(self.path))
+                self.probes = self._read_probes()
+            except H5_ERRORS as e:
+                if isinstance(e, FileFormatError):
+                    raise
+                raise damaged(repr(self.path), e) from None
         except BaseException:
             self.file.close()
             raise
@@ -108,7 +114,7 @@ class ModelFile:
 
     def _read_probes(self):
         g = self.file["probes"]
-        cols = {k: read(g, k, self.path) for k in (
+        cols = {k: read(g, k, repr(self.path)) for k in (
             "index", "component", "view", "period", "dtype", "ndim", "shape",
             "sample_every", "label", "name")}
         probes, at = [], 0
@@ -133,7 +139,11 @@ class ModelFile:
     def component_group(self, c):
         """The group of component ``c``, or a `FileFormatError` naming what is missing."""
         key = f"components/{c}"
-        if key not in self.file:
+        try:
+            present = key in self.file
+        except H5_ERRORS as e:
+            raise damaged(repr(self.path), e) from None
+        if not present:
             raise FileFormatError(
                 f"{self.path!r} has no group /{key}: component {c} of "
                 f"{self.n_components} is missing (damaged or incomplete file)"
@@ -152,7 +162,12 @@ class ModelFile:
         """
         programs, channels = [], {}
         for c in components:
-            program, chans = self._load_component(c)
+            try:
+                program, chans = self._load_component(c)
+            except H5_ERRORS as e:
+                if isinstance(e, FileFormatError):
+                    raise
+                raise damaged(f"{self.path!r} component {c}", e) from None
             programs.append(program)
             for ch in chans:
                 channels[ch.tag] = ch
