@@ -110,3 +110,34 @@ def test_checkpoint_failing_on_one_rank_fails_every_rank(shared_dir, monkeypatch
         err = capsys.readouterr().err
         assert "rank 1: MemoryError: no room for the state" in err, err
         assert not os.path.exists(ck)
+
+
+def _streamed_vs_in_memory(path):
+    import nengo  # pylint: disable=import-outside-toplevel
+
+    with nengo.Network(seed=6) as net:
+        u = nengo.Node(np.sin)
+        a = nengo.Ensemble(40, 1)
+        b = nengo.Ensemble(40, 1)
+        nengo.Connection(u, a)
+        nengo.Connection(a, b, synapse=0.01)
+        nengo.Probe(b, synapse=0.01)
+        nengo.Probe(a.neurons, sample_every=0.002)
+    kwargs = dict(partitioner=nengo_mpi.Partitioner(2), assignments={u: 0, a: 0, b: 1},
+                  progress_bar=False, seed=1)
+    with nengo_mpi.Simulator(net, **kwargs) as sim:
+        sim.run(0.1)
+        expected = [sim.data[p] for p in sim.model.probes]
+    with nengo_mpi.Simulator(net, probe_file=path, **kwargs) as sim:
+        sim.run(0.06)
+        sim.run(0.04)
+    data = nengo_mpi.load_probes(path)
+    return all(np.array_equal(data[i], e) for i, e in enumerate(expected))
+
+
+@pytest.mark.mpi(min_size=2)
+def test_streamed_simulator_across_ranks(shared_dir):
+    """sim.run with a probe file, the model split across ranks: the same data."""
+    from nengo_mpi.runtime.spmd import on_root  # pylint: disable=import-outside-toplevel
+
+    assert on_root(_streamed_vs_in_memory, os.path.join(shared_dir, "streamed.h5"))
