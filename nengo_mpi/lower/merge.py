@@ -58,9 +58,17 @@ class ComponentFence:
     def __init__(self, op_components, signal_components):
         self.op_components = op_components
         self.signal_components = signal_components
+        # An op's home never changes during a run of the optimizer: signals are only
+        # replaced by merged ones used by the same one component.
+        self._homes = {}
 
     def home(self, op):
         """The one component that runs ``op`` and alone uses its signals, or None."""
+        if op not in self._homes:
+            self._homes[op] = self._find_home(op)
+        return self._homes[op]
+
+    def _find_home(self, op):
         comps = self.op_components.get(op)
         if comps is None or len(comps) != 1:
             return None

@@ -107,7 +107,8 @@ def lower_model(model, obj_components, n_components, optimize=True):
     """
     owners = op_owners(model)
     assigner = OperatorAssigner(model, obj_components, n_components)
-    slots = seed_slots(model)
+    ops = step_order(model)
+    slots = seed_slots(model, ops)
     if optimize:
         probe_components = {}
         for probe in model.probes:
@@ -121,7 +122,7 @@ def lower_model(model, obj_components, n_components, optimize=True):
         live = set(model.operators)
         slots = {op: slot for op, slot in slots.items() if op in live}
         model.seed_slots = slots
-    ops = step_order(model)
+        ops = step_order(model)
     order = {op: i for i, op in enumerate(ops)}
 
     placed = []  # (op, component) in global order
@@ -177,15 +178,17 @@ def lower_model(model, obj_components, n_components, optimize=True):
     return LoweredModel(programs, channels, model.n_seed_slots, home, ops)
 
 
-def seed_slots(model):
+def seed_slots(model, ops):
     """Operator -> its seed slot: its place in ``model``'s order when first lowered.
+
+    ``ops`` is ``model``'s current `step_order`, which gives the slots the first time.
 
     Kept on the model (``model.seed_slots``), so that lowering it again, merged or split
     differently or unpickled, gives every random stream the seed it had the first time.
     """
     slots = model.__dict__.get("seed_slots")
     if slots is None:
-        slots = {op: i for i, op in enumerate(step_order(model))}
+        slots = {op: i for i, op in enumerate(ops)}
         model.seed_slots = slots
         model.n_seed_slots = len(slots)
     return slots
