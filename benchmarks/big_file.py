@@ -39,7 +39,7 @@ import nengo  # noqa: E402  pylint: disable=wrong-import-position
 import nengo_mpi  # noqa: E402  pylint: disable=wrong-import-position
 from nengo_mpi.lower.ownership import OwnershipBuilder  # noqa: E402
 from nengo_mpi.lower.program import lower_model  # noqa: E402
-from nengo_mpi.files.save import write_model  # noqa: E402
+from nengo_mpi.files.saving import write_model  # noqa: E402
 
 
 def grid(rows, cols, neurons, seed=0):

@@ -16,9 +16,20 @@ __version__ = "0.1.0"
 from .partition import Partitioner
 from .lower.fallback import PythonFallbackWarning
 from .simulator import Simulator
-from .files import FileFormatError, load_probes, save
+from .files.errors import FileFormatError
 
 __all__ = [
     "FileFormatError", "Partitioner", "PythonFallbackWarning", "Simulator", "load_probes",
     "save", "__version__",
 ]
+
+
+def __getattr__(name):
+    # `save` and `load_probes` need h5py, imported on first use (see nengo_mpi.files).
+    if name in ("load_probes", "save"):
+        from . import files  # pylint: disable=import-outside-toplevel
+
+        value = getattr(files, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,9 +14,6 @@ import nengo.utils.numpy as npext
 
 from .lower.ownership import OwnershipBuilder
 from .census import record_split
-from .files.format import check_writable
-from .files.probes_out import ProbeWriter
-from .files.save import probe_table, write_model
 from .lower.kernels.neurons import NeuronTypeRng
 from .lower.program import lower_model
 from .partition import Partitioner
@@ -146,13 +143,21 @@ class Simulator:
             else:
                 seed = np.random.randint(npext.maxint)
         self.seed = seed
+        # Imported here: h5py costs memory that runs without files need not pay.
         if save_file is not None:
+            from .files.saving import write_model  # pylint: disable=import-outside-toplevel
+
             write_model(save_file, self._lowered, self.model, seed)
         if probe_file is not None:
+            from .files.format import check_writable  # pylint: disable=import-outside-toplevel
+
             check_writable(probe_file)
         self._runtime = Runtime(self._lowered, self.model.dt, seed, session=session,
                                 label=str(self.model.label))
         if probe_file is not None:
+            from .files.probes_out import ProbeWriter  # pylint: disable=import-outside-toplevel
+            from .files.saving import probe_table  # pylint: disable=import-outside-toplevel
+
             self._probe_writer = ProbeWriter(
                 probe_file, probe_table(self._lowered, self.model), self.model.dt)
         self._sim_data = self.model.params

@@ -6,6 +6,8 @@ under mpirun at several rank counts.
 """
 
 import os
+import subprocess
+import sys
 import threading
 
 import h5py
@@ -384,3 +386,18 @@ def test_flipped_bits_anywhere_fail_cleanly_or_change_nothing(tmp_path, capsys):
             assert "nengo_mpi run: error:" in err and "Traceback" not in err, err
             assert not out.exists()
     assert failed > 0
+
+
+def test_h5py_is_imported_only_for_files():
+    """A Simulator without files does not pay h5py's import (~12 MiB resident)."""
+    code = (
+        "import sys, nengo, nengo_mpi\n"
+        "with nengo.Network() as net:\n"
+        "    nengo.Probe(nengo.Ensemble(5, 1))\n"
+        "with nengo_mpi.Simulator(net, progress_bar=False) as sim:\n"
+        "    sim.run(0.01)\n"
+        "assert 'h5py' not in sys.modules, 'h5py imported by a plain Simulator'\n"
+        "assert callable(nengo_mpi.save) and callable(nengo_mpi.load_probes)\n"
+        "assert 'h5py' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,6 +1,6 @@
 """Built models as files: save once, run on any number of ranks, stream results.
 
-- `save` writes a partitioned, lowered model to one HDF5 file (`.save`, `.load`);
+- `save` writes a partitioned, lowered model to one HDF5 file (`.saving`, `.load`);
 - ``python -m nengo_mpi run model.h5 --time T`` runs it on every rank of an MPI job
   (`.run`), streaming probe data to a file (`.probes_out`) and writing checkpoints
   it can resume from (`.checkpoint`);
@@ -9,8 +9,20 @@
 The file layouts and their versions are described in `.format`.
 """
 
-from .format import FileFormatError
-from .probes_out import ProbeData, load_probes
-from .save import save
+from .errors import FileFormatError
 
 __all__ = ["FileFormatError", "ProbeData", "load_probes", "save"]
+
+# h5py costs ~12 MiB of resident memory on import; a Simulator that neither saves nor
+# streams should not pay it, so these are imported on first use (PEP 562).
+_LAZY = {"ProbeData": "probes_out", "load_probes": "probes_out", "save": "saving"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib  # pylint: disable=import-outside-toplevel
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

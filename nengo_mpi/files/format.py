@@ -19,6 +19,8 @@ import os
 import zlib
 
 import h5py
+
+from .errors import FileFormatError  # noqa: F401 (re-exported)
 import numpy as np
 
 MODEL_FORMAT = "nengo_mpi model"
@@ -27,13 +29,6 @@ CHECKPOINT_FORMAT = "nengo_mpi checkpoint"
 
 #: Version of each kind of file this code writes; readers accept exactly these.
 FORMAT_VERSIONS = {MODEL_FORMAT: 1, PROBES_FORMAT: 1, CHECKPOINT_FORMAT: 1}
-
-
-class FileFormatError(ValueError):
-    """A nengo_mpi file is missing, unreadable, corrupted, or of an unknown kind or version.
-
-    The message names the file and what is wrong with it.
-    """
 
 
 #: What h5py raises on damaged structures (object headers, B-trees, datatypes).
