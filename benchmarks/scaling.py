@@ -20,7 +20,9 @@ Every rank runs one component (as ``python -m nengo_mpi`` does with
   engine merges operators within a component, so a component of few objects costs
   more per object than the same objects in one large component;
 - ``m_r`` messages sent plus received (per step, the engine sends the update channels
-  from one rank to another as one MPI message and each same-step channel alone) and
+  from one rank to another as one MPI message, and the same-step channels from one rank
+  to another in runs whose last send precedes their first receive, one message per
+  run; templates, which lack the orders, count each same-step channel alone) and
   ``V_r = max(bytes sent, bytes received)``.
 
 Predicted time per step::
@@ -92,7 +94,6 @@ from run import ENV, cpu_name  # noqa: E402  pylint: disable=wrong-import-positi
 
 import nengo_mpi  # noqa: E402  pylint: disable=wrong-import-position
 from nengo_mpi.lower.ownership import op_owners  # noqa: E402
-from nengo_mpi.lower.program import step_order  # noqa: E402
 from nengo_mpi.partition.graph import endpoint_object  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
@@ -144,15 +145,44 @@ def same_step_depth(messages):
     return depth
 
 
+def group_same_step(messages):
+    """Same-step messages as the engine sends them: per rank pair, in send order, runs
+    whose last send precedes their first receive travel as one message."""
+    grouped = []
+    by_pair = defaultdict(list)
+    for m in messages:
+        if m[4] is None:
+            grouped.append(m)  # orders unknown (templates): alone
+        else:
+            by_pair[(m[0], m[1])].append(m)
+    for (src, dst), ms in by_pair.items():
+        ms.sort(key=lambda m: m[4])
+        run = [ms[0]]
+        for m in ms[1:]:
+            if m[4] < min(min(r[5] for r in run), m[5]):
+                run.append(m)
+                continue
+            grouped.append(_one_message(src, dst, run))
+            run = [m]
+        grouped.append(_one_message(src, dst, run))
+    return grouped
+
+
+def _one_message(src, dst, run):
+    return (src, dst, sum(m[2] for m in run), True, max(m[4] for m in run),
+            min(m[5] for m in run))
+
+
 def predict(load, machine, per_channel=False):
     """Predicted seconds per step (and what makes it up) for ``load`` on ``machine``.
 
     As the engine does, the update channels from one rank to another count as one
-    message per step, and every same-step channel as a message of its own. With
-    ``per_channel``, every channel is a message (the engine before it grouped them).
+    message per step, and the same-step channels as grouped by `group_same_step`.
+    With ``per_channel``, every channel is a message (the engine before it grouped
+    them).
     """
     n = len(load.compute)
-    messages = [m for m in load.messages if m[3]]
+    messages = group_same_step([m for m in load.messages if m[3]])
     if per_channel:
         messages = list(load.messages)
     else:
@@ -297,7 +327,7 @@ class Templates:
             per_unit[("pre", conn)] = per_unit[("post", conn)] = 0.0
         for probe in cal.net.all_probes:
             per_unit[("probe", probe)] = 0.0
-        for order, op in enumerate(step_order(cal.model)):
+        for order, op in enumerate(cal.lowered.ops):  # the engine's global order
             c = cal.cost.get(order)
             if c is None:
                 continue

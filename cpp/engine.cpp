@@ -39,7 +39,8 @@ struct Engine::ChannelEnd {
     int peer;
     SignalBuffer* buffer;
     View view;
-    std::int64_t order;
+    std::int64_t send_after;
+    std::int64_t recv_before;
     bool same_step;
 };
 
@@ -284,45 +285,71 @@ void Engine::add_local_channel(int src_local, int src_view, int dst_local, int d
         LocalChannel{&src, sv, &dst, dv, send_after, std::vector<std::uint8_t>(view_nbytes(sv))}));
 }
 
+namespace {
+void check_same_step_orders(const char* what, int tag, std::int64_t send_after,
+                            std::int64_t recv_before) {
+    if (send_after < 0 || recv_before <= send_after) {
+        throw std::invalid_argument(
+            std::string(what) + ": same-step channel " + std::to_string(tag) +
+            " needs both its send_after and a later recv_before (got " +
+            std::to_string(send_after) + ", " + std::to_string(recv_before) + ")");
+    }
+}
+}  // namespace
+
 void Engine::add_send(int tag, int src_local, int src_view, int dst_rank,
-                      std::int64_t send_after, bool same_step) {
+                      std::int64_t send_after, bool same_step, std::int64_t recv_before) {
     check_open();
+    if (same_step) check_same_step_orders("add_send", tag, send_after, recv_before);
     SignalBuffer& src = buffer(src_local);
-    pending_sends_.push_back(
-        ChannelEnd{tag, dst_rank, &src, src.view(src_view), send_after, same_step});
+    pending_sends_.push_back(ChannelEnd{tag, dst_rank, &src, src.view(src_view), send_after,
+                                        recv_before, same_step});
 }
 
 void Engine::add_recv(int tag, int dst_local, int dst_view, int src_rank,
-                      std::int64_t recv_before, bool same_step) {
+                      std::int64_t recv_before, bool same_step, std::int64_t send_after) {
     check_open();
+    if (same_step) check_same_step_orders("add_recv", tag, send_after, recv_before);
     SignalBuffer& dst = buffer(dst_local);
-    pending_recvs_.push_back(
-        ChannelEnd{tag, src_rank, &dst, dst.view(dst_view), recv_before, same_step});
+    pending_recvs_.push_back(ChannelEnd{tag, src_rank, &dst, dst.view(dst_view), send_after,
+                                        recv_before, same_step});
 }
 
 void Engine::group_channels(std::vector<ChannelEnd>& ends, bool send,
                             std::vector<std::unique_ptr<RemoteEnd>>& out) {
-    // Update channels: grouped by peer, in tag order; the group's message is tagged
-    // with its first channel's tag, which no other message between the pair uses.
+    // Both ends of a pair of ranks see the same channels between them and sort them the
+    // same way, so they form the same groups. Update channels: one group per peer, in
+    // tag order. Same-step channels: per peer in send order, each group a run whose last
+    // send precedes its first receive (see add_send). A group's message is tagged with
+    // its first channel's tag, which no other message between the pair uses.
     std::stable_sort(ends.begin(), ends.end(), [](const ChannelEnd& a, const ChannelEnd& b) {
         if (a.same_step != b.same_step) return a.same_step < b.same_step;
-        return a.peer != b.peer ? a.peer < b.peer : a.tag < b.tag;
+        if (a.peer != b.peer) return a.peer < b.peer;
+        if (a.same_step && a.send_after != b.send_after) return a.send_after < b.send_after;
+        return a.tag < b.tag;
     });
     for (std::size_t i = 0; i < ends.size();) {
         std::size_t j = i + 1;
         if (!ends[i].same_step) {
             while (j < ends.size() && !ends[j].same_step && ends[j].peer == ends[i].peer) ++j;
+        } else {
+            std::int64_t first_recv = ends[i].recv_before;
+            while (j < ends.size() && ends[j].same_step && ends[j].peer == ends[i].peer &&
+                   ends[j].send_after < std::min(first_recv, ends[j].recv_before)) {
+                first_recv = std::min(first_recv, ends[j].recv_before);
+                ++j;
+            }
         }
         auto end = std::make_unique<RemoteEnd>();
         std::size_t nbytes = 0;
         // A send goes after the last writer of any of its parts; a receive lands before
         // the first reader of any.
-        end->order = ends[i].order;
+        end->order = send ? ends[i].send_after : ends[i].recv_before;
         for (std::size_t k = i; k < j; ++k) {
             end->parts.push_back(RemoteEnd::Part{ends[k].buffer, ends[k].view, nbytes});
             nbytes += view_nbytes(ends[k].view);
-            end->order = send ? std::max(end->order, ends[k].order)
-                              : std::min(end->order, ends[k].order);
+            end->order = send ? std::max(end->order, ends[k].send_after)
+                              : std::min(end->order, ends[k].recv_before);
         }
         end->same_step = ends[i].same_step;
         end->peer = ends[i].peer;

@@ -74,12 +74,19 @@ public:
     // Update channels between one pair of ranks travel as one message per step (sent
     // after the last of their writers, received before the first of their readers):
     // one message of many values costs about what one value costs, and a random graph
-    // cut in two has hundreds of crossing connections. Same-step channels stay single,
-    // since each is read in the step that writes it.
+    // cut in two has hundreds of crossing connections.
+    //
+    // Same-step channels between a pair of ranks are grouped too, into runs whose last
+    // send comes before their first receive in the global order: a message that is sent
+    // at or after the last writer of all its parts and awaited at or before the first
+    // reader of any still always waits for something earlier in the global order, so no
+    // rank can wait for another that waits for it. (An EnsembleArray's output node on
+    // another rank would otherwise cost one message per ensemble per step.) Both ends
+    // must group alike, so each end of a same-step channel is given both orders.
     void add_send(int tag, int src_local, int src_view, int dst_rank, std::int64_t send_after,
-                  bool same_step = false);
+                  bool same_step = false, std::int64_t recv_before = -1);
     void add_recv(int tag, int dst_local, int dst_view, int src_rank, std::int64_t recv_before,
-                  bool same_step = false);
+                  bool same_step = false, std::int64_t send_after = -1);
 
     // Records a view after every step whose number n satisfies fmod(n, period) < 1,
     // nengo's rule for Probe.sample_every.

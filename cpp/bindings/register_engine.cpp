@@ -118,10 +118,10 @@ void register_engine(py::module_& m) {
         .def("add_local_channel", &Engine::add_local_channel)
         .def("add_send", &Engine::add_send, py::arg("tag"), py::arg("src_local"),
              py::arg("src_view"), py::arg("dst_rank"), py::arg("send_after"),
-             py::arg("same_step") = false)
+             py::arg("same_step") = false, py::arg("recv_before") = -1)
         .def("add_recv", &Engine::add_recv, py::arg("tag"), py::arg("dst_local"),
              py::arg("dst_view"), py::arg("src_rank"), py::arg("recv_before"),
-             py::arg("same_step") = false)
+             py::arg("same_step") = false, py::arg("send_after") = -1)
         .def("add_probe", &Engine::add_probe)
         .def("finalize", &Engine::finalize)
         .def("run", &Engine::run, py::arg("steps"))

@@ -8,7 +8,8 @@ to B, of one of two kinds:
   step and B receives whenever it is ready (the message overlaps the next step's work);
 - set or incremented (e.g. the neurons' output across a connection without a synapse):
   B reads it later in the same step, so B waits for it there (``same_step``). Every rank
-  runs one global order, so that wait always ends.
+  runs one global order (`nengo_mpi.lower.schedule`), so that wait always ends; the
+  engine sends runs of these between a pair of ranks as one message (`Engine.add_send`).
 
 A signal both set/incremented and updated in A cannot cross (no single moment carries
 the value B's readers expect); it is reported naming the operators and their objects.

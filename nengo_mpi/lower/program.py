@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 
 from nengo.builder.signal import Signal
 from nengo.exceptions import BuildError
-from nengo.utils.graphs import toposort
-from nengo.utils.simulator import operator_dependency_graph
 
 from .assign import OperatorAssigner
 from .channels import find_channels
@@ -20,6 +18,7 @@ from .kernels import native_record
 from .layout import ComponentLayout
 from .merge import merge_within_components
 from .ownership import op_owners
+from .schedule import schedule_order, step_order
 
 
 @dataclass
@@ -84,12 +83,6 @@ class LoweredModel:
         return len(self.programs)
 
 
-def step_order(model):
-    """nengo's own operator order (the same as nengo.Simulator's, unoptimised)."""
-    dg = operator_dependency_graph(model.operators)
-    return [op for op in toposort(dg) if hasattr(op, "make_step")]
-
-
 def lower_model(model, obj_components, n_components, optimize=True):
     """Lower ``model`` into `.LoweredModel` with ``n_components`` programs.
 
@@ -107,8 +100,7 @@ def lower_model(model, obj_components, n_components, optimize=True):
     """
     owners = op_owners(model)
     assigner = OperatorAssigner(model, obj_components, n_components)
-    ops = step_order(model)
-    slots = seed_slots(model, ops)
+    slots = seed_slots(model, step_order(model))
     if optimize:
         probe_components = {}
         for probe in model.probes:
@@ -122,7 +114,7 @@ def lower_model(model, obj_components, n_components, optimize=True):
         live = set(model.operators)
         slots = {op: slot for op, slot in slots.items() if op in live}
         model.seed_slots = slots
-        ops = step_order(model)
+    ops = schedule_order(model, assigner.components)
     order = {op: i for i, op in enumerate(ops)}
 
     placed = []  # (op, component) in global order

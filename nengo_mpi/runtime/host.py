@@ -81,10 +81,10 @@ class RankEngine:
                 eng.add_local_channel(src, ch.src_view, dst, ch.dst_view, ch.send_after)
             elif src is not None:
                 eng.add_send(ch.tag, src, ch.src_view, rank_of[ch.dst_component],
-                             ch.send_after, ch.same_step)
+                             ch.send_after, ch.same_step, ch.recv_before)
             elif dst is not None:
                 eng.add_recv(ch.tag, dst, ch.dst_view, rank_of[ch.src_component],
-                             ch.recv_before, ch.same_step)
+                             ch.recv_before, ch.same_step, ch.send_after)
         eng.finalize()
 
     def make_fallback_steps(self, seed):

@@ -1,0 +1,125 @@
+"""The global operator order every rank runs: nengo's dependencies, arranged for overlap.
+
+Every rank executes its own operators in one shared global order, sending a same-step
+channel after its last writer and waiting for it before its first reader (see
+`nengo_mpi.lower.channels`). Any order that respects nengo's dependency graph is
+correct, but not every order lets ranks work at once: nengo's own toposort may put the
+operators that feed another rank late in the step and the ones that wait for it early,
+so that the ranks take turns. This order is nengo's, with ties broken in three bands:
+
+0. operators that (transitively) feed a value read in the same step by another
+   component: the sooner they run, the sooner the other rank can go on;
+1. operators unrelated to any crossing value;
+2. operators that (transitively) depend on a value received in the same step: run last,
+   so that the wait for it is as short as possible.
+
+Results must not depend on the split, so operators that increment the same signal keep
+their relative order from nengo's toposort (floating-point sums depend on their order);
+nothing else an operator computes depends on the order of independent operators.
+"""
+
+import heapq
+from collections import defaultdict
+
+from nengo.builder.operator import TimeUpdate
+from nengo.utils.graphs import toposort
+from nengo.utils.simulator import operator_dependency_graph
+
+
+def step_order(model):
+    """nengo's own operator order (the same as nengo.Simulator's, unoptimised)."""
+    dg = operator_dependency_graph(model.operators)
+    return [op for op in toposort(dg) if hasattr(op, "make_step")]
+
+
+def _crossing_ops(ops, components):
+    """Ops that set/inc a base read in the same step elsewhere, and the ops reading one."""
+    writers = defaultdict(set)  # base -> components that set or increment it
+    readers = defaultdict(set)
+    for op in ops:
+        if isinstance(op, TimeUpdate):
+            continue  # every component keeps its own clock
+        comps = components[op]
+        for sig in op.sets + op.incs:
+            writers[sig.base].update(comps)
+        for sig in op.reads:
+            readers[sig.base].update(comps)
+    crossing = {base for base, w in writers.items() if readers.get(base, set()) - w}
+    feeding, waiting = [], []
+    for op in ops:
+        if any(sig.base in crossing for sig in op.sets + op.incs):
+            feeding.append(op)
+        if any(sig.base in crossing for sig in op.reads):
+            waiting.append(op)
+    return feeding, waiting
+
+
+def _closure(starts, edges):
+    """Every op reachable from ``starts`` along ``edges`` (starts included)."""
+    seen = set(starts)
+    stack = list(starts)
+    while stack:
+        for nxt in edges.get(stack.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return seen
+
+
+def schedule_order(model, components):
+    """The global order of ``model``'s operators for a given assignment to components.
+
+    Parameters
+    ----------
+    model : nengo.builder.Model
+        A built (possibly merged) model.
+    components : callable
+        Operator -> list of the components that run it.
+
+    Returns
+    -------
+    list
+        The operators with a ``make_step``, in an order that respects nengo's
+        dependency graph and keeps the order of every signal's increments.
+    """
+    base = step_order(model)
+    index = {op: i for i, op in enumerate(base)}
+    dg = operator_dependency_graph(model.operators)
+    succ = {op: {d for d in dg.get(op, ()) if d in index} for op in base}
+    # Increments of one signal stay in nengo's order: their sum must not depend on
+    # the split.
+    incs = defaultdict(list)
+    for op in base:
+        for sig in op.incs:
+            incs[sig.base].append(op)
+    for chain in incs.values():
+        for a, b in zip(chain, chain[1:]):
+            if a is not b:
+                succ[a].add(b)
+
+    comps = {op: components(op) for op in base}
+    feeding, waiting = _crossing_ops(base, comps)
+    pred = defaultdict(set)
+    for op, nexts in succ.items():
+        for nxt in nexts:
+            pred[nxt].add(op)
+    band = dict.fromkeys(base, 1)
+    for op in _closure(waiting, succ):
+        band[op] = 2
+    for op in _closure(feeding, pred):
+        band[op] = 0  # feeding another rank beats waiting on one
+
+    n_pred = {op: len(pred[op]) for op in base}
+    ready = [(band[op], index[op]) for op in base if n_pred[op] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, i = heapq.heappop(ready)
+        op = base[i]
+        order.append(op)
+        for nxt in succ[op]:
+            n_pred[nxt] -= 1
+            if n_pred[nxt] == 0:
+                heapq.heappush(ready, (band[nxt], index[nxt]))
+    assert len(order) == len(base), "the dependency graph has a cycle"
+    return order
