@@ -1,4 +1,5 @@
 // Engine.add_* for neuron types (nengo's SimNeurons).
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -7,6 +8,7 @@
 
 #include "bindings/op_binding.hpp"
 #include "ops/neurons.hpp"
+#include "ops/small_math.hpp"
 
 namespace py = pybind11;
 using nengo_mpi::AdaptationParams;
@@ -15,7 +17,22 @@ using nengo_mpi::IzhikevichParams;
 using nengo_mpi::LIFParams;
 using nengo_mpi::bindings::add_real;
 
+namespace {
+// LIF's batched expm1/log1p (ops/small_math.hpp), exposed so tests can measure them
+// against numpy's over whole ranges of arguments.
+template <class T, void (*Batch)(const T*, T*, std::int64_t)>
+py::array_t<T> apply_batch(py::array_t<T, py::array::c_style | py::array::forcecast> x) {
+    py::array_t<T> out(x.size());
+    Batch(x.data(), out.mutable_data(), static_cast<std::int64_t>(x.size()));
+    return out;
+}
+}  // namespace
+
 void register_neuron_ops(py::module_& m) {
+    m.def("expm1_batch", &apply_batch<double, nengo_mpi::expm1_batch>);
+    m.def("expm1_batch", &apply_batch<float, nengo_mpi::expm1_batch>);
+    m.def("log1p_batch", &apply_batch<double, nengo_mpi::log1p_batch>);
+    m.def("log1p_batch", &apply_batch<float, nengo_mpi::log1p_batch>);
     nengo_mpi::bindings::engine_class(m)
         .def("add_lif",
              [](Engine& e, int local, std::int64_t order, int j, int out, int v, int ref,

@@ -9,6 +9,7 @@
 
 #include "ops/clones.hpp"
 #include "ops/poisson.hpp"
+#include "ops/small_math.hpp"
 
 namespace nengo_mpi {
 
@@ -19,6 +20,17 @@ void same_length(const char* op, const Vec<T>& a, const Vec<T>& b) {
         throw std::invalid_argument(std::string(op) + ": signals of " + std::to_string(a.n) +
                                     " and " + std::to_string(b.n) + " neurons");
     }
+}
+
+// One neuron's expm1 and log1p as LIF::step's batches compute them (small_math.hpp),
+// so that every path gives a neuron the same arithmetic.
+template <class T>
+T expm1_small(T x) {
+    return std::fabs(x) <= T(kSmallArg) ? expm1_series(x) : std::expm1(x);
+}
+template <class T>
+T log1p_small(T x) {
+    return std::fabs(x) <= T(kSmallArg) ? log1p_series(x) : std::log1p(x);
 }
 
 // The LIF parameters as nengo's float arrays see them (rounded to T).
@@ -41,7 +53,7 @@ struct LIFConsts {
     T decay(T delta_t) const {
         if (delta_t == dt) return decay_full;
         if (delta_t == T(0)) return T(-0.0);  // expm1(-0 / tau_rc)
-        return std::expm1(-delta_t / tau_rc);
+        return expm1_small(-delta_t / tau_rc);
     }
 
     T decay_full;
@@ -61,7 +73,7 @@ T lif_advance(const LIFConsts<T>& c, T J, T& voltage, T& refractory_after) {
     T out = zero;
     if (v > one) {
         // Sub-step spike time: when the exponential approach to J crossed 1.
-        const T t_spike = c.dt + c.tau_rc * std::log1p(-(v - one) / (J - one));
+        const T t_spike = c.dt + c.tau_rc * log1p_small(-(v - one) / (J - one));
         out = c.spike;
         v = zero;
         ref = c.tau_ref + t_spike;
@@ -238,19 +250,33 @@ void LIF<T>::step() {
     std::int32_t* spiked = spiked_.data();
     std::int64_t n_mid = 0, n_spiked = 0;
     collect(flag, n, mid, n_mid, spiked, n_spiked);
+    // expm1 and log1p in batches, gathered and scattered around them (small_math.hpp).
+    arg_.resize(un);
+    res_.resize(un);
+    T* arg = arg_.data();
+    T* res = res_.data();
     for (std::int64_t k = 0; k < n_mid; ++k) {
         const std::int32_t i = mid[k];
-        const T delta_t = std::clamp(c.dt - ref[i], T(0), c.dt);
+        arg[k] = -std::clamp(c.dt - ref[i], T(0), c.dt) / c.tau_rc;  // -delta_t / tau_rc
+    }
+    expm1_batch(arg, res, n_mid);
+    for (std::int64_t k = 0; k < n_mid; ++k) {
+        const std::int32_t i = mid[k];
         const T v0 = saved[i];
-        const T v1 = v0 - (J[i] - v0) * std::expm1(-delta_t / c.tau_rc);
+        const T v1 = v0 - (J[i] - v0) * res[k];
         spiked[n_spiked] = i;
         n_spiked += v1 > T(1);
         v[i] = std::max(v1, c.min_voltage);  // as in the first pass
     }
     for (std::int64_t k = 0; k < n_spiked; ++k) {
         const std::int32_t i = spiked[k];
+        arg[k] = -(v[i] - T(1)) / (J[i] - T(1));
+    }
+    log1p_batch(arg, res, n_spiked);
+    for (std::int64_t k = 0; k < n_spiked; ++k) {
+        const std::int32_t i = spiked[k];
         // Sub-step spike time: when the exponential approach to J crossed 1.
-        const T t_spike = c.dt + c.tau_rc * std::log1p(-(v[i] - T(1)) / (J[i] - T(1)));
+        const T t_spike = c.dt + c.tau_rc * res[k];
         out[i] = c.spike;
         v[i] = T(0);
         ref[i] = c.tau_ref + t_spike;

@@ -3,7 +3,9 @@
 //
 // Every kernel follows its nengo.neurons step() expression by expression, in the same
 // order, so that the only differences from nengo come from transcendental functions
-// (numpy may use its own SIMD exp/log1p/expm1/tanh where we call libm). In float32, numpy
+// (numpy may use its own SIMD exp/log1p/expm1/tanh where we call libm; LIF's expm1 and
+// log1p of small arguments are series accurate to about an ulp, see small_math.hpp).
+// In float32, numpy
 // computes array-with-Python-scalar expressions in float32, so parameters are rounded to
 // T before use, exactly where nengo's arrays see them; an expression nengo evaluates in
 // float64 (a boolean mask divided by dt, an integer count times a Python float) is
@@ -64,6 +66,8 @@ private:
     std::vector<std::uint8_t> flags_;  // holds LIFFlag<T>s (see neurons.cpp)
     // ...and the neurons the second pass redoes: mid-step refractory ends, spikes.
     std::vector<std::int32_t> mid_step_, spiked_;
+    // ...and the arguments and results of their expm1 or log1p, in list order.
+    std::vector<T> arg_, res_;
 };
 
 template <class T>
