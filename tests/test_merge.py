@@ -112,3 +112,28 @@ def test_random_streams_do_not_depend_on_merges_or_split():
     for other in results[1:]:
         for a, b in zip(results[0], other):
             np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
+
+
+def test_dependencies_through_other_components_prevent_merges():
+    """A -> node (other component) -> B, no synapses: A's and B's neurons run in one
+    component but B depends on A within the step, so they must not merge (a merged op
+    would wait for itself)."""
+    with nengo.Network(seed=3) as net:
+        stim = nengo.Node(0.5)
+        a = nengo.Ensemble(30, 1)
+        b = nengo.Ensemble(30, 1)
+        node = nengo.Node(size_in=1)
+        nengo.Connection(stim, a)
+        nengo.Connection(a, node, synapse=None)
+        nengo.Connection(node, b, synapse=None)
+        probe = nengo.Probe(b, synapse=0.01)
+    assignments = {stim: 0, a: 0, b: 0, node: 1}
+    with nengo.Simulator(net, progress_bar=False) as ref:
+        ref.run(0.05)
+    with nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(2),
+                             assignments=assignments, progress_bar=False) as sim:
+        lif_ops = [op for op in sim.model.operators
+                   if type(op).__name__ == "SimNeurons"]
+        assert len(lif_ops) == 2
+        sim.run(0.05)
+        np.testing.assert_allclose(sim.data[probe], ref.data[probe], rtol=0, atol=1e-12)

@@ -12,6 +12,13 @@ component (``model.op_components``), so a model lowered again with the same assi
 
 Neuron types that draw random numbers are never merged: the engine seeds one stream
 per operator, and merging would make the draws depend on the partition.
+
+The optimizer runs once per component, on the operators of that component alone: run on
+the whole model, each of its passes would merge in only a few components (operators
+downstream of a merge wait for the next pass) while paying for the whole model's
+dependency closure, so its time grew with the square of the model (17 s for 200
+ensembles in 20 components). A component's graph keeps the dependencies that pass
+through other components, so that no merge can create a cycle.
 """
 
 import contextlib
@@ -61,6 +68,11 @@ class ComponentFence:
         # An op's home never changes during a run of the optimizer: signals are only
         # replaced by merged ones used by the same one component.
         self._homes = {}
+        # What the merges did, over all components: ops merged away, merged ops made,
+        # and the optimizer's dicts of signal -> the signal that replaced it.
+        self.merged_away = set()
+        self.made = []
+        self._replacements = []
 
     def home(self, op):
         """The one component that runs ``op`` and alone uses its signals, or None."""
@@ -85,10 +97,22 @@ class ComponentFence:
         home = self.home(op)
         return home is not None and home == self.home(first)
 
+    def sig_replacements(self):
+        """Signal -> the signal that replaced it, over every merge made."""
+        out = {}
+        for replacements in self._replacements:
+            out.update(replacements)
+        return out
+
     def record(self, ops, merged_op, replacements):
         """Carry the component of ``ops`` over to their merge and its new signals."""
         comps = self.op_components[ops[0]]
         self.op_components[merged_op] = comps
+        self.merged_away.update(ops)
+        self.made.append(merged_op)
+        # The optimizer goes on to add the replacements of views of these signals to
+        # this same dict, so keep the dict itself (see `sig_replacements`).
+        self._replacements.append(replacements)
         for old, new in replacements.items():
             used = self.signal_components.get(old.base, set(comps))
             self.signal_components.setdefault(new.base, set()).update(used)
@@ -146,10 +170,92 @@ def merge_within_components(model, op_components, probe_components):
 
     fence = ComponentFence(comps, dict(used))
     dg = operator_dependency_graph(model.operators)
+    on_component = defaultdict(list)
+    candidates = defaultdict(lambda: defaultdict(int))  # component -> op type -> count
+    for op in model.operators:
+        runs_on = comps.get(op, ())
+        if not runs_on:
+            # Runs nowhere (nengo's SimProbe), but its views must follow the merges of
+            # the components that use their bases, as they would in nengo's optimizer.
+            runs_on = {c for sig in op.all_signals for c in used.get(sig.base, ())}
+        for c in runs_on:
+            on_component[c].append(op)
+        home = fence.home(op)
+        if home is not None and _mergeable_kind(op):
+            candidates[home][type(op)] += 1
     with _fenced(fence):
-        nengo_optimize(model, dg)
+        for c in sorted(candidates):
+            if max(candidates[c].values()) < 2:
+                continue  # nothing of one kind to merge
+            ops = _OpsOnly()
+            nengo_optimize(ops, _component_graph(dg, on_component[c]))
+
+    # nengo's optimize() would have done this for the whole model.
+    replaced = fence.sig_replacements()
+    for sigdict in model.sig.values():
+        for name in sigdict:
+            while sigdict[name] in replaced:
+                sigdict[name] = replaced[sigdict[name]]
+    kept = [op for op in model.operators if op not in fence.merged_away]
+    kept += [op for op in fence.made if op not in fence.merged_away]
+    del model.operators[:]
+    for op in kept:
+        model.add_op(op)
+
     recorded = model.__dict__.setdefault("op_components", {})
     for op in model.operators:
         if op not in op_components:
             recorded[op] = fence.op_components[op]
     return {op: fence.op_components[op] for op in model.operators}
+
+
+class _OpsOnly:
+    """What nengo's ``optimize`` needs of a model: its operators (and signals to update,
+    which `merge_within_components` updates once for all components instead)."""
+
+    def __init__(self):
+        self.sig = {}
+        self.operators = []
+
+    def add_op(self, op):
+        self.operators.append(op)
+
+
+def _component_graph(dg, ops):
+    """The dependency graph among ``ops`` (one component's), including dependencies that
+    pass through operators of other components: ``a`` precedes ``b`` if some path of
+    ``dg`` leads from ``a`` to ``b``."""
+    members = set(ops)
+    reach = {}  # op of another component -> members it leads to through non-members
+
+    def leads_to(start):
+        # Iterative post-order walk over non-members, memoised in ``reach``.
+        stack = [(start, iter(dg.get(start, ())))]
+        found = {start: set()}
+        while stack:
+            node, successors = stack[-1]
+            advanced = False
+            for nxt in successors:
+                if nxt in members:
+                    found[node].add(nxt)
+                elif nxt in reach:
+                    found[node] |= reach[nxt]
+                elif nxt not in found:
+                    found[nxt] = set()
+                    stack.append((nxt, iter(dg.get(nxt, ()))))
+                    advanced = True
+                    break
+            if not advanced:
+                stack.pop()
+                reach[node] = found[node]
+                if stack:
+                    found[stack[-1][0]] |= found[node]
+        return reach[start]
+
+    graph = {}
+    for op in ops:
+        nexts = set()
+        for nxt in dg.get(op, ()):
+            nexts |= {nxt} if nxt in members else leads_to(nxt)
+        graph[op] = nexts
+    return graph
