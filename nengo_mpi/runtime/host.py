@@ -4,7 +4,7 @@ import numpy as np
 import nengo.utils.numpy as npext
 
 from .. import _engine
-from . import timing
+from . import pyfunc, timing
 from .signals import ComponentSignals
 
 
@@ -99,7 +99,7 @@ class RankEngine:
         for handle, rec, comp in self.fallbacks:
             rng = np.random.RandomState(seeds[rec.seed_slot])
             self.fallback_rngs[handle] = rng
-            step = rec.op.make_step(self.signals[comp], self.dt, rng)
+            step = pyfunc.make_step(rec.op, self.signals[comp], self.dt, rng)
             self.engine.set_python_op(handle, step)
         for handle, rec in self.reseeded:
             rec.reseed(self.engine, handle, np.random.RandomState(seeds[rec.seed_slot]))
