@@ -109,11 +109,15 @@ def lower_model(model, obj_components, n_components, optimize=True):
         merge_within_components(
             model, {op: assigner.components(op) for op in model.operators}, probe_components
         )
-        # Forget the ops merged away (and with them their signals' memory); the slot
-        # count stays, so the seeds of the remaining ops do not move.
+        # Forget the ops merged away (and with them their signals' memory: merging
+        # copied their initial values into the merged signals); the slot count stays,
+        # so the seeds of the remaining ops do not move. Merged ops are placed by
+        # model.op_components, not by an owner.
         live = set(model.operators)
         slots = {op: slot for op, slot in slots.items() if op in live}
         model.seed_slots = slots
+        for op in [op for op in owners if op not in live]:
+            del owners[op]
     ops = schedule_order(model, assigner.components)
     order = {op: i for i, op in enumerate(ops)}
 
