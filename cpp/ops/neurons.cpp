@@ -135,14 +135,23 @@ void lif_common_pass_cloned(std::int64_t n, const float* J, float* out, float* v
 
 // Lists the neurons flagged kMidStep and those flagged kSpiked, without a branch per
 // neuron (which would mispredict: at 200 Hz, a fifth of the neurons spike in a step).
+// First every flagged neuron, one store per neuron (stores, not arithmetic, limit this
+// loop), then the short list split in two (the flags exclude each other), in place.
 template <class Flag>
 void collect(const Flag* flag, std::int64_t n, std::int32_t* mid, std::int64_t& n_mid,
              std::int32_t* spiked, std::int64_t& n_spiked) {
-    std::int64_t m = 0, s = 0;
+    std::int64_t f = 0;
     for (std::int64_t i = 0; i < n; ++i) {
-        mid[m] = spiked[s] = static_cast<std::int32_t>(i);
-        m += (flag[i] & kMidStep) != 0;
-        s += (flag[i] & kSpiked) != 0;
+        mid[f] = static_cast<std::int32_t>(i);
+        f += flag[i] != 0;
+    }
+    std::int64_t m = 0, s = 0;
+    for (std::int64_t k = 0; k < f; ++k) {
+        const std::int32_t i = mid[k];  // m <= k: read before it can be overwritten
+        const Flag fl = flag[i];
+        mid[m] = spiked[s] = i;
+        m += (fl & kMidStep) != 0;
+        s += (fl & kSpiked) != 0;
     }
     n_mid = m;
     n_spiked = s;
