@@ -410,6 +410,17 @@ void Engine::run(std::int64_t steps) {
     if (!finalized_) throw std::logic_error("engine not finalized");
     if (drained_) throw std::logic_error("engine was drained; reset it before running again");
     if (steps < 0) throw std::invalid_argument("negative number of steps");
+    // Room for the samples this run records, so that probes do not grow (and fault in
+    // fresh pages) step after step.
+    // Geometric growth still, or a run of single steps would copy the data every step.
+    for (auto& probe : probes_) {
+        const auto samples =
+            static_cast<std::size_t>(static_cast<double>(steps) / probe->period) + 1;
+        const std::size_t needed = probe->data.size() + samples * view_nbytes(probe->view);
+        if (needed > probe->data.capacity()) {
+            probe->data.reserve(std::max(needed, 2 * probe->data.capacity()));
+        }
+    }
     // One loop, compiled three times, so that timing that is off costs nothing at all
     // and profiling costs nothing unless it is on.
     if (profile_) {
