@@ -46,13 +46,14 @@ toolchain)
     ;;
 wheel)
     src=$2 out=$3
+    build=$(mktemp -d /tmp/nengo_mpi-build.XXXXXX)
     # The MPI wheel's compiler wrapper bakes the RUNPATH /opt/venv/lib into the engine.
     PATH="$VENV/bin:$PATH" "$VENV/bin/pip" wheel -q --no-build-isolation --no-deps \
         -w "$out" "$src" \
-        -Cbuild-dir=/tmp/nengo_mpi-build \
+        -Cbuild-dir="$build" \
         -Ccmake.define.NENGO_MPI_WITH_MPI=ON \
         -Ccmake.define.MPI_CXX_COMPILER="$VENV/bin/mpicxx"
-    rm -rf /tmp/nengo_mpi-build
+    rm -rf "$build"
     ;;
 app)
     "$VENV/bin/pip" install -q --no-deps "$2"
@@ -66,7 +67,7 @@ clean)
     # packaging is also pytest's: keep it (it is in requirements.txt).
     "$VENV/bin/pip" check
     apt-get clean
-    rm -rf /var/lib/apt/lists/* /root/.cache /tmp/*
+    rm -rf /var/lib/apt/lists/* /root/.cache
     ;;
 *)
     echo "usage: install.sh deps MPI | toolchain | wheel SRC OUT | app WHEEL | clean" >&2

@@ -9,6 +9,9 @@ export PYTHONDONTWRITEBYTECODE=1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
+# nengo's decoder cache lives in ~/.cache/nengo; $HOME may be read-only in a container
+# (Apptainer's %test runs as a fake root whose /root is not writable).
+export HOME="$work"
 
 echo "== self-test: versions"
 nengo-mpi --versions
