@@ -22,7 +22,7 @@ versions() {
     python -m nengo_mpi --version
     echo "Python: $(python -c 'import sys; print(sys.version.split()[0])')"
     echo "image MPI family: $(cat /opt/nengo_mpi/mpi-family 2>/dev/null || echo unknown)"
-    echo "image mpirun: $(mpirun --version 2>&1 | grep -m1 -i version | sed 's/^ *//')"
+    echo "image mpirun: $(mpirun --version 2>&1 | grep -m1 -iE 'version|open mpi' | tr -s ' ')"
 }
 
 under_launcher() {

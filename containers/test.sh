@@ -216,9 +216,11 @@ sif_key() {
     {
         echo "$mpi"
         podman image inspect --format '{{.Id}}' "$BASE_IMAGE"
-        find containers pyproject.toml CMakeLists.txt README.md cpp nengo_mpi examples \
-            tests/conftest.py tests/models.py tests/mpi -type f \
-            ! -name '*.pyc' ! -name '*.md' -print0 | sort -z | xargs -0 sha256sum
+        find containers/nengo_mpi.def containers/install.sh containers/requirements*.txt \
+            containers/mpi containers/entrypoint.sh containers/self-test.sh pyproject.toml \
+            CMakeLists.txt README.md cpp nengo_mpi examples tests/conftest.py \
+            tests/models.py tests/mpi -type f ! -name '*.pyc' -print0 \
+            | sort -z | xargs -0 sha256sum
     } | sha256sum | cut -c1-16
 }
 
@@ -283,6 +285,22 @@ hybrid_openmpi() {
     hybrid "$HOST_OPENMPI/bin/mpirun" "$CACHE/sif/nengo_mpi-openmpi.sif"
 }
 
+# Host MPIs built by a distribution, not from the images' wheels: Debian sid's Open MPI
+# (openmpi-bin) and MPICH (mpich) packages, installed into the sid root, launching the
+# image of their family.
+hybrid_distro() {
+    if [ ! -x "$SID/usr/bin/mpirun.openmpi" ] || [ ! -x "$SID/usr/bin/mpiexec.hydra" ]; then
+        chroot "$SID" sh -c 'apt-get update -qq && apt-get install -y -qq \
+            --no-install-recommends openmpi-bin mpich >/dev/null' \
+            || skip "Debian sid's openmpi-bin/mpich packages are not installable here"
+    fi
+    note "host: Debian sid $(chroot "$SID" mpirun.openmpi --version | head -1)"
+    hybrid /usr/bin/mpirun.openmpi "$CACHE/sif/nengo_mpi-openmpi.sif"
+    note "host: Debian sid MPICH $(chroot "$SID" mpiexec.hydra --version \
+        | grep -m1 Version | tr -s ' ' | cut -d' ' -f3)"
+    hybrid /usr/bin/mpiexec.hydra "$CACHE/sif/nengo_mpi-mpich.sif"
+}
+
 # The wrong pairing: the Open MPI image under MPICH's launcher must stop with exit 3
 # and one plain message (every rank would otherwise run alone).
 wrong_pairing() {
@@ -310,5 +328,6 @@ for mpi in "${MPI_FAMILIES[@]}"; do
 done
 run_stage "hybrid-mpich (host MPICH)" --needs sif-mpich -- hybrid_mpich
 run_stage "hybrid-openmpi (host OMPI)" --needs sif-openmpi -- hybrid_openmpi
+run_stage "hybrid-distro (sid pkgs)" --needs sif-mpich sif-openmpi -- hybrid_distro
 run_stage "wrong-pairing-detected" --needs sif-openmpi -- wrong_pairing
 summary
