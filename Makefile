@@ -10,7 +10,7 @@ CPP_SOURCES := $(shell find cpp -name '*.cpp' -o -name '*.hpp') CMakeLists.txt p
 # module added, moved or removed needs a reinstall too (edits to existing ones do not).
 PY_MODULES := $(shell find nengo_mpi -name '*.py')
 
-.PHONY: demo test build bench clean
+.PHONY: demo test test-containers build bench clean
 
 $(VENV)/.deps: ci/requirements.txt
 	python3 -m venv $(VENV)
@@ -33,6 +33,11 @@ demo: build
 
 test: build
 	bash ci/test.sh
+
+# Both container images, their SIFs and hybrid launches (needs root; see containers/README.md).
+# Uses the venv's mpirun as the host MPICH; parts that cannot run here are skipped.
+test-containers: $(VENV)/.deps
+	bash containers/test.sh
 
 bench: build
 	$(PY) benchmarks/run.py

@@ -16,6 +16,8 @@ import runpy
 import sys
 import traceback
 
+from . import launcher_check
+
 USAGE = """usage: python -m nengo_mpi [--version] [--timing] (script.py | -m module)
                           [args ...]
        python -m nengo_mpi run MODEL.h5 --time SECONDS [options]  (see: run --help)
@@ -108,17 +110,26 @@ def main(argv=None):
 
         print(RUN_USAGE)
         return 0
-    if kind == "run" and mpi_session.launcher_size() is None:
+    # Started by a launcher or not: launcher_check tells an srun job step from a batch
+    # script that merely runs inside a Slurm allocation.
+    launched = launcher_check.detect() is not None
+    if kind == "run" and not launched:
         from .files import run  # pylint: disable=import-outside-toplevel
 
         return run.main(rest)
 
-    if mpi_session.launcher_size() is None:  # not under mpirun: a plain run
+    if not launched:  # not under mpirun: a plain run
         log = timing.start_log() if options["timing"] else None
         code = run_target(kind, target, rest)
         print_timing(log)
         return code
 
+    # Before anything else uses MPI: a launcher of another MPI family turns every rank
+    # into its own job of 1, which must stop here with one plain message.
+    problem = launcher_check.check_world()
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 3
     try:
         session = mpi_session.start()
     except mpi_session.LaunchError as e:

@@ -100,6 +100,7 @@ def test_launcher_family_mismatch_is_explained():
     )
     assert proc.returncode == 3
     assert "MPI reports a job of 1" in proc.stderr
+    assert proc.stderr.startswith("nengo_mpi: wrong launcher.")
 
 
 def test_version_and_usage():
