@@ -112,3 +112,14 @@ def test_plain_run_inside_a_batch_allocation(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "ran\n"
+
+
+def test_session_start_refuses_a_singleton_of_a_launched_job():
+    """Programs that start a session themselves get the same check as the CLI."""
+    from nengo_mpi.runtime import session  # pylint: disable=import-outside-toplevel
+
+    env = {"PMI_RANK": "0", "PMI_SIZE": "2"}
+    with pytest.raises(session.LaunchError, match="wrong launcher"):
+        session.check_launch(1, "Open MPI v5.0.11", env)
+    session.check_launch(2, "Open MPI v5.0.11", env)  # a consistent job
+    session.check_launch(1, "MPICH Version: 5.0.2", {})  # no launcher

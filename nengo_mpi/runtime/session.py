@@ -6,46 +6,21 @@ process and MPI is never initialised.
 """
 
 import contextlib
-import os
 import sys
 
-#: Environment variables through which launchers announce the job size:
-#: MPICH/Hydra (PMI), Open MPI, PMIx-based launchers and Slurm.
-LAUNCHER_SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "SLURM_NTASKS")
-
+from .. import launcher_check
 
 class LaunchError(RuntimeError):
     """The job was launched in a way that cannot work (explained in the message)."""
 
 
-def launcher_size(environ=None):
-    """The number of processes the launcher says it started, or None if unknown."""
-    environ = os.environ if environ is None else environ
-    for var in LAUNCHER_SIZE_VARS:
-        value = environ.get(var)
-        if value and value.isdigit():
-            return int(value), var
-    return None
-
-
-def check_launch(mpi_size, environ=None, library=""):
-    """Raise `LaunchError` if the launcher started more processes than MPI sees.
-
-    That is the signature of an engine built for one MPI family started by another
-    family's ``mpirun``: each process initialises as its own size-1 job.
-    """
-    found = launcher_size(environ)
-    if found is None or mpi_size != 1 or found[0] <= 1:
-        return
-    n, var = found
-    first_line = library.strip().splitlines()[0] if library.strip() else "unknown"
-    raise LaunchError(
-        f"the launcher started {n} processes ({var}={n}) but MPI reports a job of 1: "
-        f"each process became its own size-1 job. nengo_mpi uses the MPI library "
-        f"'{first_line}', which does not match the mpirun that started it. Use the "
-        "mpirun of the same MPI family (with the default install: the mpirun in the "
-        "virtual environment's bin directory)."
-    )
+def check_launch(mpi_size, library, environ=None):
+    """Raise `LaunchError` if the launcher started more processes than MPI sees (see
+    `nengo_mpi.launcher_check`, which ``python -m nengo_mpi`` consults first: this is
+    the same check for programs that start a session themselves)."""
+    problem = launcher_check.explain(mpi_size, library, environ)
+    if problem is not None:
+        raise LaunchError(problem)
 
 
 class Session:
@@ -95,7 +70,7 @@ def start():
         return _active
     from mpi4py import MPI  # pylint: disable=import-outside-toplevel
 
-    check_launch(MPI.COMM_WORLD.Get_size(), library=MPI.Get_library_version())
+    check_launch(MPI.COMM_WORLD.Get_size(), MPI.Get_library_version())
     _active = Session(MPI.COMM_WORLD.Dup())
     return _active
 
