@@ -308,3 +308,30 @@ def test_lowering_refuses_set_and_updated_signal_crossing():
     order = {op: i for i, (op, _) in enumerate(ops)}
     with pytest.raises(BuildError, match="cannot cross components"):
         nengo_mpi.lower.channels.find_channels(ops, order, {})
+
+
+def test_signal_read_in_part_before_written_in_full_cannot_cross():
+    """Node slice 0 feeds an ensemble on another component whose output comes back into
+    slice 1 of the same node in the same step: one message per step cannot carry the
+    node's value both before and after that, so the split is refused, naming both."""
+    with nengo.Network(seed=1) as net:
+        stim = nengo.Node(0.5)
+        node = nengo.Node(size_in=2)
+        ens = nengo.Ensemble(20, 1)
+        nengo.Connection(stim, node[0], synapse=None)
+        nengo.Connection(node[0], ens, synapse=None)
+        nengo.Connection(ens, node[1], synapse=None)
+        nengo.Probe(node)
+    for split in ({stim: 1, node: 1, ens: 0}, {stim: 0, node: 0, ens: 1}):
+        with pytest.raises(BuildError, match="cannot cross components"):
+            nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(2),
+                                assignments=split, progress_bar=False)
+    with nengo_mpi.Simulator(net, progress_bar=False) as sim:
+        sim.run_steps(5)
+        whole = sim.data[net.probes[0]]
+    # The node and the ensemble together, the stimulus elsewhere: fine.
+    with nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(2),
+                             assignments={stim: 1, node: 0, ens: 0},
+                             progress_bar=False) as sim:
+        sim.run_steps(5)
+        np.testing.assert_array_equal(sim.data[net.probes[0]], whole)

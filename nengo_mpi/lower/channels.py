@@ -103,14 +103,30 @@ def find_channels(placed_ops, order, owners):
                     "such a signal cannot cross components: keep these objects on one "
                     "component."
                 )
+            send_after = max(order[op] for op in writing_ops)
+            recv_before = min(order[op] for op in reading_ops)
+            if same_step and send_after >= recv_before:
+                # nengo orders a read only after the writes to overlapping views, so
+                # part of a signal can be read before another part is written; a
+                # channel carries the whole signal once per step, which cannot serve
+                # a reader between the two.
+                last = max(writing_ops, key=order.get)
+                first = min(reading_ops, key=order.get)
+                raise BuildError(
+                    f"{base} is read in component {dst} by {_describe(first, owners)} "
+                    f"before {_describe(last, owners)} in component {src} has written all "
+                    "of it in the same step (they use different slices of it, one "
+                    "depending on the other); such a signal cannot cross components: "
+                    "keep these objects on one component."
+                )
             channels.append(
                 Channel(
                     tag=len(channels),
                     signal=base,
                     src_component=src,
                     dst_component=dst,
-                    send_after=max(order[op] for op in writing_ops),
-                    recv_before=min(order[op] for op in reading_ops),
+                    send_after=send_after,
+                    recv_before=recv_before,
                     same_step=bool(same_step),
                 )
             )
