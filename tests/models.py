@@ -47,6 +47,21 @@ def chain(seed=1, n_ens=5):
     return net
 
 
+def ensemble_array_split(n_ensembles=6, seed=4):
+    """An EnsembleArray whose ensembles go to component 0 and whose passthrough nodes (and
+    stimulus) go to component 1: every ensemble's decoded value crosses in the step
+    that computes it. Returns (net, assignments, probe of the array's output)."""
+    with nengo.Network(seed=seed) as net:
+        stim = nengo.Node(np.linspace(-0.5, 0.5, n_ensembles))
+        ea = nengo.networks.EnsembleArray(20, n_ensembles)
+        nengo.Connection(stim, ea.input)
+        nengo.Connection(ea.output, ea.input, synapse=0.05)
+        probe = nengo.Probe(ea.output, synapse=0.01)
+    assignments = {obj: 0 for obj in ea.all_ensembles}
+    assignments.update({stim: 1, ea.input: 1, ea.output: 1})
+    return net, assignments, probe
+
+
 def run_probes(sim, net, seconds):
     """Run ``sim`` and return its probe data, one array per probe in ``net.probe_list``."""
     sim.run(seconds)

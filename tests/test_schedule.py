@@ -1,28 +1,15 @@
 """The global operator order (`nengo_mpi.lower.schedule`): valid, split-independent in
 its sums, and arranged so that ranks feeding each other can work at once."""
 
-import nengo
 import numpy as np
 import pytest
 from nengo.utils.simulator import operator_dependency_graph
 
+import models
 import nengo_mpi
 from nengo_mpi import _engine
 from nengo_mpi.lower.layout import DTYPE_CODES
 from nengo_mpi.lower.schedule import schedule_order, step_order
-
-
-def ensemble_array_net(n=6):
-    """Ensembles on one component, the array's passthrough nodes on another."""
-    with nengo.Network(seed=4) as net:
-        stim = nengo.Node(np.linspace(-0.5, 0.5, n))
-        ea = nengo.networks.EnsembleArray(20, n)
-        nengo.Connection(stim, ea.input)
-        nengo.Connection(ea.output, ea.input, synapse=0.05)
-        probe = nengo.Probe(ea.output, synapse=0.01)
-    assignments = {obj: 0 for obj in ea.all_ensembles}
-    assignments.update({stim: 1, ea.input: 1, ea.output: 1})
-    return net, assignments, probe
 
 
 def build(net, assignments=None, n=2):
@@ -31,7 +18,7 @@ def build(net, assignments=None, n=2):
 
 
 def test_order_respects_dependencies_and_increment_order():
-    net, assignments, _ = ensemble_array_net()
+    net, assignments, _ = models.ensemble_array_split()
     with build(net, assignments) as sim:
         ops = sim._lowered.ops
         model = sim.model
@@ -53,7 +40,7 @@ def test_order_respects_dependencies_and_increment_order():
 def test_feeding_ops_first():
     """A component sends its same-step values before doing any of its other work: every
     op it runs before a send is needed for a value that another component waits for."""
-    net, assignments, _ = ensemble_array_net()
+    net, assignments, _ = models.ensemble_array_split()
     with build(net, assignments) as sim:
         lowered = sim._lowered
         model = sim.model
@@ -91,14 +78,14 @@ def test_feeding_ops_first():
 
 
 def test_one_component_keeps_nengo_order():
-    net, _, _ = ensemble_array_net()
+    net, _, _ = models.ensemble_array_split()
     with build(net, n=1) as sim:
         assert sim._lowered.ops == step_order(sim.model)
         assert schedule_order(sim.model, lambda op: [0]) == step_order(sim.model)
 
 
 def test_split_results_equal_one_process_bitwise():
-    net, assignments, probe = ensemble_array_net()
+    net, assignments, probe = models.ensemble_array_split()
     with build(net, n=1) as sim:
         sim.run(0.1)
         ref = sim.data[probe]

@@ -6,30 +6,23 @@ per step for all ensembles' decoded values, not one per ensemble, and computes e
 what one process computes.
 """
 
+import os
+import sys
+
 import numpy as np
 import pytest
 
-import nengo
-import nengo_mpi
-from nengo_mpi.runtime.spmd import on_root
+sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
+import models  # noqa: E402  pylint: disable=wrong-import-position
+
+import nengo_mpi  # noqa: E402
+from nengo_mpi.runtime.spmd import on_root  # noqa: E402
 
 N_ENSEMBLES = 8
 
 
-def _net():
-    with nengo.Network(seed=5) as net:
-        stim = nengo.Node(np.linspace(-0.5, 0.5, N_ENSEMBLES))
-        ea = nengo.networks.EnsembleArray(20, N_ENSEMBLES)
-        nengo.Connection(stim, ea.input)
-        nengo.Connection(ea.output, ea.input, synapse=0.05)
-        probe = nengo.Probe(ea.output, synapse=0.01)
-    assignments = {obj: 0 for obj in ea.all_ensembles}
-    assignments.update({stim: 1, ea.input: 1, ea.output: 1})
-    return net, assignments, probe
-
-
 def _run(size):
-    net, assignments, probe = _net()
+    net, assignments, probe = models.ensemble_array_split(N_ENSEMBLES, seed=5)
     with nengo_mpi.Simulator(net, progress_bar=False) as sim:
         sim.run_steps(100)
         ref = sim.data[probe]
