@@ -27,13 +27,16 @@ Every rank runs one component (as ``python -m nengo_mpi`` does with
 
 Predicted time per step::
 
-    busy_r = W_r + o * m_r + V_r / B
+    busy_r = W_r + o * m_r + p * c_r + V_r / B
     t      = max_r busy_r + L + D * (L + b / B)      with a core per rank
     t      = max(that, sum_r busy_r / C)             when P ranks share C < P cores
 
-``o`` is the CPU time per message end (posting, matching, completing and copying a
-small message: MPI's part measured here with a burst of messages between two ranks,
-plus the engine's own calls), ``L`` the latency and ``B`` the bandwidth of the network.
+``o`` is MPI's CPU time per message end (posting, matching, completing and copying a
+small message, measured here with a burst of messages between two ranks), ``p`` the
+engine's own CPU time per channel end ``c_r`` (packing or unpacking each channel's
+values into its rank pair's message, and its share of starting and testing it:
+measured as the exchange time per channel end in a 2-rank run), ``L`` the latency and
+``B`` the bandwidth of the network.
 Values written by synapses (update channels) are sent at the end of a step and read at
 the start of the next one, so their latency is only partly hidden: one ``L`` per step
 is added. A same-step channel carries a value sent and read within one step, so its
@@ -110,8 +113,9 @@ class Machine:
 
     latency: float  # s, one way, small message
     bandwidth: float  # bytes / s
-    overhead: float  # s of CPU per message end
+    overhead: float  # s of CPU per message end (MPI's part)
     cores: int = 0  # 0: a core per rank
+    part_overhead: float = 0.0  # s of the engine's CPU per channel end (pack, unpack)
 
 
 @dataclass
@@ -200,7 +204,12 @@ def predict(load, machine, per_channel=False):
         sent[src] += nbytes
         received[dst] += nbytes
     compute = np.asarray(load.compute, dtype=float)
-    comm = machine.overhead * count + np.maximum(sent, received) / machine.bandwidth
+    parts = np.zeros(n)  # channel ends: the engine packs or unpacks each one
+    for src, dst, _, _, _, _ in load.messages:
+        parts[src] += 1
+        parts[dst] += 1
+    comm = (machine.overhead * count + machine.part_overhead * parts
+            + np.maximum(sent, received) / machine.bandwidth)
     busy = compute + comm
     critical = int(np.argmax(busy))
     depth = same_step_depth(messages)
@@ -558,24 +567,30 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
         runs[p] = measure(args.model, p, args.seconds, args.repeats, args.quiet_timeout)
         log(f"  {us(runs[p]['t'])} us/step")
 
-    # The engine's own cost per message (packing, one MPI call to start it, one to test
-    # it), which the burst above makes in one call for all messages: the exchange time
-    # the engine measured per message, at the smallest rank count with a core per rank.
+    loads = {p: exact_load(args.model, p, args.steps, args.repeats) for p in args.ranks}
+    # The engine's own cost per channel end (packing or unpacking its values into the
+    # message of its rank pair, and its share of starting and testing that message),
+    # which the burst above does not include: the exchange time the engine measured per
+    # channel end, at the smallest rank count with a core per rank. Per channel end and
+    # not per message: grouped, many channels share one message but each is packed.
     o_engine, o_engine_from = 0.0, None
     for p in sorted(runs):
         if 1 < p <= cores:
             timing, steps = runs[p]["timing"], runs[p]["steps"]
+            ends = defaultdict(int)
+            for src, dst, *_ in loads[p].messages:
+                ends[src] += 1
+                ends[dst] += 1
             o_engine = statistics.fmean(
-                t["exchange_s"] / (steps * (t["messages_sent"] + t["messages_received"]))
-                for t in timing if t["messages_sent"] + t["messages_received"])
+                t["exchange_s"] / (steps * ends[t["rank"]]) for t in timing if ends[t["rank"]])
             o_engine_from = p
             break
-    here = Machine(net_here["latency"], net_here["bandwidth"], o_mpi + o_engine, cores)
+    here = Machine(net_here["latency"], net_here["bandwidth"], o_mpi, cores, o_engine)
     switch = max(net_here["same_core"] - net_here["latency"], 0.0)
 
     validation = []
     for p in args.ranks:
-        load = exact_load(args.model, p, args.steps, args.repeats)
+        load = loads[p]
         pred = predict(load, here)
         validation.append((p, load, pred, runs[p]))
         log(f"{p} rank(s): measured {us(runs[p]['t'])} us/step, predicted {us(pred['t'])}")
@@ -593,7 +608,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
                                len(exact.messages), len(approx.messages)))
 
     big = Machine(args.latency, args.bandwidth,
-                  here.overhead if args.overhead is None else args.overhead, 0)
+                  here.overhead if args.overhead is None else args.overhead, 0, o_engine)
     n_objects = len(cal.net.all_ensembles) + len(cal.net.all_nodes)
     strong = []
     for p in args.predict:
@@ -615,7 +630,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
             load = templates.load(net, assignments, p)
             weak.append((p, n, predict(load, big), predict(load, big, per_channel=True),
                          predict(load, Machine(big.latency, big.bandwidth,
-                                               big.overhead / 2))))
+                                               big.overhead / 2, 0, big.part_overhead))))
 
     from nengo_mpi import _engine  # pylint: disable=import-outside-toplevel
 
@@ -637,7 +652,8 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
         "The model, its assumptions and how the predictions scale up are described in "
         "the docstring of `benchmarks/scaling.py`. In short, per step:",
         "",
-        "    busy_r = W_r + o * m_r + V_r / B     (compute, messages, bytes of rank r)",
+        "    busy_r = W_r + o * m_r + p * c_r + V_r / B   (compute, messages, channel "
+        "ends, bytes of rank r)",
         "    t      = max_r busy_r + L + D * (L + b / B)   (D: same-step chain)",
         "    t      = max(t, sum_r busy_r / C)    (P ranks sharing C < P cores)",
         "",
@@ -648,13 +664,13 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
         f"bandwidth B = {here.bandwidth / 1e9:.1f} GB/s (1 MiB ping-pong); with both "
         f"ranks on one core the ping-pong takes {us(net_here['same_core'])} us per "
         f"message, so a switch between ranks costs about t_cs = {us(switch)} us;",
-        f"- overhead o = {us(here.overhead, 2)} us of CPU per message end: "
-        f"{us(o_mpi, 2)} us "
+        f"- overhead o = {us(here.overhead, 2)} us of CPU per message end "
         f"inside MPI, from a burst of {m_typical} 16-byte messages each way between two "
         "ranks, posted and completed together as the engine does each step "
-        f"({us(net_here['overhead'][16], 2)} us per message end in bursts of 16), plus "
-        f"{us(o_engine, 2)} us of the engine's own calls (packing, starting and testing "
-        "each message: the exchange time per message in the "
+        f"({us(net_here['overhead'][16], 2)} us per message end in bursts of 16); "
+        f"p = {us(o_engine, 2)} us of the engine's own calls per channel end (packing "
+        "or unpacking it, and its share of starting and testing its message: the "
+        "exchange time per channel end in the "
         + (f"{o_engine_from}-rank run below" if o_engine_from else "(no run with 2 "
            "ranks or more on their own cores: taken as 0)")
         + "). MPICH does much of its part inside MPI_Wait (matching and copying "
@@ -738,7 +754,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
     lines += [
         "",
         f"## Predictions: L = {us(big.latency)} us, B = {big.bandwidth / 1e9:g} GB/s, "
-        f"o = {us(big.overhead, 2)} us, a core per rank",
+        f"o = {us(big.overhead, 2)} us, p = {us(big.part_overhead, 2)} us, a core per rank",
         "",
         "*per channel*: the same if every channel were a message of its own (the "
         "engine before it grouped update channels into one message per rank pair).",
@@ -786,13 +802,14 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
         lines += [
             "",
             f"At {p} ranks the critical rank computes for {us(pred['compute_max'])} us "
-            f"and spends {us(pred['comm_critical'])} us on its {pred['messages_max']} "
-            f"messages per step: the per-message overhead o bounds the step, not the "
-            f"latency ({us(big.latency)} us once per step) nor the bandwidth "
+            f"and spends {us(pred['comm_critical'])} us on communication: "
+            f"{pred['messages_max']} messages per step (MPI's o each) and the engine's "
+            f"packing of their channels (p per channel end), against the latency "
+            f"({us(big.latency)} us once per step) and the bandwidth "
             f"({pred['bytes_max']} bytes per step). Halving o would give "
-            f"{us(half_o['t'])} us per step; packing each rank pair's channels into one "
-            f"message would give {us(agg['t'])} us (a random graph leaves few channels "
-            "between any two ranks).",
+            f"{us(half_o['t'])} us per step; sending every channel as a message of its "
+            f"own would give {us(agg['t'])} us (a random graph leaves few channels "
+            "between any two ranks, so grouping them gains little there).",
             "",
         ]
     with open(args.out, "w") as f:
