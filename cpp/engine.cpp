@@ -411,8 +411,8 @@ void Engine::run(std::int64_t steps) {
     if (drained_) throw std::logic_error("engine was drained; reset it before running again");
     if (steps < 0) throw std::invalid_argument("negative number of steps");
     // Room for the samples this run records, so that probes do not grow (and fault in
-    // fresh pages) step after step.
-    // Geometric growth still, or a run of single steps would copy the data every step.
+    // fresh pages) step after step; still geometric growth, or a run of single steps
+    // would copy the data every step.
     for (auto& probe : probes_) {
         const auto samples =
             static_cast<std::size_t>(static_cast<double>(steps) / probe->period) + 1;

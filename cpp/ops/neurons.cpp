@@ -22,17 +22,6 @@ void same_length(const char* op, const Vec<T>& a, const Vec<T>& b) {
     }
 }
 
-// One neuron's expm1 and log1p as LIF::step's batches compute them (small_math.hpp),
-// so that every path gives a neuron the same arithmetic.
-template <class T>
-T expm1_small(T x) {
-    return std::fabs(x) <= T(kSmallArg) ? expm1_series(x) : std::expm1(x);
-}
-template <class T>
-T log1p_small(T x) {
-    return std::fabs(x) <= T(kSmallArg) ? log1p_series(x) : std::log1p(x);
-}
-
 // The LIF parameters as nengo's float arrays see them (rounded to T).
 template <class T>
 struct LIFConsts {

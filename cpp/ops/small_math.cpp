@@ -12,7 +12,7 @@ NENGO_MPI_INLINE void batch(const T* __restrict x, T* __restrict out, std::int64
                             Series series, Libm libm) {
     for (std::int64_t k = 0; k < n; ++k) out[k] = series(x[k]);
     for (std::int64_t k = 0; k < n; ++k) {
-        if (!(std::fabs(x[k]) <= T(kSmallArg))) out[k] = libm(x[k]);
+        if (!in_series_range(x[k])) out[k] = libm(x[k]);
     }
 }
 }  // namespace

@@ -71,6 +71,23 @@ NENGO_MPI_INLINE float log1p_series(float y) {
     return 2.0f * s * p;
 }
 
+// Whether x is within the series' range (false for NaN, which goes to libm).
+template <class T>
+NENGO_MPI_INLINE bool in_series_range(T x) {
+    return std::fabs(x) <= T(kSmallArg);
+}
+
+// expm1 and log1p of one argument exactly as the batches below compute it, so that
+// every path gives a neuron the same arithmetic.
+template <class T>
+inline T expm1_small(T x) {
+    return in_series_range(x) ? expm1_series(x) : std::expm1(x);
+}
+template <class T>
+inline T log1p_small(T x) {
+    return in_series_range(x) ? log1p_series(x) : std::log1p(x);
+}
+
 // out[k] = expm1(x[k]) and out[k] = log1p(x[k]) for k < n (x and out may not overlap).
 void expm1_batch(const double* x, double* out, std::int64_t n);
 void expm1_batch(const float* x, float* out, std::int64_t n);

@@ -230,6 +230,8 @@ def _component_graph(dg, ops):
 
     def leads_to(start):
         # Iterative post-order walk over non-members, memoised in ``reach``.
+        if start in reach:
+            return reach[start]
         stack = [(start, iter(dg.get(start, ())))]
         found = {start: set()}
         while stack:

@@ -100,7 +100,7 @@ def lower_model(model, obj_components, n_components, optimize=True):
     """
     owners = op_owners(model)
     assigner = OperatorAssigner(model, obj_components, n_components)
-    slots = seed_slots(model, step_order(model))
+    slots = seed_slots(model)
     if optimize:
         probe_components = {}
         for probe in model.probes:
@@ -174,17 +174,15 @@ def lower_model(model, obj_components, n_components, optimize=True):
     return LoweredModel(programs, channels, model.n_seed_slots, home, ops)
 
 
-def seed_slots(model, ops):
-    """Operator -> its seed slot: its place in ``model``'s order when first lowered.
-
-    ``ops`` is ``model``'s current `step_order`, which gives the slots the first time.
+def seed_slots(model):
+    """Operator -> its seed slot: its place in ``model``'s `step_order` when first lowered.
 
     Kept on the model (``model.seed_slots``), so that lowering it again, merged or split
     differently or unpickled, gives every random stream the seed it had the first time.
     """
     slots = model.__dict__.get("seed_slots")
     if slots is None:
-        slots = {op: i for i, op in enumerate(ops)}
+        slots = {op: i for i, op in enumerate(step_order(model))}
         model.seed_slots = slots
         model.n_seed_slots = len(slots)
     return slots

@@ -26,9 +26,13 @@ from nengo.utils.graphs import toposort
 from nengo.utils.simulator import operator_dependency_graph
 
 
-def step_order(model):
-    """nengo's own operator order (the same as nengo.Simulator's, unoptimised)."""
-    dg = operator_dependency_graph(model.operators)
+def step_order(model, dg=None):
+    """nengo's own operator order (the same as nengo.Simulator's, unoptimised).
+
+    ``dg`` is ``model``'s operator dependency graph, if the caller has it already.
+    """
+    if dg is None:
+        dg = operator_dependency_graph(model.operators)
     return [op for op in toposort(dg) if hasattr(op, "make_step")]
 
 
@@ -82,9 +86,9 @@ def schedule_order(model, components):
         The operators with a ``make_step``, in an order that respects nengo's
         dependency graph and keeps the order of every signal's increments.
     """
-    base = step_order(model)
-    index = {op: i for i, op in enumerate(base)}
     dg = operator_dependency_graph(model.operators)
+    base = step_order(model, dg)
+    index = {op: i for i, op in enumerate(base)}
     succ = {op: {d for d in dg.get(op, ()) if d in index} for op in base}
     # Increments of one signal stay in nengo's order: their sum must not depend on
     # the split.
