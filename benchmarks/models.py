@@ -90,6 +90,93 @@ def spa_binding(dimensions=64, seed=0):
     return net
 
 
+def _spa_vocab(dimensions, keys, seed):
+    import nengo_spa as spa  # pylint: disable=import-outside-toplevel
+
+    # pointer_gen seeded: an unseeded vocabulary differs between processes (and so
+    # between the backends compared).
+    vocab = spa.Vocabulary(dimensions, pointer_gen=np.random.RandomState(seed))
+    vocab.populate(keys)
+    return vocab
+
+
+def spa_question_control(dimensions=128, seed=0):
+    """g) nengo_spa's question answering with memory and control (its documentation's
+    "question_control" model): a visual buffer, a memory integrating statements and a
+    motor buffer answering questions by unbinding, routed by basal ganglia and thalamus."""
+    import nengo_spa as spa  # pylint: disable=import-outside-toplevel
+
+    vocab = _spa_vocab(
+        dimensions, "STATEMENT; QUESTION; RED; BLUE; CIRCLE; SQUARE", seed)
+
+    def visual_input(t):
+        if t < 0.25:
+            return "STATEMENT+RED*CIRCLE"
+        if t < 0.5:
+            return "STATEMENT+BLUE*SQUARE"
+        if t < 0.75:
+            return "QUESTION+~CIRCLE"
+        return "QUESTION+~SQUARE"
+
+    with spa.Network(seed=seed) as net:
+        visual = spa.State(vocab)
+        motor = spa.State(vocab)
+        memory = spa.State(vocab, feedback=1.0, feedback_synapse=0.1)
+        stim = spa.Transcode(visual_input, output_vocab=vocab)
+        stim >> visual
+        with spa.ActionSelection():
+            spa.ifmax(spa.dot(visual, spa.sym.STATEMENT), visual >> memory)
+            spa.ifmax(spa.dot(visual, spa.sym.QUESTION), memory * ~visual >> motor)
+        nengo.Probe(motor.output, synapse=0.03)
+    return net
+
+
+def spa_cleanup(dimensions=128, n_keys=48, seed=0):
+    """h) nengo_spa's associative-memory cleanup (its "associative_memory" example): a
+    noisy pointer held in a state is cleaned up by a thresholding associative memory over
+    the vocabulary into another state."""
+    import nengo_spa as spa  # pylint: disable=import-outside-toplevel
+
+    keys = [f"K{i}" for i in range(n_keys)]
+    vocab = _spa_vocab(dimensions, ";".join(keys), seed)
+    noisy = vocab["K0"].v + 0.3 * vocab["K1"].v
+    with spa.Network(seed=seed) as net:
+        stim = nengo.Node(noisy)
+        noisy_state = spa.State(vocab)
+        clean = spa.State(vocab)
+        nengo.Connection(stim, noisy_state.input)
+        am = spa.ThresholdingAssocMem(
+            threshold=0.3, input_vocab=vocab, mapping=keys,
+            function=lambda x: x > 0.0)
+        noisy_state >> am
+        am >> clean
+        nengo.Probe(clean.output, synapse=0.03)
+    return net
+
+
+def spa_sequence_routed(dimensions=64, seed=0):
+    """i) nengo_spa's routed sequence (its "spa_sequence_routed" example): a state cycles
+    A -> B -> C -> D -> E -> A through basal ganglia and thalamus, started by a cue that
+    the thalamus routes into it."""
+    import nengo_spa as spa  # pylint: disable=import-outside-toplevel
+
+    vocab = _spa_vocab(dimensions, "A; B; C; D; E", seed)
+    sequence = ["A", "B", "C", "D", "E", "A"]
+
+    def start(t):
+        return "A" if t < 0.05 else "0"
+
+    with spa.Network(seed=seed) as net:
+        vision = spa.Transcode(start, output_vocab=vocab)
+        state = spa.State(vocab)
+        with spa.ActionSelection():
+            for a, b in zip(sequence, sequence[1:]):
+                spa.ifmax(spa.dot(state, spa.sym(a)), spa.sym(b) >> state)
+            spa.ifmax(0.5, vision >> state)
+        nengo.Probe(state.output, synapse=0.03)
+    return net
+
+
 #: name -> (build function, neurons it simulates is computed from the built model).
 MODELS = {
     "seed": seed_model,
@@ -100,4 +187,7 @@ MODELS = {
     "recurrent": big_recurrent,
     "random_graph": random_graph,
     "spa": spa_binding,
+    "spa_question": spa_question_control,
+    "spa_cleanup": spa_cleanup,
+    "spa_sequence": spa_sequence_routed,
 }
