@@ -3,8 +3,6 @@
 import warnings
 
 import numpy as np
-from nengo.builder import Model
-from nengo.cache import get_default_decoder_cache
 from nengo.exceptions import (
     ReadonlyError, SimulationError, SimulatorClosed, ValidationError,
 )
@@ -12,7 +10,7 @@ from nengo.simulator import SimulationData
 from nengo.utils.progress import Progress, ProgressTracker
 import nengo.utils.numpy as npext
 
-from .lower.ownership import OwnershipBuilder
+from .build.construct import build_into, new_model
 from .census import record_split
 from .lower.kernels.neurons import NeuronTypeRng
 from .lower.program import lower_model
@@ -55,6 +53,12 @@ class Simulator:
         instead of keeping it in memory: memory stays flat however long the runs.
         ``sim.data[probe]`` reads it back. The file is ``<probe_file>.partial`` until
         the simulator is closed; `reset` starts it over.
+    build_workers : int, optional
+        Worker processes that solve the connections' decoders while the rest of the
+        network is built (the decoders are nengo's, to the bit, whatever the number).
+        Default: ``$NENGO_MPI_BUILD_WORKERS``, else every core this process may use.
+        Under MPI the other ranks solve instead (no process is forked). 0 solves in this
+        process.
 
     Attributes
     ----------
@@ -82,6 +86,7 @@ class Simulator:
         assignments=None,
         save_file=None,
         probe_file=None,
+        build_workers=None,
     ):
         self.closed = True  # until construction succeeds, as in nengo
         self._runtime = None
@@ -101,21 +106,14 @@ class Simulator:
             )
         self.partitioner = partitioner
 
-        if model is None:
-            self.model = Model(
-                dt=float(dt),
-                label=f"{network}, dt={dt:f}",
-                decoder_cache=get_default_decoder_cache(),
-                builder=OwnershipBuilder(),
-            )
-        else:
-            self.model = model
-            if network is not None:
-                self.model.builder = OwnershipBuilder()
+        self.model = new_model(dt, f"{network}, dt={dt:f}") if model is None else model
 
+        #: How many connections took their decoders from a worker or another rank.
+        self.decoders_solved_ahead = 0
         with ProgressTracker(progress_bar, Progress("Building", "Build")) as pt:
             if network is not None:
-                self.model.build(network, progress=pt.next_stage("Building", "Build"))
+                self.decoders_solved_ahead = build_into(self.model, network, build_workers=build_workers,
+                           progress=pt.next_stage("Building", "Build"))
 
         if network is not None:
             self.assignments = partitioner.partition(network, assignments=assignments)

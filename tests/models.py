@@ -66,3 +66,31 @@ def run_probes(sim, net, seconds):
     """Run ``sim`` and return its probe data, one array per probe in ``net.probe_list``."""
     sim.run(seconds)
     return [np.array(sim.data[p]) for p in net.probe_list]
+
+
+def varied_network(seed=3):
+    """Decoded connections of many kinds: functions, given eval points, a weight solver,
+    a solver that draws random numbers, a transform sampled after the solve (from the
+    same generator), plus connections that are not solved (neurons, Direct mode)."""
+    with nengo.Network(seed=seed) as net:
+        stim = nengo.Node([0.3, -0.2])
+        a = nengo.Ensemble(60, 2)
+        b = nengo.Ensemble(50, 2)
+        c = nengo.Ensemble(40, 1, neuron_type=nengo.LIFRate())
+        d = nengo.Ensemble(30, 1, neuron_type=nengo.Direct())
+        nengo.Connection(stim, a)
+        nengo.Connection(a, b, function=lambda x: x ** 2)
+        nengo.Connection(a, c, function=lambda x: x[0] * x[1],
+                         eval_points=np.random.RandomState(0).uniform(-1, 1, (80, 2)))
+        nengo.Connection(a, b, solver=nengo.solvers.LstsqL2(weights=True))
+        nengo.Connection(b, c, solver=nengo.solvers.LstsqNoise(), transform=[[0.5, 0.5]])
+        nengo.Connection(b, c, transform=nengo.dists.Uniform(-1, 1).sample(1, 2, rng=np.random.RandomState(1)))
+        nengo.Connection(c, a, transform=nengo.transforms.Dense((2, 1), init=nengo.dists.Gaussian(0, 1)))
+        nengo.Connection(a.neurons, c, transform=np.ones((1, 60)) * 1e-3)
+        nengo.Connection(c, d)
+        nengo.Connection(d, b[0])
+        with nengo.Network(seed=7):  # a subnetwork: built before its parent's connections
+            e = nengo.Ensemble(20, 1)
+            nengo.Connection(e, e, synapse=0.05)
+        nengo.Connection(c, e)
+    return net

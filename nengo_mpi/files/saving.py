@@ -34,15 +34,14 @@ import uuid
 import cloudpickle
 import nengo
 import numpy as np
-from nengo.builder import Model
-from nengo.cache import get_default_decoder_cache
 from nengo.exceptions import BuildError
 import nengo.utils.numpy as npext
 import h5py
 
 from .. import __version__
 from ..lower.layout import DTYPE_CODES
-from ..lower.ownership import OwnershipBuilder, op_owners
+from ..build.construct import build_into, new_model
+from ..lower.ownership import op_owners
 from ..lower.program import lower_model
 from ..partition import Partitioner
 from ..runtime.host import slot_seeds
@@ -65,7 +64,7 @@ CHANNEL_DTYPE = np.dtype([
 
 
 def save(network, path, partitioner=None, dt=0.001, seed=None, assignments=None,
-         optimize=True):
+         optimize=True, build_workers=None):
     """Build, partition and lower ``network``, and write it to the HDF5 file ``path``.
 
     The file runs with ``mpirun -np N python -m nengo_mpi run path --time T`` on any
@@ -91,6 +90,8 @@ def save(network, path, partitioner=None, dt=0.001, seed=None, assignments=None,
         (nengo's op-merge optimizer, run on each component's operators; about 40 s
         for a million neurons in 1,000 components on a 2-core machine, where
         ``optimize=False`` lowers in 9 s but leaves more, smaller operators).
+    build_workers : int, optional
+        Worker processes that solve decoders, as in ``Simulator``.
 
     Returns
     -------
@@ -110,13 +111,8 @@ def save(network, path, partitioner=None, dt=0.001, seed=None, assignments=None,
             f"must be a nengo_mpi.Partitioner (got {type(partitioner).__name__})",
             attr="partitioner",
         )
-    model = Model(
-        dt=float(dt),
-        label=f"{network}, dt={dt:f}",
-        decoder_cache=get_default_decoder_cache(),
-        builder=OwnershipBuilder(),
-    )
-    model.build(network, progress=None)
+    model = new_model(dt, f"{network}, dt={dt:f}")
+    build_into(model, network, build_workers=build_workers)
     obj_components = partitioner.partition(network, assignments=assignments)
     lowered = lower_model(model, obj_components, partitioner.n_components,
                           optimize=optimize)

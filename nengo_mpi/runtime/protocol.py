@@ -17,6 +17,9 @@ act on commands, in the order rank 0 issues them:
   (component, order), error or None);
 - ``("steps", sim_id, n)``: continue from step n (a restored pickle; before any run);
 - ``("close", sim_id)``;
+- ``("solve", job_id)`` then a broadcast of the job and a scatter of each rank's chunks:
+  solve decoders for rank 0's build and send each chunk's results to rank 0 as it is
+  done (`nengo_mpi.build.sources`);
 - ``("exit", code)``: leave the serve loop with rank 0's exit code.
 """
 
@@ -25,12 +28,14 @@ import traceback
 
 from nengo.exceptions import BuildError, SimulationError
 
+from ..build.sources import serve_solve
 from .host import RankEngine
 
 OPEN, RUN, RESET, CLOSE, EXIT = "open", "run", "reset", "close", "exit"
 READ, WRITE = "read", "write"
 TIMING, PROFILE = "timing", "profile"
 RNG, STEPS = "rng", "steps"
+SOLVE = "solve"
 
 
 def ship(lowered, rank_of, size):
@@ -183,6 +188,8 @@ def serve(session):
                 host.close()
                 del host
                 data_comm.Free()
+        elif kind == SOLVE:
+            serve_solve(session, cmd[1])
         elif kind == EXIT:
             return cmd[1]
         else:

@@ -1,0 +1,70 @@
+"""Run with: mpirun -np N python -m pytest --with-mpi tests/mpi.
+
+Under MPI the other ranks solve decoders for rank 0's build: the decoders must be
+nengo's to the bit, and a solver's error nengo's own.
+"""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
+import models  # noqa: E402  pylint: disable=wrong-import-position
+
+import nengo  # noqa: E402
+import nengo_mpi  # noqa: E402
+from nengo_mpi.runtime.spmd import on_root  # noqa: E402
+
+
+def _weights(data, net):
+    return [(data[c].weights, data[c].eval_points) for c in net.all_connections]
+
+
+def _same(a, b):
+    return all((x is None and y is None) or np.array_equal(x, y)
+               for pair_a, pair_b in zip(a, b) for x, y in zip(pair_a, pair_b))
+
+
+def _build_compare():
+    saved = nengo.rc["decoder_cache"]["enabled"]
+    nengo.rc["decoder_cache"]["enabled"] = "False"  # rank 1 must follow rank 0's rc
+    try:
+        net = models.varied_network()
+        with nengo_mpi.Simulator(net, progress_bar=False, optimize=False) as sim:
+            got = _weights(sim.data, net)
+            ahead = sim.decoders_solved_ahead
+        with nengo.Simulator(net, progress_bar=False, optimize=False) as ref:
+            expected = _weights(ref.data, net)
+        return _same(got, expected), ahead
+    finally:
+        nengo.rc["decoder_cache"]["enabled"] = saved
+
+
+@pytest.mark.mpi(min_size=2)
+def test_decoders_solved_by_other_ranks_are_nengos():
+    same, ahead = on_root(_build_compare)
+    assert same
+    assert ahead > 0  # some were solved on other ranks
+
+
+class RaisingSolver(nengo.solvers.LstsqL2):
+    def __call__(self, A, Y, rng=np.random):
+        raise ValueError("no decoders today")
+
+
+def _failing_build():
+    with nengo.Network(seed=2) as net:
+        a = nengo.Ensemble(20, 1)
+        b = nengo.Ensemble(20, 1)
+        for _ in range(4):
+            nengo.Connection(a, b)
+        nengo.Connection(b, a, solver=RaisingSolver())
+    nengo_mpi.Simulator(net, progress_bar=False)
+
+
+@pytest.mark.mpi(min_size=2)
+def test_solver_error_is_nengos_under_mpi():
+    with pytest.raises(RuntimeError, match="rank 0 failed: ValueError: no decoders today"):
+        on_root(_failing_build)
