@@ -73,7 +73,8 @@ def main():
     set_cache(args.cache, args.cache_dir)
     if args.backend == "nengo_mpi":
         # Imported before the clock starts, as a user's script imports it at the top.
-        import nengo_mpi  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+        # pylint: disable-next=import-outside-toplevel,unused-import
+        import nengo_mpi  # noqa: F401
     net = MODELS[args.model]()
     rss_before = peak_rss_mib()
     children_before = peak_rss_mib(resource.RUSAGE_CHILDREN)

@@ -147,6 +147,14 @@ def summarise(records):
     }
 
 
+def total_text(row):
+    """The median total, with its range over the repeats when there are several (nengo's
+    own step time varies between builds of one model: its optimizer's stop rule reads
+    the clock)."""
+    low, high = row["total_range"]
+    return f"{row['total_s']:.3f}" + (f" ({low:.3f}-{high:.3f})" if high > low else "")
+
+
 def report(saved):
     """The lines of RESULTS.md's end-to-end section, from the saved raw records."""
     runs = saved["runs"]
@@ -154,7 +162,7 @@ def report(saved):
                        for cache, rows in caches.items()}
                for model, caches in runs.items()}
     lines = [
-        "## End to end: construction, 1 simulated second, close",
+        f"## End to end: construction, {saved['seconds']:g} simulated second(s), close",
         "",
         f"Machine: {saved['machine']}. Written by `benchmarks/end_to_end.py`; medians of "
         f"{saved['repeats']} run(s) per backend, backends alternating, each in a fresh "
@@ -162,12 +170,12 @@ def report(saved):
         "",
         "*cold*: nengo's decoder cache disabled (as Nengo's notebooks set it); *warm*: "
         "the cache in a fresh directory, filled by one untimed nengo construction of the "
-        "model. `total` is construction + `run(" f"{saved['seconds']:g})` + close, the "
-        "median of per-run sums; `construct ratio` is ours over nengo's, `speed-up` is "
-        "nengo's total over ours. Peak RSS is `ru_maxrss` read right after construction "
-        "(imports included; 2 ranks: the larger rank). `process` is the wall time of the "
-        "whole process (interpreter start, imports, MPI launch, model creation, and the "
-        "rest) as seen from the shell.",
+        f"model. `total` is construction + `run({saved['seconds']:g})` + close, the "
+        "median of per-run sums (their range in brackets); `construct ratio` is ours over "
+        "nengo's, `speed-up` is nengo's total over ours. Peak RSS is `ru_maxrss` read "
+        "right after construction (imports included; 2 ranks: the larger rank). `process` "
+        "is the wall time of the whole process (interpreter start, imports, MPI launch, "
+        "model creation, and the rest) as seen from the shell.",
         "",
         "| model | cache | backend | construct [s] | run [s] | close [s] | total [s] | "
         "construct ratio | speed-up | peak RSS [MiB] | process [s] |",
@@ -181,7 +189,7 @@ def report(saved):
                 lines.append(
                     f"| {MODELS.get(model, model)} | {cache} | {BACKENDS[backend][0]} | "
                     f"{r['construct_s']:.3f} | {r['run_s']:.3f} | {r['close_s']:.4f} | "
-                    f"{r['total_s']:.3f} | {r['construct_s'] / ref['construct_s']:.2f}x | "
+                    f"{total_text(r)} | {r['construct_s'] / ref['construct_s']:.2f}x | "
                     f"{ref['total_s'] / r['total_s']:.2f}x | {r['peak_rss_mib']:.0f} | "
                     f"{r['process_s']:.2f} |")
                 if r["children_grew"]:
