@@ -95,7 +95,16 @@ def measure(backend, model, cache, cache_dir=None, seconds=1.0, construct_only=F
         raise RuntimeError(f"{model} on {backend} ({cache}) failed:\n{proc.stderr[-3000:]}")
     record = json.loads(proc.stdout.strip().splitlines()[-1])
     record["process_s"] = elapsed
-    return record
+    return {key: _rounded(value) for key, value in record.items()}
+
+
+def _rounded(value):
+    """Floats to microseconds / thousandths of a MiB, to keep the JSON small."""
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
 
 
 def cache_files(path):
@@ -147,6 +156,21 @@ def summarise(records):
     }
 
 
+def load_text(saved):
+    """Lines on what else ran: the load average measured around the run, and a note
+    given with ``--note``."""
+    lines = []
+    if "load_average" in saved:
+        start, end = saved["load_average"]
+        lines.append(f"1-minute load average at the start / end of the run: {start:.1f} / "
+                     f"{end:.1f} on {saved.get('cores', '?')} cores (the measured "
+                     "processes account for about 1, 2 while 2 ranks run; the rest is other "
+                     "work competing with them).")
+    if saved.get("note"):
+        lines.append(f"Note: {saved['note']}")
+    return [""] + lines if lines else []
+
+
 def total_text(row):
     """The median total, with its range over the repeats when there are several (nengo's
     own step time varies between builds of one model: its optimizer's stop rule reads
@@ -167,6 +191,7 @@ def report(saved):
         f"Machine: {saved['machine']}. Written by `benchmarks/end_to_end.py`; medians of "
         f"{saved['repeats']} run(s) per backend, backends alternating, each in a fresh "
         f"process; the whole run took {saved['elapsed_s'] / 60:.1f} min.",
+        *load_text(saved),
         "",
         "*cold*: nengo's decoder cache disabled (as Nengo's notebooks set it); *warm*: "
         "the cache in a fresh directory, filled by one untimed nengo construction of the "
@@ -287,6 +312,8 @@ def main():
     parser.add_argument("--json", default=os.path.join(HERE, "end_to_end.json"))
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite the section of --out from --json")
+    parser.add_argument("--note", help="a sentence for the report on the conditions of "
+                        "the run (kept in the JSON; with --report-only, added to it)")
     parser.add_argument("--profile", nargs=2, metavar=("MODEL", "BACKEND"),
                         help="profile one construction instead")
     parser.add_argument("--cache", choices=CACHES, default="cold",
@@ -311,10 +338,14 @@ def main():
         unknown = [b for b in backends if b not in BACKENDS]
         if unknown:
             parser.error(f"unknown backend(s) {unknown}")
-        t0 = time.time()
+        t0, load_start = time.time(), os.getloadavg()[0]
         runs = {m: measure_model(m, backends, repeats, args.seconds) for m in models}
-        saved = {"machine": run.machine_description(), "repeats": repeats,
+        saved = {"machine": run.machine_description(), "cores": os.cpu_count(),
+                 "load_average": [load_start, os.getloadavg()[0]], "repeats": repeats,
                  "seconds": args.seconds, "elapsed_s": time.time() - t0, "runs": runs}
+    if args.note is not None:
+        saved["note"] = args.note
+    if not args.report_only or args.note is not None:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(saved, f, indent=1)
     lines = report(saved)

@@ -65,3 +65,17 @@ def test_quick_report(tmp_path):
     out.write_text(text.replace(body, "<!-- begin end-to-end -->\nstale\n"))
     harness("--report-only", "--out", str(out), "--json", str(raw))
     assert out.read_text() == text
+
+
+def test_run_py_keeps_the_section():
+    """run.py rewrites the whole RESULTS.md; the end-to-end section must survive it."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        from results_file import keep_sections, replace_section  # pylint: disable=C0415
+    finally:
+        sys.path.pop(0)
+    old = replace_section("# Benchmark results\n\nold table\n", "end-to-end", ["ours"])
+    new = keep_sections(old, "# Benchmark results\n\nnew table\n")
+    assert new.startswith("# Benchmark results\n\nnew table\n")
+    assert "<!-- begin end-to-end -->\nours\n<!-- end end-to-end -->\n" in new
+    assert replace_section(new, "end-to-end", ["again"]).count("begin end-to-end") == 1
