@@ -21,6 +21,9 @@ import time
 import numpy as np
 import nengo
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from results_file import keep_sections  # noqa: E402  pylint: disable=wrong-import-position
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = os.path.dirname(sys.executable)
 
@@ -102,6 +105,25 @@ def cpu_name():
     return platform.processor() or "unknown"
 
 
+def machine_description():
+    """The machine and software versions the reports name (measured processes use one
+    BLAS thread, see ``ENV``)."""
+    return (f"{cpu_name()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+            f"nengo {nengo.__version__}, numpy {np.__version__}; one BLAS thread")
+
+
+def write_report(path, lines):
+    """Write ``lines`` as the file at ``path``, keeping other scripts' marked sections
+    (see ``results_file``)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            old = f.read()
+    except FileNotFoundError:
+        old = ""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(keep_sections(old, "\n".join(lines) + "\n"))
+
+
 def summarise(runs):
     """Medians of one backend's runs on one model."""
     steps = runs[0]["steps"]
@@ -134,8 +156,7 @@ def main():
         floors = {int(bits): v for bits, v in saved["floors"].items()}
         lines = report(saved["results"], floors, saved.get("repeats", args.repeats),
                        saved.get("elapsed_s", 0.0))
-        with open(args.out, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        write_report(args.out, lines)
         print("\n".join(lines))
         return
     models = args.models.split(",")
@@ -162,8 +183,7 @@ def main():
         json.dump({"results": results, "floors": floors, "repeats": args.repeats,
                    "elapsed_s": elapsed}, f, indent=1)
     lines = report(results, floors, args.repeats, elapsed)
-    with open(args.out, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_report(args.out, lines)
     print("\n".join(lines))
 
 
@@ -172,9 +192,7 @@ def report(results, floors, repeats, elapsed):
     lines = [
         "# Benchmark results",
         "",
-        f"Machine: {cpu_name()}, {os.cpu_count()} cores; Python "
-        f"{platform.python_version()}, nengo {nengo.__version__}, numpy {np.__version__}; "
-        "one BLAS thread. dt = 1 ms.",
+        f"Machine: {machine_description()}. dt = 1 ms.",
         f"Medians of {repeats} runs per backend, backends alternating; "
         f"the whole run took {elapsed / 60:.0f} min.",
         "",
