@@ -174,7 +174,7 @@ def main(argv=None):
             # whole job is the only way to be sure none of them is left hanging.
             session.abort(f"{type(e).__name__}: {e}")
         return 1
-    session.comm.bcast((protocol.EXIT, code), root=0)
+    protocol.send_command(session.comm, (protocol.EXIT, code))
     return code
 
 

@@ -112,8 +112,9 @@ class Simulator:
         self.decoders_solved_ahead = 0
         with ProgressTracker(progress_bar, Progress("Building", "Build")) as pt:
             if network is not None:
-                self.decoders_solved_ahead = build_into(self.model, network, build_workers=build_workers,
-                           progress=pt.next_stage("Building", "Build"))
+                self.decoders_solved_ahead = build_into(
+                    self.model, network, build_workers=build_workers, session=session,
+                    progress=pt.next_stage("Building", "Build"))
 
         if network is not None:
             self.assignments = partitioner.partition(network, assignments=assignments)

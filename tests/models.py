@@ -84,8 +84,9 @@ def varied_network(seed=3):
                          eval_points=np.random.RandomState(0).uniform(-1, 1, (80, 2)))
         nengo.Connection(a, b, solver=nengo.solvers.LstsqL2(weights=True))
         nengo.Connection(b, c, solver=nengo.solvers.LstsqNoise(), transform=[[0.5, 0.5]])
-        nengo.Connection(b, c, transform=nengo.dists.Uniform(-1, 1).sample(1, 2, rng=np.random.RandomState(1)))
-        nengo.Connection(c, a, transform=nengo.transforms.Dense((2, 1), init=nengo.dists.Gaussian(0, 1)))
+        nengo.Connection(b, c, transform=np.random.RandomState(1).uniform(-1, 1, (1, 2)))
+        nengo.Connection(c, a, transform=nengo.transforms.Dense(
+            (2, 1), init=nengo.dists.Gaussian(0, 1)))  # sampled after the solve
         nengo.Connection(a.neurons, c, transform=np.ones((1, 60)) * 1e-3)
         nengo.Connection(c, d)
         nengo.Connection(d, b[0])

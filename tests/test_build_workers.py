@@ -191,8 +191,8 @@ CACHED_BUILD = textwrap.dedent("""
     nengo.rc["decoder_cache"]["path"] = sys.argv[1]
     net = nengo.networks.EnsembleArray(30, 12, seed=5)
     with nengo_mpi.Simulator(net, progress_bar=False, build_workers=2) as sim:
-        weights = np.concatenate([sim.data[c].weights.ravel()
-                                  for c in net.all_connections if c.pre in net.all_ensembles])
+        weights = np.concatenate([sim.data[c].weights.ravel() for c in net.all_connections
+                                  if c.pre in net.all_ensembles])
     np.save(sys.argv[2], weights)
 """)
 

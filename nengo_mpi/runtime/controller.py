@@ -93,9 +93,8 @@ class Runtime:
         # Pickle before telling anyone: a failure here leaves the other ranks untouched.
         shipped = [None] + [_pickle_part(parts[r], r) for r in range(1, s.size)]
         self.sim_id = s.new_id()
-        s.comm.bcast((protocol.OPEN, self.sim_id, dt, self.rank_of,
-                      lowered.n_seed_slots, seed),
-                     root=0)
+        protocol.send_command(s.comm, (protocol.OPEN, self.sim_id, dt, self.rank_of,
+                                       lowered.n_seed_slots, seed))
         s.comm.scatter(shipped, root=0)
         self.data_comm = s.comm.Dup()
         host, error = protocol.open_engine(
@@ -104,7 +103,7 @@ class Runtime:
         shipped = protocol.first_error(s.comm.gather(None, root=0))
         error = shipped if error is None else error
         if error is not None:
-            s.comm.bcast((protocol.CLOSE, self.sim_id), root=0)
+            protocol.send_command(s.comm, (protocol.CLOSE, self.sim_id))
             if host is not None:
                 host.close()
             self.data_comm.Free()
@@ -118,7 +117,7 @@ class Runtime:
             self.host.run(steps)
             return self.host.take_probes()
         s = self.session
-        s.comm.bcast((protocol.RUN, self.sim_id, steps), root=0)
+        protocol.send_command(s.comm, (protocol.RUN, self.sim_id, steps))
         error = None
         try:
             self.host.run(steps)
@@ -141,18 +140,19 @@ class Runtime:
     def read(self, comp, offset, nbytes):
         """Bytes of component ``comp``'s buffer, from the rank that runs it."""
         s = self.session
-        s.comm.bcast((protocol.READ, self.sim_id, comp, offset, nbytes), root=0)
+        protocol.send_command(s.comm, (protocol.READ, self.sim_id, comp, offset, nbytes))
         return s.comm.recv(source=self.rank_of[comp])
 
     def write(self, comp, offset, raw):
-        self.session.comm.bcast((protocol.WRITE, self.sim_id, comp, offset, raw), root=0)
+        protocol.send_command(self.session.comm,
+                              (protocol.WRITE, self.sim_id, comp, offset, raw))
 
     def timing(self):
         """Every rank's timing entry, by rank (see `nengo_mpi.Simulator.timing`)."""
         if self.session is None:
             return [self.host.timing()]
         s = self.session
-        s.comm.bcast((protocol.TIMING, self.sim_id), root=0)
+        protocol.send_command(s.comm, (protocol.TIMING, self.sim_id))
         error = None
         try:
             own = self.host.timing()
@@ -170,7 +170,7 @@ class Runtime:
         if self.session is None:
             return self.host.native_rng_states()
         s = self.session
-        s.comm.bcast((protocol.RNG, self.sim_id), root=0)
+        protocol.send_command(s.comm, (protocol.RNG, self.sim_id))
         error = None
         try:
             own = self.host.native_rng_states()
@@ -189,18 +189,20 @@ class Runtime:
     def set_steps(self, steps):
         """Continue from step ``steps`` on every rank (before any run)."""
         if self.session is not None:
-            self.session.comm.bcast((protocol.STEPS, self.sim_id, int(steps)), root=0)
+            protocol.send_command(self.session.comm,
+                                  (protocol.STEPS, self.sim_id, int(steps)))
         self.host.set_steps(steps)
 
     def set_profile(self, enabled):
         """Time every operator by kind on every rank from now on (or stop)."""
         if self.session is not None:
-            self.session.comm.bcast((protocol.PROFILE, self.sim_id, bool(enabled)), root=0)
+            protocol.send_command(self.session.comm,
+                                  (protocol.PROFILE, self.sim_id, bool(enabled)))
         self.host.set_profile(enabled)
 
     def reset(self, seed):
         if self.session is not None:
-            self.session.comm.bcast((protocol.RESET, self.sim_id, seed), root=0)
+            protocol.send_command(self.session.comm, (protocol.RESET, self.sim_id, seed))
         self.host.reset(seed)
 
     def close(self):
@@ -214,7 +216,7 @@ class Runtime:
             except Exception:  # pylint: disable=broad-except
                 pass  # every rank replied, so closing stays safe; only the record is lost
         if self.session is not None:
-            self.session.comm.bcast((protocol.CLOSE, self.sim_id), root=0)
+            protocol.send_command(self.session.comm, (protocol.CLOSE, self.sim_id))
             _open_runtimes.pop(self.sim_id, None)
         self.host.close()
         self.host = None

@@ -24,7 +24,10 @@ act on commands, in the order rank 0 issues them:
 """
 
 import pickle
+import time
 import traceback
+
+import numpy as np
 
 from nengo.exceptions import BuildError, SimulationError
 
@@ -36,6 +39,36 @@ READ, WRITE = "read", "write"
 TIMING, PROFILE = "timing", "profile"
 RNG, STEPS = "rng", "steps"
 SOLVE = "solve"
+
+
+#: How long a serving rank polls for the next command before it starts sleeping
+#: between polls (seconds).
+SPIN_SECONDS = 0.002
+#: The longest sleep between two polls (seconds): the most a command can wait.
+MAX_NAP_SECONDS = 0.001
+
+
+def send_command(comm, cmd):
+    """Rank 0: send ``cmd`` to every serving rank (see `receive_command`)."""
+    comm.Ibcast(np.ones(1, dtype=np.int8), root=0).Wait()
+    comm.bcast(cmd, root=0)
+
+
+def receive_command(comm):
+    """A serving rank: wait for rank 0's next command and return it.
+
+    A blocking broadcast would busy-poll (MPICH's does) and take a core from rank 0
+    while it builds a model or runs Python between runs. So the command is announced by
+    a non-blocking broadcast that is polled at once for a moment (commands in a loop of
+    ``sim.step()`` follow each other within microseconds), then with short naps.
+    """
+    request = comm.Ibcast(np.zeros(1, dtype=np.int8), root=0)
+    start = time.perf_counter()
+    while not request.Test():
+        waited = time.perf_counter() - start
+        if waited > SPIN_SECONDS:
+            time.sleep(min(MAX_NAP_SECONDS, waited / 16))
+    return comm.bcast(None, root=0)
 
 
 def ship(lowered, rank_of, size):
@@ -113,7 +146,7 @@ def serve(session):
     comm = session.comm
     sims = {}
     while True:
-        cmd = comm.bcast(None, root=0)
+        cmd = receive_command(comm)
         kind = cmd[0]
         if kind == OPEN:
             _, sim_id, dt, rank_of, n_seed_slots, seed = cmd

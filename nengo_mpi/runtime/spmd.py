@@ -23,7 +23,7 @@ def on_root(fn, *args, **kwargs):
         except Exception as e:  # pylint: disable=broad-except
             outcome = ("error", f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
         controller.close_all()
-        s.comm.bcast((protocol.EXIT, 0), root=0)
+        protocol.send_command(s.comm, (protocol.EXIT, 0))
     else:
         protocol.serve(s)
     status, value = s.comm.bcast(outcome, root=0)
