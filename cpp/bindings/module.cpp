@@ -11,6 +11,7 @@ void register_process_ops(py::module_& m);
 void register_learning_ops(py::module_& m);
 void register_transform_ops(py::module_& m);
 void register_random(py::module_& m);
+void register_build(py::module_& m);
 
 PYBIND11_MODULE(_engine, m) {
     m.doc() = "nengo_mpi's C++ engine (see nengo_mpi.runtime for how it is driven)";
@@ -22,4 +23,5 @@ PYBIND11_MODULE(_engine, m) {
     register_learning_ops(m);
     register_transform_ops(m);
     register_random(m);
+    register_build(m);
 }

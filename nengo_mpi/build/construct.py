@@ -1,0 +1,43 @@
+"""Building a network into a model: nengo's builder, with decoders solved ahead."""
+
+from nengo.builder import Model
+from nengo.cache import get_default_decoder_cache
+
+from .prefetch import DecoderPrefetch, PrefetchBuilder, resolve_workers
+
+
+def new_model(dt, label):
+    """A `nengo.builder.Model` built by our builder, with nengo's default decoder cache."""
+    return Model(dt=float(dt), label=label, decoder_cache=get_default_decoder_cache(),
+                 builder=PrefetchBuilder())
+
+
+def build_into(model, network, build_workers=None, session=None, progress=None):
+    """Build ``network`` into ``model`` as ``model.build(network)`` does, with its decoder
+    solves done by ``build_workers`` worker processes or, given an MPI ``session`` whose
+    other ranks are serving rank 0 (as they do for a Simulator), by those ranks (see
+    `resolve_workers`). Without a session, a process running MPI solves alone.
+
+    The built model is the one nengo builds, decoders included to the bit; ``model`` is
+    given a `PrefetchBuilder` if it has another builder.
+
+    Returns
+    -------
+    int
+        How many connections took their decoders from a worker.
+    """
+    if not isinstance(model.builder, PrefetchBuilder):
+        model.builder = PrefetchBuilder()
+    n_workers = resolve_workers(build_workers)
+    prefetch = None
+    if model.toplevel is None:  # else nengo will not seed the network: neither can we
+        prefetch = DecoderPrefetch.start(model, network, n_workers, session)
+    model.decoder_prefetch = prefetch
+    try:
+        model.build(network, progress=progress)
+    finally:
+        # Not part of the built model (which is pickled with a Simulator).
+        del model.decoder_prefetch
+        if prefetch is not None:
+            prefetch.close()
+    return 0 if prefetch is None else prefetch.n_prefetched
