@@ -109,6 +109,12 @@ class DecoderPrefetch:
         if not distributed and not _can_fork():
             return None
         conns = [c for c in connections_in_build_order(network) if solves_ahead(c)]
+        # Connections out of one ensemble side by side (at the first one's place), so
+        # that one worker builds that ensemble, not several.
+        first = {}
+        for i, conn in enumerate(conns):
+            first.setdefault(conn.pre_obj, i)
+        conns.sort(key=lambda conn: first[conn.pre_obj])
         if len(conns) < 2:
             return None  # starting a worker costs more than one solve saves
         state = np.random.get_state()
