@@ -28,7 +28,7 @@ from .decoders import build_decoders
 from .solve_plan import (
     builder_of, connections_in_build_order, plan_chunks, solve_cost, solves_ahead,
 )
-from .sources import ForkedWorkers, OtherRanks, WorkerDied
+from .sources import ForkedWorkers, OtherRanks, WorkerDied, pack_job
 
 #: Environment variable that sets the default number of build workers.
 WORKERS_ENV = "NENGO_MPI_BUILD_WORKERS"
@@ -130,11 +130,14 @@ class DecoderPrefetch:
             next(_job_ids), conns, {o: model.seeds[o] for o in needed if o in model.seeds},
             {o: model.seeded[o] for o in needed if o in model.seeded}, model.dt)
         if distributed:
+            payload = pack_job(job)
+            if payload is None:
+                return None
             chunks = plan_chunks(conns, session.size)
             by_rank = _deal(chunks, [solve_cost(c) for c in conns], session.size)
             chunk_of = {conns[i]: cid for rank, cs in enumerate(by_rank) if rank > 0
                         for cid, chunk in cs for i in chunk}
-            return cls(job, chunk_of, OtherRanks(session, job, by_rank))
+            return cls(job, chunk_of, OtherRanks(session, job.job_id, payload, by_rank))
         chunks = plan_chunks(conns, n_workers)
         chunk_of = {conns[i]: cid for cid, chunk in enumerate(chunks) for i in chunk}
         return cls(job, chunk_of, ForkedWorkers(job, chunks, min(n_workers, len(chunks))))

@@ -62,23 +62,32 @@ def rc_state():
     return {section: dict(nengo.rc[section]) for section in nengo.rc.sections()}
 
 
+def pack_job(job):
+    """The job as the other ranks receive it (cloudpickled with nengo's settings, so a
+    script's own functions travel by value), or None if it cannot travel (a solver,
+    function or neuron type holding a lock or a file...): rank 0 then solves it all."""
+    try:
+        return cloudpickle.dumps((job, rc_state()), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # pylint: disable=broad-except
+        return None
+
+
 class OtherRanks:
     """Chunks solved by the other ranks of the MPI job, which are serving rank 0.
 
-    Rank 0 sends the job (cloudpickled: a script's own functions travel by value) and
+    Rank 0 sends the job (``payload``, from `pack_job`) and
     each rank's chunks with the ``SOLVE`` command of `nengo_mpi.runtime.protocol`; each
     rank sends every chunk's results as soon as they are solved, in order.
     """
 
-    def __init__(self, session, job, chunks_by_rank):
+    def __init__(self, session, job_id, payload, chunks_by_rank):
         from ..runtime import protocol  # pylint: disable=import-outside-toplevel
 
         self._comm = session.comm
         self._pending = {}  # rank -> chunk ids not yet received, in sending order
         self._received = {}
         self.chunk_rank = {}
-        payload = cloudpickle.dumps((job, rc_state()), protocol=pickle.HIGHEST_PROTOCOL)
-        protocol.send_command(self._comm, (protocol.SOLVE, job.job_id))
+        protocol.send_command(self._comm, (protocol.SOLVE, job_id))
         self._comm.bcast(payload, root=0)
         self._comm.scatter(chunks_by_rank, root=0)
         for rank, chunks in enumerate(chunks_by_rank):

@@ -6,6 +6,7 @@ nengo's to the bit, and a solver's error nengo's own.
 
 import os
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -68,3 +69,35 @@ def _failing_build():
 def test_solver_error_is_nengos_under_mpi():
     with pytest.raises(RuntimeError, match="rank 0 failed: ValueError: no decoders today"):
         on_root(_failing_build)
+
+
+class LockedSolver(nengo.solvers.LstsqL2):
+    """A solver that cannot be pickled: it cannot travel to other ranks."""
+
+    def __init__(self):
+        super().__init__()
+        self.__dict__["lock"] = threading.Lock()
+
+
+def _unpicklable_build():
+    saved = nengo.rc["decoder_cache"]["enabled"]
+    nengo.rc["decoder_cache"]["enabled"] = "False"
+    try:
+        net = models.varied_network()
+        with net:
+            nengo.Connection(net.ensembles[0], net.ensembles[1], solver=LockedSolver())
+        with nengo_mpi.Simulator(net, progress_bar=False, optimize=False) as sim:
+            got = _weights(sim.data, net)
+            ahead = sim.decoders_solved_ahead
+        with nengo.Simulator(net, progress_bar=False, optimize=False) as ref:
+            expected = _weights(ref.data, net)
+        return _same(got, expected), ahead
+    finally:
+        nengo.rc["decoder_cache"]["enabled"] = saved
+
+
+@pytest.mark.mpi(min_size=2)
+def test_job_that_cannot_travel_is_solved_on_rank_0():
+    same, ahead = on_root(_unpicklable_build)
+    assert same
+    assert ahead == 0
