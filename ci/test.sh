@@ -25,5 +25,9 @@ NENGO_MPI_SPLIT_LOG="$split_log" "$MPIRUN" -np 2 "$PY" -m nengo_mpi -m pytest \
 "$PY" -m nengo_mpi.testing "$split_log"
 rm -f "$split_log"
 
+echo "== nengo_spa's test suite against nengo_mpi.Simulator (1 process)"
+PYTHONPATH=tests/nengo_spa_suite "$PY" -m pytest -c tests/nengo_spa_suite/pytest.ini \
+    --pyargs nengo_spa -p spa_known_failures -n 2 -q -rx
+
 echo "== nengo_mpi's own tests"
 "$PY" -m pytest tests -n 2 -q -p no:cacheprovider --ignore=tests/mpi
