@@ -223,3 +223,41 @@ def test_cache_with_concurrent_writers(tmp_path):
         nengo.rc["decoder_cache"]["enabled"] = saved
     for name in ("w0", "w1", "hit"):
         assert np.array_equal(np.load(tmp_path / f"{name}.npy"), expected), name
+
+
+def test_connections_in_build_order_is_nengos():
+    """The workers solve in the order nengo's builder asks for decoders."""
+    from nengo.builder import Builder, Model  # pylint: disable=import-outside-toplevel
+
+    from nengo_mpi.build.solve_plan import connections_in_build_order
+
+    built = []
+
+    class Recording(Builder):
+        @classmethod
+        def build(cls, model, obj, *args, **kwargs):
+            if isinstance(obj, nengo.Connection):
+                built.append(obj)
+            return super().build(model, obj, *args, **kwargs)
+
+    net = varied_network()
+    with net:
+        nengo.networks.EnsembleArray(10, 3)  # nested subnetworks
+    Model(builder=Recording()).build(net)
+    assert built == list(connections_in_build_order(net))
+
+
+def test_chunks_cover_every_connection_once_in_order():
+    from nengo_mpi.build.prefetch import _deal  # pylint: disable=import-outside-toplevel
+    from nengo_mpi.build.solve_plan import plan_chunks  # pylint: disable=import-outside-toplevel
+
+    net = nengo.networks.EnsembleArray(20, 30, seed=1)
+    conns = [c for c in net.all_connections if isinstance(c.pre_obj, nengo.Ensemble)]
+    for workers in (1, 2, 3, 8, 100):
+        chunks = plan_chunks(conns, workers)
+        assert [i for chunk in chunks for i in chunk] == list(range(len(conns)))
+        assert 1 <= len(chunks) <= 4 * workers
+    by_rank = _deal(plan_chunks(conns, 3), [1.0] * len(conns), 3)
+    sizes = [sum(len(c) for _, c in chunks) for chunks in by_rank]
+    assert sum(sizes) == len(conns)
+    assert sizes[0] < sizes[1] and sizes[0] < sizes[2]  # rank 0 also builds the rest
