@@ -89,9 +89,15 @@ def _merge(model, op_components, probe_components):
     merge_classes = _MergeClasses(fence)
 
     n_layout = 1
+    last_merged = None
     while True:
         layout = LAYOUT_ORDER[:n_layout] if n_layout <= len(LAYOUT_ORDER) else None
         classes = [merge_classes.of(op, layout) for op in graph.ops]
+        if last_merged == 0 and layout is not None and not any(
+                type(op) is layout[-1] and cls is not None
+                for op, cls in zip(graph.ops, classes)):
+            n_layout += 1  # the same graph and classes as the last pass: skip it
+            continue
         merged_into = {}
         for batch in plan_batches(graph, classes):
             batch = [graph.ops[i] for i in batch]
@@ -106,6 +112,7 @@ def _merge(model, op_components, probe_components):
                 merge_classes.forget(touched)
         if not merged_into and layout is None:
             break
+        last_merged = len(merged_into)
         n_layout += 1
         if merged_into:
             graph = graph.contract(merged_into)
@@ -166,13 +173,16 @@ class _MergeClasses:
         # operators.
         neurons = op.neurons if isinstance(op, SimNeurons) else None
         last_axis = isinstance(op, ElementwiseInc)
-        signals = tuple(
-            (s.base, s.strides) if s.is_view
-            else (s.dtype, s.shape[:-1] if last_axis else s.shape[1:])
-            for s in op.all_signals
-        )
-        has_view = any(s.is_view for s in op.all_signals)
-        return (home, type(op), neurons, signals), has_view
+        signals = []
+        has_view = False
+        for sig in op.all_signals:
+            if sig.is_view:
+                has_view = True
+                signals.append(sig.base)  # strides are left to nengo's checks
+            else:
+                shape = sig.shape
+                signals.append((sig.dtype, shape[:-1] if last_axis else shape[1:]))
+        return (home, type(op), neurons, tuple(signals)), has_view
 
 
 class _SignalIndex:
