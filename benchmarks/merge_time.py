@@ -3,7 +3,8 @@
 Usage: merge_time.py [MODEL ...] [--components 1 2] [--repeat 3] [--baseline REV]
 
 Each model is built once (nengo's builder, with nengo_mpi's record of op owners) and
-partitioned; every timed run merges a fresh deep copy of it, so both versions see the same operators. ``--baseline REV`` loads
+partitioned; every timed run merges a fresh deep copy of it, so both versions see the
+same operators. ``--baseline REV`` loads
 ``nengo_mpi/lower/merge.py`` as it was at git revision REV (e.g. the commit before the
 planner) and times it in the same process, interleaved with the current version, so the
 two meet the same machine load. Prints one line per model, component count and version:
@@ -36,7 +37,7 @@ DEFAULT_MODELS = ["spa_question", "cconv256", "integrators", "random_graph"]
 
 
 def load_baseline(rev):
-    """``merge_within_components`` of ``nengo_mpi/lower/merge.py`` at git revision ``rev``."""
+    """``merge_within_components`` of ``nengo_mpi/lower/merge.py`` at revision ``rev``."""
     source = subprocess.run(
         ["git", "show", f"{rev}:nengo_mpi/lower/merge.py"],
         cwd=HERE, check=True, capture_output=True, text=True,
