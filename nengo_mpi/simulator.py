@@ -38,8 +38,9 @@ class Simulator:
     progress_bar : bool or nengo.utils.progress.ProgressBar, optional
         Progress bar for building and simulating.
     optimize : bool, optional
-        Run nengo's op-merge optimizer within each component (operators of objects on
-        different components are never merged; see `nengo_mpi.lower.merge`).
+        Merge same-kind operators within each component, as nengo's op-merge
+        optimizer would (operators of objects on different components are never
+        merged; see `nengo_mpi.lower.merge` and `nengo_mpi.lower.planner`).
     partitioner : Partitioner, optional
         How to split the network into components. Default: one component per MPI rank
         of the running job (one component without MPI).

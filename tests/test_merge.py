@@ -1,4 +1,4 @@
-"""Operators merged within components (nengo's op-merge optimizer behind a fence)."""
+"""Operators merged within components (our planner, nengo's merges, behind a fence)."""
 
 import pickle
 from collections import defaultdict

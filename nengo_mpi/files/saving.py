@@ -87,9 +87,8 @@ def save(network, path, partitioner=None, dt=0.001, seed=None, assignments=None,
         ``{object: component}`` for Ensembles and Nodes, overriding the partitioner.
     optimize : bool, optional
         Merge same-kind operators within each component, as ``Simulator`` does
-        (nengo's op-merge optimizer, run on each component's operators; about 40 s
-        for a million neurons in 1,000 components on a 2-core machine, where
-        ``optimize=False`` lowers in 9 s but leaves more, smaller operators).
+        (see `nengo_mpi.lower.planner`); ``optimize=False`` lowers faster but leaves
+        more, smaller operators.
     build_workers : int, optional
         Worker processes that solve decoders, as in ``Simulator``.
 

@@ -1,148 +1,37 @@
-"""Merge same-kind operators within each component, with nengo's own op-merge optimizer.
+"""Merge same-kind operators within each component, as planned by `.planner`.
 
-nengo's optimizer turns many small operators (one LIF op, one encoder DotInc, one Copy
-per ensemble...) into a few large ones over contiguous memory, which is what makes the
-engine's per-step cost scale with the neurons and not with the number of objects. Run on
-the whole model it would also merge operators of objects on different components, and
-signals that travel between components into the bases of others. So it runs here with
-a fence: two operators merge only when they run on the same one component and every
-signal they touch is used on that component alone. Merged operators remember their
-component (``model.op_components``), so a model lowered again with the same assignment
-(an unpickled Simulator) places them where they were made.
+nengo's builder makes many small operators (one LIF op, one encoder DotInc, one Copy per
+ensemble...); merging them into a few large ones over contiguous memory is what makes
+the engine's per-step cost scale with the neurons and not with the number of objects.
+Which operators merge is our planner's choice (`nengo_mpi.lower.planner`), fenced to one
+component at a time (`nengo_mpi.lower.fence`); how they merge is nengo's own
+(`nengo.builder.optimizer.OpMerger.merge` and its signal mergers), so that merged
+operators and signals are exactly those nengo's optimizer would make of the same group.
 
-Neuron types that draw random numbers are never merged: the engine seeds one stream
-per operator, and merging would make the draws depend on the partition.
+Merging is repeated in passes until one merges nothing: a merge turns the signals of
+its operators into views of a new base, and then the operators that use those views
+(upstream, or in a batch already done) may merge in the next pass.
 
-The optimizer runs once per component, on the operators of that component alone: run on
-the whole model, each of its passes would merge in only a few components (operators
-downstream of a merge wait for the next pass) while paying for the whole model's
-dependency closure, so its time grew with the square of the model (17 s for 200
-ensembles in 20 components). A component's graph keeps the dependencies that pass
-through other components, so that no merge can create a cycle.
+Merged operators remember their component (``model.op_components``), so a model lowered
+again with the same assignment (an unpickled Simulator) places them where they were made.
 """
 
 import contextlib
+import gc
 from collections import defaultdict
 
-import nengo
 from nengo.builder.neurons import SimNeurons
-from nengo.builder.optimizer import OpMerger
-from nengo.builder.optimizer import optimize as nengo_optimize
-from nengo.utils.simulator import operator_dependency_graph
+from nengo.builder.operator import Copy, DotInc, ElementwiseInc
+from nengo.builder.optimizer import OpMergePass
 
-#: Neuron types whose ``step`` is deterministic and elementwise, so that one op over the
-#: concatenated neurons computes exactly what the separate ops would.
-DETERMINISTIC_NEURONS = (
-    nengo.LIF,
-    nengo.LIFRate,
-    nengo.AdaptiveLIF,
-    nengo.AdaptiveLIFRate,
-    nengo.RectifiedLinear,
-    nengo.SpikingRectifiedLinear,
-    nengo.Sigmoid,
-    nengo.Tanh,
-    nengo.Izhikevich,
-)
-
-
-def _mergeable_kind(op):
-    if isinstance(op, SimNeurons):
-        return type(op.neurons) in DETERMINISTIC_NEURONS
-    return True
-
-
-class ComponentFence:
-    """Which merges stay within one component.
-
-    Parameters
-    ----------
-    op_components : dict
-        Operator -> tuple of the components that run it.
-    signal_components : dict
-        Base signal -> set of the components whose operators (or probes) use it.
-    """
-
-    def __init__(self, op_components, signal_components):
-        self.op_components = op_components
-        self.signal_components = signal_components
-        # An op's home never changes during a run of the optimizer: signals are only
-        # replaced by merged ones used by the same one component.
-        self._homes = {}
-        # What the merges did, over all components: ops merged away, merged ops made,
-        # and the optimizer's dicts of signal -> the signal that replaced it.
-        self.merged_away = set()
-        self.made = []
-        self._replacements = []
-
-    def home(self, op):
-        """The one component that runs ``op`` and alone uses its signals, or None."""
-        if op not in self._homes:
-            self._homes[op] = self._find_home(op)
-        return self._homes[op]
-
-    def _find_home(self, op):
-        comps = self.op_components.get(op)
-        if comps is None or len(comps) != 1:
-            return None
-        (comp,) = comps
-        for sig in op.all_signals:
-            if self.signal_components.get(sig.base, {comp}) != {comp}:
-                return None
-        return comp
-
-    def allows(self, op, tomerge):
-        first = tomerge.ops[0]
-        if not (_mergeable_kind(op) and _mergeable_kind(first)):
-            return False
-        home = self.home(op)
-        return home is not None and home == self.home(first)
-
-    def sig_replacements(self):
-        """Signal -> the signal that replaced it, over every merge made."""
-        out = {}
-        for replacements in self._replacements:
-            out.update(replacements)
-        return out
-
-    def record(self, ops, merged_op, replacements):
-        """Carry the component of ``ops`` over to their merge and its new signals."""
-        comps = self.op_components[ops[0]]
-        self.op_components[merged_op] = comps
-        self.merged_away.update(ops)
-        self.made.append(merged_op)
-        # The optimizer goes on to add the replacements of views of these signals to
-        # this same dict, so keep the dict itself (see `sig_replacements`).
-        self._replacements.append(replacements)
-        for old, new in replacements.items():
-            used = self.signal_components.get(old.base, set(comps))
-            self.signal_components.setdefault(new.base, set()).update(used)
-
-
-@contextlib.contextmanager
-def _fenced(fence):
-    """Patch nengo's OpMerger so that it consults ``fence`` (restored on exit)."""
-    is_mergeable = OpMerger.__dict__["is_mergeable"]
-    merge = OpMerger.__dict__["merge"]
-
-    def fenced_is_mergeable(cls, op, tomerge):
-        return fence.allows(op, tomerge) and is_mergeable.__func__(cls, op, tomerge)
-
-    def fenced_merge(cls, ops):
-        merged_op, replacements = merge.__func__(cls, ops)
-        fence.record(ops, merged_op, replacements)
-        return merged_op, replacements
-
-    OpMerger.is_mergeable = classmethod(fenced_is_mergeable)
-    OpMerger.merge = classmethod(fenced_merge)
-    try:
-        yield
-    finally:
-        OpMerger.is_mergeable = is_mergeable
-        OpMerger.merge = merge
+from .dependencies import dependency_lists
+from .fence import ComponentFence
+from .merge_ops import merge_ops
+from .planner import OpGraph, merge_groups, plan_batches
 
 
 def merge_within_components(model, op_components, probe_components):
-    """Run nengo's op-merge optimizer on ``model``, merging only within components.
+    """Merge the operators of ``model`` that run on one component, within it.
 
     Parameters
     ----------
@@ -160,46 +49,77 @@ def merge_within_components(model, op_components, probe_components):
         Every operator of the merged model -> tuple of its components. Merged operators
         are also recorded in ``model.op_components``.
     """
+    with _gc_paused():
+        return _merge(model, op_components, probe_components)
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause Python's cyclic garbage collector (if on), and restart it on exit.
+
+    Merging allocates many small objects; each full collection then walks the whole
+    built model, which made up half the time of merging a large model.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+#: Which operators' merges decide the memory layout first. Merging operators without
+#: views concatenates their signals into new bases, in the order of the group; every
+#: operator that uses those signals can then merge only along that order (its views
+#: must be contiguous). So, as nengo's optimizer does, plain merges are allowed one
+#: kind more per pass, neurons first (their inputs and outputs are what most other
+#: operators touch), and Resets and the other kinds last, to follow the others.
+LAYOUT_ORDER = (SimNeurons, DotInc, ElementwiseInc, Copy)
+
+
+def _merge(model, op_components, probe_components):
     comps = {op: tuple(c) for op, c in op_components.items()}
-    used = defaultdict(set)
-    for op, cs in comps.items():
-        for sig in op.all_signals:
-            used[sig.base].update(cs)
-    for base, cs in probe_components.items():
-        used[base].update(cs)
+    fence = ComponentFence.for_model(model.operators, comps, probe_components)
+    # The whole model's graph, not one component's: the plan must see dependencies
+    # that pass through other components' operators (see `nengo_mpi.lower.planner`).
+    ops = list(model.operators)
+    graph = OpGraph(ops, dependency_lists(ops))
+    signals = _SignalIndex(ops)
+    merge_classes = _MergeClasses(fence)
 
-    fence = ComponentFence(comps, dict(used))
-    dg = operator_dependency_graph(model.operators)
-    on_component = defaultdict(list)
-    candidates = defaultdict(lambda: defaultdict(int))  # component -> op type -> count
-    for op in model.operators:
-        runs_on = comps.get(op, ())
-        if not runs_on:
-            # Runs nowhere (nengo's SimProbe), but its views must follow the merges of
-            # the components that use their bases, as they would in nengo's optimizer.
-            runs_on = {c for sig in op.all_signals for c in used.get(sig.base, ())}
-        for c in runs_on:
-            on_component[c].append(op)
-        home = fence.home(op)
-        if home is not None and _mergeable_kind(op):
-            candidates[home][type(op)] += 1
-    with _fenced(fence):
-        for c in sorted(candidates):
-            if max(candidates[c].values()) < 2:
-                continue  # nothing of one kind to merge
-            ops = _OpsOnly()
-            nengo_optimize(ops, _component_graph(dg, on_component[c]))
+    n_layout = 1
+    last_merged = None
+    while True:
+        layout = LAYOUT_ORDER[:n_layout] if n_layout <= len(LAYOUT_ORDER) else None
+        classes = [merge_classes.of(op, layout) for op in graph.ops]
+        if last_merged == 0 and layout is not None and not any(
+                type(op) is layout[-1] and cls is not None
+                for op, cls in zip(graph.ops, classes)):
+            n_layout += 1  # the same graph and classes as the last pass: skip it
+            continue
+        merged_into = {}
+        for batch in plan_batches(graph, classes):
+            batch = [graph.ops[i] for i in batch]
+            plain = layout is None or type(batch[0]) in layout
+            changed = set()
+            for ops in merge_groups(batch, changed, plain):
+                merged_op, touched = signals.merge(ops)
+                fence.adopt(merged_op, ops)
+                for op in ops:
+                    merged_into[op] = merged_op
+                changed.update(touched)
+                merge_classes.forget(touched)
+        if not merged_into and layout is None:
+            break
+        last_merged = len(merged_into)
+        n_layout += 1
+        if merged_into:
+            graph = graph.contract(merged_into)
 
-    # nengo's optimize() would have done this for the whole model.
-    replaced = fence.sig_replacements()
-    for sigdict in model.sig.values():
-        for name in sigdict:
-            while sigdict[name] in replaced:
-                sigdict[name] = replaced[sigdict[name]]
-    kept = [op for op in model.operators if op not in fence.merged_away]
-    kept += [op for op in fence.made if op not in fence.merged_away]
+    signals.update_model_signals(model)
     del model.operators[:]
-    for op in kept:
+    for op in graph.ops:
         model.add_op(op)
 
     recorded = model.__dict__.setdefault("op_components", {})
@@ -209,55 +129,108 @@ def merge_within_components(model, op_components, probe_components):
     return {op: fence.op_components[op] for op in model.operators}
 
 
-class _OpsOnly:
-    """What nengo's ``optimize`` needs of a model: its operators (and signals to update,
-    which `merge_within_components` updates once for all components instead)."""
+class _MergeClasses:
+    """The merge class of each operator (see `nengo_mpi.lower.planner`), kept from pass
+    to pass until the operator's signals change.
 
-    def __init__(self):
-        self.sig = {}
-        self.operators = []
+    Parameters
+    ----------
+    fence : ComponentFence
+        Which operators may merge, and within which component.
+    """
 
-    def add_op(self, op):
-        self.operators.append(op)
+    def __init__(self, fence):
+        self.fence = fence
+        self._known = {}  # op -> (class or None, whether it has a view)
+
+    def of(self, op, layout):
+        """``op``'s class, or None if it may not merge in a pass allowing ``layout``.
+
+        Operators without views, of a type not in ``layout`` (if not None), may not
+        merge in this pass.
+        """
+        known = self._known.get(op)
+        if known is None:
+            known = self._known[op] = self._find(op)
+        cls, has_view = known
+        if layout is None or has_view or type(op) in layout:
+            return cls
+        return None
+
+    def forget(self, ops):
+        """Drop what is known of ``ops``, whose signals were replaced."""
+        for op in ops:
+            self._known.pop(op, None)
+
+    def _find(self, op):
+        home = self.fence.merge_home(op)
+        if home is None:
+            return None, False
+        # Necessary for nengo's rules: same type (and neuron type), each view on the
+        # same base with the same strides, each plain signal of the same dtype and
+        # shape but along the axis that merging concatenates. A class should hold no
+        # operators that can never merge: the planner makes a class wait for all its
+        # operators.
+        neurons = op.neurons if isinstance(op, SimNeurons) else None
+        last_axis = isinstance(op, ElementwiseInc)
+        signals = []
+        has_view = False
+        for sig in op.all_signals:
+            if sig.is_view:
+                has_view = True
+                signals.append(sig.base)  # strides are left to nengo's checks
+            else:
+                shape = sig.shape
+                signals.append((sig.dtype, shape[:-1] if last_axis else shape[1:]))
+        return (home, type(op), neurons, tuple(signals)), has_view
 
 
-def _component_graph(dg, ops):
-    """The dependency graph among ``ops`` (one component's), including dependencies that
-    pass through operators of other components: ``a`` precedes ``b`` if some path of
-    ``dg`` leads from ``a`` to ``b``."""
-    members = set(ops)
-    reach = {}  # op of another component -> members it leads to through non-members
+class _SignalIndex:
+    """Which operators use each signal, and which views each base has; does merges.
 
-    def leads_to(start):
-        # Iterative post-order walk over non-members, memoised in ``reach``.
-        if start in reach:
-            return reach[start]
-        stack = [(start, iter(dg.get(start, ())))]
-        found = {start: set()}
-        while stack:
-            node, successors = stack[-1]
-            advanced = False
-            for nxt in successors:
-                if nxt in members:
-                    found[node].add(nxt)
-                elif nxt in reach:
-                    found[node] |= reach[nxt]
-                elif nxt not in found:
-                    found[nxt] = set()
-                    stack.append((nxt, iter(dg.get(nxt, ()))))
-                    advanced = True
-                    break
-            if not advanced:
-                stack.pop()
-                reach[node] = found[node]
-                if stack:
-                    found[stack[-1][0]] |= found[node]
-        return reach[start]
+    The bookkeeping of a merge is nengo's (`OpMergePass`'s methods, called on this
+    index, which has the two maps they use), so that the signals of the other
+    operators, and views of the replaced signals, follow a merge as they would in
+    nengo's optimizer.
 
-    graph = {}
-    for op in ops:
-        nexts = set()
-        for nxt in dg.get(op, ()):
-            nexts |= {nxt} if nxt in members else leads_to(nxt)
-        graph[op] = nexts
-    return graph
+    Parameters
+    ----------
+    operators : list
+        Every operator of the model, including those that run on no component (their
+        views must follow merges too).
+    """
+
+    def __init__(self, operators):
+        self.sig2ops = defaultdict(set)
+        self.base2views = defaultdict(set)
+        for op in operators:
+            for sig in op.all_signals:
+                self.sig2ops[sig].add(op)
+                self.base2views[sig.base].add(sig)
+        self.sig_replacements = {}
+
+    def merge(self, ops):
+        """Merge ``ops`` (`.merge_ops`); replace their signals everywhere.
+
+        Returns
+        -------
+        merged_op : Operator
+            The new operator.
+        touched : set
+            The operators whose signals were replaced.
+        """
+        merged_op, replaced = merge_ops(ops)
+        OpMergePass.resolve_views_on_replaced_signals(self, replaced)
+        touched = {op for sig in replaced for op in self.sig2ops.get(sig, ())}
+        self.sig_replacements.update(replaced)
+        OpMergePass.replace_op_signals(self, replaced)
+        OpMergePass.update_signal_indexing(self, merged_op, replaced)
+        return merged_op, touched
+
+    def update_model_signals(self, model):
+        """Point ``model.sig`` at the signals that replaced the merged ones."""
+        replaced = self.sig_replacements
+        for sigdict in model.sig.values():
+            for name in sigdict:
+                while sigdict[name] in replaced:
+                    sigdict[name] = replaced[sigdict[name]]
