@@ -29,5 +29,9 @@ echo "== nengo_spa's test suite against nengo_mpi.Simulator (1 process)"
 PYTHONPATH=tests/nengo_spa_suite "$PY" -m pytest -c tests/nengo_spa_suite/pytest.ini \
     --pyargs nengo_spa -p spa_known_failures -n 2 -q -rx
 
+echo "== nengo_spa's test suite, every model split across 2 MPI ranks"
+PYTHONPATH=tests/nengo_spa_suite "$MPIRUN" -np 2 "$PY" -m nengo_mpi -m pytest \
+    -c tests/nengo_spa_suite/pytest.ini --pyargs nengo_spa -p spa_known_failures -q -rx
+
 echo "== nengo_mpi's own tests"
 "$PY" -m pytest tests -n 2 -q -p no:cacheprovider --ignore=tests/mpi
