@@ -7,11 +7,13 @@ import subprocess
 import sys
 import textwrap
 import threading
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
 import nengo
 from nengo.exceptions import BuildError, ValidationError
+from threadpoolctl import threadpool_limits
 
 import nengo_mpi
 from models import varied_network
@@ -44,9 +46,12 @@ def no_cache():
 
 @pytest.mark.parametrize("workers", [0, 1, 3])
 def test_decoders_are_nengos_whatever_the_workers(workers, no_cache):
+    """With workers, every solve uses one BLAS thread (OpenBLAS's results depend on its
+    thread count): nengo's decoders with one thread. Without, nengo's as it is."""
     net = varied_network()
-    with nengo.Simulator(net, progress_bar=False, optimize=False) as ref:
-        expected = built_weights(ref, net)
+    with threadpool_limits(limits=1) if workers else nullcontext():
+        with nengo.Simulator(net, progress_bar=False, optimize=False) as ref:
+            expected = built_weights(ref, net)
     model = new_model(0.001, "test")
     solved_ahead = build_into(model, net, build_workers=workers)
     assert solved_ahead == (0 if workers == 0 else 9)  # the decoded connections
@@ -57,7 +62,7 @@ def test_simulator_runs_like_nengo_with_workers(no_cache):
     net = varied_network()
     with net:
         probe = nengo.Probe(net.ensembles[1], synapse=0.01)
-    with nengo.Simulator(net, progress_bar=False) as ref:
+    with threadpool_limits(limits=1), nengo.Simulator(net, progress_bar=False) as ref:
         ref.run(0.1)
     with nengo_mpi.Simulator(net, progress_bar=False, build_workers=2) as sim:
         assert sim.decoders_solved_ahead == 9
@@ -99,7 +104,8 @@ def test_failing_solver_raises_nengos_error(no_cache):
 
 def test_result_that_cannot_leave_a_worker_is_solved_here(no_cache):
     net = two_solvers(LockedInfoSolver())
-    with nengo.Simulator(net, progress_bar=False, optimize=False) as ref:
+    with threadpool_limits(limits=1), nengo.Simulator(net, progress_bar=False,
+                                                      optimize=False) as ref:
         expected = built_weights(ref, net)
     model = new_model(0.001, "test")
     assert build_into(model, net, build_workers=2) == 1  # the other one, here
@@ -174,7 +180,8 @@ def test_dying_worker_is_a_clear_error_and_leaves_the_cache_sound(tmp_path):
         with nengo_mpi.Simulator(net, progress_bar=False, build_workers=2) as sim:
             got = built_weights(sim, net)
         nengo.rc["decoder_cache"]["enabled"] = "False"
-        with nengo.Simulator(net, progress_bar=False, optimize=False) as ref:
+        with threadpool_limits(limits=1), nengo.Simulator(
+                net, progress_bar=False, optimize=False) as ref:
             assert_same(got, built_weights(ref, net))
     finally:
         for key, value in saved.items():
@@ -215,7 +222,8 @@ def test_cache_with_concurrent_writers(tmp_path):
     nengo.rc["decoder_cache"]["enabled"] = "False"
     try:
         net = nengo.networks.EnsembleArray(30, 12, seed=5)
-        with nengo.Simulator(net, progress_bar=False, optimize=False) as ref:
+        with threadpool_limits(limits=1), nengo.Simulator(
+                net, progress_bar=False, optimize=False) as ref:
             expected = np.concatenate([ref.data[c].weights.ravel()
                                        for c in net.all_connections
                                        if c.pre in net.all_ensembles])
@@ -256,7 +264,7 @@ def test_chunks_cover_every_connection_once_in_order():
     for workers in (1, 2, 3, 8, 100):
         chunks = plan_chunks(conns, workers)
         assert [i for chunk in chunks for i in chunk] == list(range(len(conns)))
-        assert 1 <= len(chunks) <= 4 * workers
+        assert 1 <= len(chunks) <= 8 * workers
     by_rank = _deal(plan_chunks(conns, 3), [1.0] * len(conns), 3)
     sizes = [sum(len(c) for _, c in chunks) for chunks in by_rank]
     assert sum(sizes) == len(conns)

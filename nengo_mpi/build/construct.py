@@ -1,7 +1,10 @@
 """Building a network into a model: nengo's builder, with decoders solved ahead."""
 
+from contextlib import nullcontext
+
 from nengo.builder import Model
 from nengo.cache import get_default_decoder_cache
+from threadpoolctl import threadpool_limits
 
 from .prefetch import DecoderPrefetch, PrefetchBuilder, resolve_workers
 
@@ -18,8 +21,9 @@ def build_into(model, network, build_workers=None, session=None, progress=None):
     other ranks are serving rank 0 (as they do for a Simulator), by those ranks (see
     `resolve_workers`). Without a session, a process running MPI solves alone.
 
-    The built model is the one nengo builds, decoders included to the bit; ``model`` is
-    given a `PrefetchBuilder` if it has another builder.
+    The built model is the one nengo builds, decoders included to the bit (with one
+    BLAS thread when workers solve: see the comment below); ``model`` is given a
+    `PrefetchBuilder` if it has another builder.
 
     Returns
     -------
@@ -34,7 +38,13 @@ def build_into(model, network, build_workers=None, session=None, progress=None):
         prefetch = DecoderPrefetch.start(model, network, n_workers, session)
     model.decoder_prefetch = prefetch
     try:
-        model.build(network, progress=progress)
+        # OpenBLAS's results depend on its thread count. Workers solve with one thread
+        # (more would oversubscribe the cores they share), so the solves left to this
+        # process do too: then every decoder is the same whichever process solved it
+        # and whatever the number of workers or ranks. Without workers the build is
+        # nengo's in every respect, its BLAS threads included.
+        with threadpool_limits(limits=1) if prefetch is not None else nullcontext():
+            model.build(network, progress=progress)
     finally:
         # Not part of the built model (which is pickled with a Simulator).
         del model.decoder_prefetch

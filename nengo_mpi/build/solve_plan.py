@@ -58,16 +58,21 @@ def solve_cost(conn):
     return n_eval * n * (n + conn.size_mid + 20)
 
 
+#: Chunks per worker: enough that the build can take back the ones no worker has
+#: started (rather than wait), few enough that each is worth sending.
+CHUNKS_PER_WORKER = 8
+
+
 def plan_chunks(conns, n_workers):
     """Split ``conns`` (in build order) into runs of about equal cost.
 
-    Runs keep the build order, so the first results the build waits for come first; a
-    few runs per worker keep every worker busy to the end.
+    Runs keep the build order, so the first results the build waits for come first;
+    several runs per worker keep every worker busy to the end.
     """
     if not conns:
         return []
     costs = np.array([solve_cost(c) for c in conns], dtype=float)
-    n_chunks = min(len(conns), 4 * n_workers)
+    n_chunks = min(len(conns), CHUNKS_PER_WORKER * n_workers)
     bounds = np.searchsorted(
         np.cumsum(costs), costs.sum() * np.arange(1, n_chunks) / n_chunks, side="right")
     edges = [0] + sorted(set(int(b) for b in bounds if 0 < b < len(conns))) + [len(conns)]

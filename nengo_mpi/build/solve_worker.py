@@ -16,6 +16,7 @@ import numpy as np
 import nengo
 from nengo.builder import Model
 from nengo.cache import get_default_decoder_cache
+from threadpoolctl import threadpool_limits
 
 from .decoders import build_decoders
 
@@ -56,6 +57,14 @@ def _model(job):
         model.seeded.update(job.seeded)
         _scratch[job.job_id] = model
     return model
+
+
+def init_worker():
+    """Start of a forked worker: one BLAS thread. The workers already use every core
+    between them; BLAS threads on top oversubscribe them (OpenBLAS's spin-waiting
+    threads made two workers slower than none). OpenBLAS's results depend on its thread
+    count, so the build's own solves use one thread too (`construct.build_into`)."""
+    threadpool_limits(limits=1)
 
 
 def forget_scratch():

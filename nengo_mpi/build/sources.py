@@ -12,6 +12,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import cloudpickle
 import nengo
+from threadpoolctl import threadpool_limits
 
 from . import solve_worker
 
@@ -35,7 +36,8 @@ class ForkedWorkers:
         solve_worker.JOB = job
         self._job = job
         self._executor = ProcessPoolExecutor(
-            max_workers=n_workers, mp_context=multiprocessing.get_context("fork"))
+            max_workers=n_workers, mp_context=multiprocessing.get_context("fork"),
+            initializer=solve_worker.init_worker)
         self._futures = [self._executor.submit(solve_worker.solve_chunk, job.job_id, chunk)
                          for chunk in chunks]
 
@@ -132,12 +134,14 @@ def serve_solve(session, job_id):
         if job is not None:
             _apply_rc(rc)
             solve_worker.JOB = job
-        for chunk_id, indices in chunks:
-            if job is None:
-                results = [(i, None) for i in indices]
-            else:
-                results = solve_worker.solve_chunk(job_id, indices)
-            comm.send((chunk_id, results), dest=0, tag=RESULT_TAG)
+        # One BLAS thread, as in a forked worker: the ranks share the cores.
+        with threadpool_limits(limits=1):
+            for chunk_id, indices in chunks:
+                if job is None:
+                    results = [(i, None) for i in indices]
+                else:
+                    results = solve_worker.solve_chunk(job_id, indices)
+                comm.send((chunk_id, results), dest=0, tag=RESULT_TAG)
     finally:
         solve_worker.JOB = None
         solve_worker.forget_scratch()

@@ -10,6 +10,7 @@ import threading
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
 import models  # noqa: E402  pylint: disable=wrong-import-position
@@ -36,7 +37,10 @@ def _build_compare():
         with nengo_mpi.Simulator(net, progress_bar=False, optimize=False) as sim:
             got = _weights(sim.data, net)
             ahead = sim.decoders_solved_ahead
-        with nengo.Simulator(net, progress_bar=False, optimize=False) as ref:
+        # Solved on several ranks: with one BLAS thread everywhere (see
+        # nengo_mpi.build.construct).
+        with threadpool_limits(limits=1), nengo.Simulator(
+                net, progress_bar=False, optimize=False) as ref:
             expected = _weights(ref.data, net)
         return _same(got, expected), ahead
     finally:
@@ -89,6 +93,7 @@ def _unpicklable_build():
         with nengo_mpi.Simulator(net, progress_bar=False, optimize=False) as sim:
             got = _weights(sim.data, net)
             ahead = sim.decoders_solved_ahead
+        # Solved on rank 0 alone, as nengo does (its BLAS threads included).
         with nengo.Simulator(net, progress_bar=False, optimize=False) as ref:
             expected = _weights(ref.data, net)
         return _same(got, expected), ahead
