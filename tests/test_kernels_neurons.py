@@ -750,9 +750,10 @@ def test_network_stochastic_spikes_exact_any_split(name):
 
 def test_each_ensemble_keeps_its_own_stream():
     """Several ensembles of one stochastic neuron type each draw from their own
-    generator, exactly as nengo.Simulator(optimize=False). (nengo's op-merge optimizer,
-    which nengo_mpi does not run, would merge their ops onto the first op's generator,
-    warning that it modified their extra state.)"""
+    generator, exactly as nengo.Simulator(optimize=False). (nengo's op-merge optimizer
+    would merge their ops onto the first op's generator, warning that it modified their
+    extra state; nengo_mpi's planner never merges neuron types that draw random
+    numbers.)"""
     neuron_type = nengo.PoissonSpiking(nengo.LIFRate())
     with nengo.Network(seed=4) as net:
         u = nengo.Node(np.sin)
