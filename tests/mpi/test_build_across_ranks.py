@@ -7,6 +7,7 @@ nengo's to the bit, and a solver's error nengo's own.
 import os
 import sys
 import threading
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
@@ -29,19 +30,24 @@ def _same(a, b):
                for pair_a, pair_b in zip(a, b) for x, y in zip(pair_a, pair_b))
 
 
-def _build_compare():
+def _build_compare(add=None, one_blas_thread=True):
+    """(decoders equal nengo's, how many were solved on other ranks) for the varied
+    network, plus whatever ``add(net)`` adds to it."""
     saved = nengo.rc["decoder_cache"]["enabled"]
     nengo.rc["decoder_cache"]["enabled"] = "False"  # rank 1 must follow rank 0's rc
     try:
         net = models.varied_network()
+        if add is not None:
+            with net:
+                add(net)
         with nengo_mpi.Simulator(net, progress_bar=False, optimize=False) as sim:
             got = _weights(sim.data, net)
             ahead = sim.decoders_solved_ahead
         # Solved on several ranks: with one BLAS thread everywhere (see
-        # nengo_mpi.build.construct).
-        with threadpool_limits(limits=1), nengo.Simulator(
-                net, progress_bar=False, optimize=False) as ref:
-            expected = _weights(ref.data, net)
+        # nengo_mpi.build.construct); on rank 0 alone: as nengo, BLAS threads included.
+        with threadpool_limits(limits=1) if one_blas_thread else nullcontext():
+            with nengo.Simulator(net, progress_bar=False, optimize=False) as ref:
+                expected = _weights(ref.data, net)
         return _same(got, expected), ahead
     finally:
         nengo.rc["decoder_cache"]["enabled"] = saved
@@ -83,26 +89,12 @@ class LockedSolver(nengo.solvers.LstsqL2):
         self.__dict__["lock"] = threading.Lock()
 
 
-def _unpicklable_build():
-    saved = nengo.rc["decoder_cache"]["enabled"]
-    nengo.rc["decoder_cache"]["enabled"] = "False"
-    try:
-        net = models.varied_network()
-        with net:
-            nengo.Connection(net.ensembles[0], net.ensembles[1], solver=LockedSolver())
-        with nengo_mpi.Simulator(net, progress_bar=False, optimize=False) as sim:
-            got = _weights(sim.data, net)
-            ahead = sim.decoders_solved_ahead
-        # Solved on rank 0 alone, as nengo does (its BLAS threads included).
-        with nengo.Simulator(net, progress_bar=False, optimize=False) as ref:
-            expected = _weights(ref.data, net)
-        return _same(got, expected), ahead
-    finally:
-        nengo.rc["decoder_cache"]["enabled"] = saved
+def _add_locked_solver(net):
+    nengo.Connection(net.ensembles[0], net.ensembles[1], solver=LockedSolver())
 
 
 @pytest.mark.mpi(min_size=2)
 def test_job_that_cannot_travel_is_solved_on_rank_0():
-    same, ahead = on_root(_unpicklable_build)
+    same, ahead = on_root(_build_compare, _add_locked_solver, one_blas_thread=False)
     assert same
     assert ahead == 0
