@@ -137,10 +137,14 @@ def serve_solve(session, job_id):
         # One BLAS thread, as in a forked worker: the ranks share the cores.
         with threadpool_limits(limits=1):
             for chunk_id, indices in chunks:
-                if job is None:
-                    results = [(i, None) for i in indices]
-                else:
-                    results = solve_worker.solve_chunk(job_id, indices)
+                results = [(i, None) for i in indices]  # rank 0 solves these itself
+                if job is not None:
+                    try:
+                        results = solve_worker.solve_chunk(job_id, indices)
+                    except Exception:  # pylint: disable=broad-except
+                        # e.g. the decoder cache cannot be opened on this node: rank 0
+                        # must still get an answer for every chunk, or it would wait.
+                        job = None
                 comm.send((chunk_id, results), dest=0, tag=RESULT_TAG)
     finally:
         solve_worker.JOB = None
