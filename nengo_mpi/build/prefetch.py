@@ -4,8 +4,9 @@
 worker processes forked from this one or, under MPI, to the other ranks (`sources`),
 and returns at once; nengo's builder then builds the model as usual, and
 `PrefetchBuilder` hands each connection its decoders from the workers instead of
-solving them. Results are nengo's to the bit whatever the number of workers or ranks:
-every solve runs nengo's own code on the same inputs. A connection whose solve failed
+solving them. Results are the same whatever the number of workers or ranks, and
+nengo's to the bit with one BLAS thread: every solve follows nengo's steps on the same
+inputs (`decoders`; only LIF rates are native, bitwise). A connection whose solve failed
 in a worker is solved by the build itself, so errors are nengo's own, raised where
 nengo raises them; a worker that dies ends the build with a `BuildError` at once.
 """

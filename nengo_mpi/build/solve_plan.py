@@ -25,7 +25,8 @@ def builder_of(obj):
 
 
 def solves_ahead(conn):
-    """Whether ``conn``'s decoders are computed by nengo's own `build_solver`: a decoded
+    """Whether ``conn``'s decoders come from nengo's `build_solver` (which our
+    `PrefetchBuilder` replaces by `decoders.build_decoders`): a decoded
     connection out of a non-Direct ensemble whose solver has no build function of its
     own (a user's builder for a solver class is respected by leaving it to nengo)."""
     pre = conn.pre_obj
