@@ -29,7 +29,7 @@ sys.path.insert(0, HERE)
 from models import MODELS  # noqa: E402  pylint: disable=wrong-import-position
 
 from nengo_mpi.lower.assign import OperatorAssigner  # noqa: E402
-from nengo_mpi.lower.merge import merge_within_components  # noqa: E402
+from nengo_mpi.lower.merge import merge_placement, merge_within_components  # noqa: E402
 from nengo_mpi.lower.ownership import OwnershipBuilder  # noqa: E402
 from nengo_mpi.partition import Partitioner  # noqa: E402
 
@@ -65,14 +65,10 @@ def merge_once(built, n_components, merge):
     """Seconds taken by ``merge`` on a fresh copy of the model, and its operator count."""
     # A deep copy, not a pickle: nengo_spa's connector classes cannot be pickled.
     model, assignments = copy.deepcopy(built)
-    assigner = OperatorAssigner(model, assignments, n_components)
-    probe_components = {}
-    for probe in model.probes:
-        base = model.sig[probe]["in"].base
-        probe_components.setdefault(base, set()).add(assigner.component_of(probe))
-    op_components = {op: assigner.components(op) for op in model.operators}
+    placement = merge_placement(
+        model, OperatorAssigner(model, assignments, n_components))
     t0 = time.perf_counter()
-    merge(model, op_components, probe_components)
+    merge(model, *placement)
     return time.perf_counter() - t0, len(model.operators)
 
 

@@ -95,3 +95,16 @@ def varied_network(seed=3):
             nengo.Connection(e, e, synapse=0.05)
         nengo.Connection(c, e)
     return net
+
+
+def integrator_array(n_ensembles=6, seed=1):
+    """An EnsembleArray fed back on itself, with its decoded output and one ensemble's
+    spikes probed: ``(network, [output probe, spike probe])``."""
+    with nengo.Network(seed=seed) as net:
+        stim = nengo.Node(np.linspace(-0.8, 0.8, n_ensembles))
+        ea = nengo.networks.EnsembleArray(20, n_ensembles)
+        nengo.Connection(stim, ea.input, synapse=None)
+        nengo.Connection(ea.output, ea.input, transform=0.5, synapse=0.05)
+        probe = nengo.Probe(ea.output, synapse=0.01)
+        spikes = nengo.Probe(ea.ea_ensembles[0].neurons)
+    return net, [probe, spikes]

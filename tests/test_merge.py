@@ -8,17 +8,7 @@ import pytest
 import nengo
 
 import nengo_mpi
-
-
-def ensemble_array(n_ensembles=6, seed=1):
-    with nengo.Network(seed=seed) as net:
-        stim = nengo.Node(np.linspace(-0.8, 0.8, n_ensembles))
-        ea = nengo.networks.EnsembleArray(20, n_ensembles)
-        nengo.Connection(stim, ea.input, synapse=None)
-        nengo.Connection(ea.output, ea.input, transform=0.5, synapse=0.05)
-        probe = nengo.Probe(ea.output, synapse=0.01)
-        spikes = nengo.Probe(ea.ea_ensembles[0].neurons)
-    return net, [probe, spikes]
+from models import integrator_array
 
 
 def run(net, probes, **kwargs):
@@ -28,7 +18,7 @@ def run(net, probes, **kwargs):
 
 
 def test_merging_keeps_results_and_cuts_operators():
-    net, probes = ensemble_array()
+    net, probes = integrator_array()
     merged, got = run(net, probes)
     plain, expected = run(net, probes, optimize=False)
     n_merged = sum(len(p.ops) for p in merged._lowered.programs)
@@ -46,7 +36,7 @@ def test_merging_keeps_results_and_cuts_operators():
 
 @pytest.mark.parametrize("n", [2, 3])
 def test_merges_never_cross_components(n):
-    net, probes = ensemble_array()
+    net, probes = integrator_array()
     sim, got = run(net, probes, partitioner=nengo_mpi.Partitioner(n))
     components = defaultdict(set)  # base signal -> components whose ops use it
     for program in sim._lowered.programs:
@@ -77,7 +67,7 @@ def test_random_neurons_are_not_merged():
 
 
 def test_pickled_simulator_keeps_its_merged_split():
-    net, probes = ensemble_array()
+    net, probes = integrator_array()
     sim, _ = run(net, probes, partitioner=nengo_mpi.Partitioner(2))
     sim2 = pickle.loads(pickle.dumps(sim))
     try:

@@ -14,22 +14,12 @@ from nengo.utils.simulator import operator_dependency_graph
 import nengo_mpi
 from nengo_mpi.lower.assign import OperatorAssigner
 from nengo_mpi.lower.dependencies import dependency_lists
-from nengo_mpi.lower.merge import merge_within_components
+from nengo_mpi.lower.merge import merge_placement, merge_within_components
 from nengo_mpi.lower.merge_ops import merge_ops
 from nengo_mpi.lower.ownership import OwnershipBuilder
 from nengo_mpi.lower.planner import OpGraph, plan_batches
 
-from models import chain
-
-
-def ensemble_array(n_ensembles=6, seed=1):
-    with nengo.Network(seed=seed) as net:
-        stim = nengo.Node(np.linspace(-0.8, 0.8, n_ensembles))
-        ea = nengo.networks.EnsembleArray(20, n_ensembles)
-        nengo.Connection(stim, ea.input, synapse=None)
-        nengo.Connection(ea.output, ea.input, transform=0.5, synapse=0.05)
-        nengo.Probe(ea.output, synapse=0.01)
-    return net
+from models import chain, integrator_array
 
 
 def random_graph(n_ensembles=24, seed=0):
@@ -59,12 +49,8 @@ def build(net, n_components=1, assignments=None):
     model.build(net)
     if assignments is None:
         assignments = nengo_mpi.Partitioner(n_components).partition(net)
-    assigner = OperatorAssigner(model, assignments, n_components)
-    probe_components = {}
-    for probe in model.probes:
-        base = model.sig[probe]["in"].base
-        probe_components.setdefault(base, set()).add(assigner.component_of(probe))
-    op_components = {op: assigner.components(op) for op in model.operators}
+    op_components, probe_components = merge_placement(
+        model, OperatorAssigner(model, assignments, n_components))
     return model, op_components, probe_components
 
 
@@ -74,7 +60,8 @@ def describe(model):
             for op in model.operators]
 
 
-@pytest.mark.parametrize("make", [ensemble_array, random_graph, chain])
+@pytest.mark.parametrize("make", [lambda: integrator_array()[0], random_graph, chain],
+                         ids=["integrator_array", "random_graph", "chain"])
 def test_dependency_lists_equal_nengos(make):
     model = nengo.builder.Model(dt=0.001)
     model.build(make())
@@ -136,7 +123,7 @@ def test_a_class_waits_for_its_deeper_operators():
 
 def test_bsr_merge_equals_nengos():
     model = nengo.builder.Model(dt=0.001)
-    model.build(ensemble_array(4))
+    model.build(integrator_array(4)[0])
     encoders = [op for op in model.operators
                 if type(op) is DotInc and op.A.initial_value.shape == (20, 1)]
     assert len(encoders) == 4 and len({id(op.X) for op in encoders}) == 4
@@ -169,7 +156,7 @@ def test_merging_is_deterministic(n_components):
 def test_op_count_on_a_small_model():
     """Six LIF ensembles in one component: one LIF op, one encoder op, one Reset...; and
     no more operators than nengo's own optimizer leaves."""
-    net = ensemble_array(6)
+    net = integrator_array(6)[0]
     model, op_components, probe_components = build(net)
     n_before = len(model.operators)
     merge_within_components(model, op_components, probe_components)

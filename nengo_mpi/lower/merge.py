@@ -30,6 +30,24 @@ from .merge_ops import merge_ops
 from .planner import OpGraph, merge_groups, plan_batches
 
 
+def merge_placement(model, assigner):
+    """What `merge_within_components` needs to know of a split: ``(op_components,
+    probe_components)``, every operator's components and, per base signal, the
+    components that record a probe of it.
+
+    Parameters
+    ----------
+    model : nengo.builder.Model
+    assigner : nengo_mpi.lower.assign.OperatorAssigner
+    """
+    probe_components = {}
+    for probe in model.probes:
+        base = model.sig[probe]["in"].base
+        probe_components.setdefault(base, set()).add(assigner.component_of(probe))
+    op_components = {op: assigner.components(op) for op in model.operators}
+    return op_components, probe_components
+
+
 def merge_within_components(model, op_components, probe_components):
     """Merge the operators of ``model`` that run on one component, within it.
 

@@ -16,7 +16,7 @@ from .channels import find_channels
 from .fallback import warn_fallbacks
 from .kernels import native_record
 from .layout import ComponentLayout
-from .merge import merge_within_components
+from .merge import merge_placement, merge_within_components
 from .ownership import op_owners
 from .schedule import schedule_order, step_order
 
@@ -102,13 +102,7 @@ def lower_model(model, obj_components, n_components, optimize=True):
     assigner = OperatorAssigner(model, obj_components, n_components)
     slots = seed_slots(model)
     if optimize:
-        probe_components = {}
-        for probe in model.probes:
-            base = model.sig[probe]["in"].base
-            probe_components.setdefault(base, set()).add(assigner.component_of(probe))
-        merge_within_components(
-            model, {op: assigner.components(op) for op in model.operators}, probe_components
-        )
+        merge_within_components(model, *merge_placement(model, assigner))
         # Forget the ops merged away (and with them their signals' memory: merging
         # copied their initial values into the merged signals); the slot count stays,
         # so the seeds of the remaining ops do not move. Merged ops are placed by
