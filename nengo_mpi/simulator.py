@@ -10,7 +10,7 @@ from nengo.simulator import SimulationData
 from nengo.utils.progress import Progress, ProgressTracker
 import nengo.utils.numpy as npext
 
-from .build.construct import build_into, new_model
+from .construction.construct import build_into, new_model
 from .census import record_split
 from .lower.kernels.neurons import NeuronTypeRng
 from .lower.program import lower_model

@@ -1,4 +1,4 @@
-"""Native LIF rates at evaluation points (nengo_mpi.build.decoders): nengo's to the bit."""
+"""Native LIF rates at evaluation points (nengo_mpi.construction.decoders): nengo's to the bit."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import nengo
 from nengo.exceptions import BuildError
 
 import nengo_mpi
-from nengo_mpi.build.decoders import neuron_rates
+from nengo_mpi.construction.decoders import neuron_rates
 
 
 @pytest.mark.parametrize("neuron_type", [

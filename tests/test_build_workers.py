@@ -1,4 +1,4 @@
-"""Decoders solved ahead by worker processes (nengo_mpi.build): nengo's to the bit,
+"""Decoders solved ahead by worker processes (nengo_mpi.construction): nengo's to the bit,
 nengo's errors, and no hang when a worker dies."""
 
 import os
@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 
 import nengo_mpi
 from models import varied_network
-from nengo_mpi.build.construct import build_into, new_model
+from nengo_mpi.construction.construct import build_into, new_model
 
 
 def built_weights(sim_or_model, net):
@@ -237,7 +237,7 @@ def test_connections_in_build_order_is_nengos():
     """The workers solve in the order nengo's builder asks for decoders."""
     from nengo.builder import Builder, Model  # pylint: disable=import-outside-toplevel
 
-    from nengo_mpi.build.solve_plan import connections_in_build_order
+    from nengo_mpi.construction.solve_plan import connections_in_build_order
 
     built = []
 
@@ -256,8 +256,8 @@ def test_connections_in_build_order_is_nengos():
 
 
 def test_chunks_cover_every_connection_once_in_order():
-    from nengo_mpi.build.prefetch import _deal  # pylint: disable=import-outside-toplevel
-    from nengo_mpi.build.solve_plan import plan_chunks  # pylint: disable=import-outside-toplevel
+    from nengo_mpi.construction.prefetch import _deal  # pylint: disable=import-outside-toplevel
+    from nengo_mpi.construction.solve_plan import plan_chunks  # pylint: disable=import-outside-toplevel
 
     net = nengo.networks.EnsembleArray(20, 30, seed=1)
     conns = [c for c in net.all_connections if isinstance(c.pre_obj, nengo.Ensemble)]

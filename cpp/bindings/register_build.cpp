@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <stdexcept>
 
-#include "build/lif_rates.hpp"
+#include "construction/lif_rates.hpp"
 
 namespace py = pybind11;
 

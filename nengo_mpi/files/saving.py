@@ -40,7 +40,7 @@ import h5py
 
 from .. import __version__
 from ..lower.layout import DTYPE_CODES
-from ..build.construct import build_into, new_model
+from ..construction.construct import build_into, new_model
 from ..lower.ownership import op_owners
 from ..lower.program import lower_model
 from ..partition import Partitioner

@@ -19,7 +19,7 @@ act on commands, in the order rank 0 issues them:
 - ``("close", sim_id)``;
 - ``("solve", job_id)`` then a broadcast of the job and a scatter of each rank's chunks:
   solve decoders for rank 0's build and send each chunk's results to rank 0 as it is
-  done (`nengo_mpi.build.sources`);
+  done (`nengo_mpi.construction.sources`);
 - ``("exit", code)``: leave the serve loop with rank 0's exit code.
 """
 
@@ -31,7 +31,7 @@ import numpy as np
 
 from nengo.exceptions import BuildError, SimulationError
 
-from ..build.sources import serve_solve
+from ..construction.sources import serve_solve
 from .host import RankEngine
 
 OPEN, RUN, RESET, CLOSE, EXIT = "open", "run", "reset", "close", "exit"

@@ -44,7 +44,7 @@ def _build_compare(add=None, one_blas_thread=True):
             got = _weights(sim.data, net)
             ahead = sim.decoders_solved_ahead
         # Solved on several ranks: with one BLAS thread everywhere (see
-        # nengo_mpi.build.construct); on rank 0 alone: as nengo, BLAS threads included.
+        # nengo_mpi.construction.construct); on rank 0 alone: as nengo, BLAS threads included.
         with threadpool_limits(limits=1) if one_blas_thread else nullcontext():
             with nengo.Simulator(net, progress_bar=False, optimize=False) as ref:
                 expected = _weights(ref.data, net)

@@ -199,7 +199,7 @@ def _deal(chunks, costs, size):
 class PrefetchBuilder(OwnershipBuilder):
     """`OwnershipBuilder` that builds the solvers of nengo's `build_solver` itself:
     decoders from ``model.decoder_prefetch`` when a worker solved them, else solved
-    here (`nengo_mpi.build.decoders`, as the workers do)."""
+    here (`nengo_mpi.construction.decoders`, as the workers do)."""
 
     @classmethod
     def build(cls, model, obj, *args, **kwargs):

@@ -5,7 +5,7 @@ forked it (nothing is pickled on the way in, so a user's own solver, neuron type
 function needs no pickling either). It builds the pre ensembles it needs into a scratch
 model with their own seeds, which gives the gain, bias and encoders the real build will
 give them, and then solves on a fresh generator seeded as the
-real build seeds it (`nengo_mpi.build.decoders.build_decoders`, nengo's with native
+real build seeds it (`nengo_mpi.construction.decoders.build_decoders`, nengo's with native
 LIF rates): the decoders are nengo's, bit for bit, whichever process computes them.
 """
 

@@ -1,4 +1,4 @@
-#include "build/lif_rates.hpp"
+#include "construction/lif_rates.hpp"
 
 namespace nengo_mpi {
 
