@@ -93,6 +93,7 @@ class DecoderPrefetch:
         self._chunk_of = chunk_of
         self._source = source
         self._results = {}  # chunk id -> {index: payload}
+        self._fingerprints = {}  # id of a built ensemble -> (it, its fingerprint)
         self.n_prefetched = 0
 
     @classmethod
@@ -161,10 +162,18 @@ class DecoderPrefetch:
         if payload is None:
             return None
         eval_points, weights, info, rng_state, crc = pickle.loads(payload)
-        if crc != solve_worker.fingerprint(built_pre):
+        if crc != self._fingerprint(built_pre):
             return None  # the pre ensemble built differently there: trust only ours
         self.n_prefetched += 1
         return eval_points, weights, info, rng_state
+
+    def _fingerprint(self, built_pre):
+        # Once per ensemble: an ensemble with many outgoing connections (a nengo_spa
+        # state's) would otherwise be checksummed for each of them.
+        key = id(built_pre)
+        if key not in self._fingerprints:
+            self._fingerprints[key] = (built_pre, solve_worker.fingerprint(built_pre))
+        return self._fingerprints[key][1]
 
     def close(self):
         """Stop the source (results not taken are dropped)."""
