@@ -6,6 +6,7 @@ from nengo.builder import Model
 from nengo.cache import get_default_decoder_cache
 from threadpoolctl import threadpool_limits
 
+from . import solve_memo
 from .prefetch import DecoderPrefetch, PrefetchBuilder, resolve_workers
 
 
@@ -48,6 +49,7 @@ def build_into(model, network, build_workers=None, session=None, progress=None):
     finally:
         # Not part of the built model (which is pickled with a Simulator).
         del model.decoder_prefetch
+        solve_memo.forget(model)
         if prefetch is not None:
             prefetch.close()
     return 0 if prefetch is None else prefetch.n_prefetched

@@ -65,10 +65,13 @@ CHUNKS_PER_WORKER = 8
 
 
 def plan_chunks(conns, n_workers):
-    """Split ``conns`` (in build order) into runs of about equal cost.
+    """Split ``conns`` (in build order, those out of one ensemble side by side) into runs
+    of about equal cost.
 
     Runs keep the build order, so the first results the build waits for come first;
-    several runs per worker keep every worker busy to the end.
+    several runs per worker keep every worker busy to the end. A run never splits the
+    connections out of one ensemble: their solves share the ensemble's build and most
+    of their work (`solve_memo`), which only one process should do.
     """
     if not conns:
         return []
@@ -76,5 +79,14 @@ def plan_chunks(conns, n_workers):
     n_chunks = min(len(conns), CHUNKS_PER_WORKER * n_workers)
     bounds = np.searchsorted(
         np.cumsum(costs), costs.sum() * np.arange(1, n_chunks) / n_chunks, side="right")
-    edges = [0] + sorted(set(int(b) for b in bounds if 0 < b < len(conns))) + [len(conns)]
+    # Where each connection's run of same-pre connections ends: a bound inside a run
+    # moves to the run's end.
+    group_end = np.empty(len(conns), dtype=int)
+    end = len(conns)
+    for i in range(len(conns) - 1, -1, -1):
+        if i + 1 < len(conns) and conns[i + 1].pre_obj is not conns[i].pre_obj:
+            end = i + 1
+        group_end[i] = end
+    bounds = [int(group_end[b - 1]) for b in bounds if 0 < b < len(conns)]
+    edges = [0] + sorted(set(b for b in bounds if 0 < b < len(conns))) + [len(conns)]
     return [list(range(a, b)) for a, b in zip(edges[:-1], edges[1:])]
