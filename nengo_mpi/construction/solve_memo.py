@@ -25,10 +25,13 @@ try:
 except ImportError:  # nengo solves without scipy too: then so do we, unshared
     scipy = None
 
-#: What the memo of one model may hold, in bytes. The newest ensemble's arrays are
-#: always kept while its connections solve; older ones are dropped past this bound, so
-#: a model of huge ensembles holds no more than nengo's own solve does.
-MEMO_BYTES = 64 * 2**20
+#: What the memo of one model may hold besides its newest ensemble, in bytes. The
+#: newest ensemble's arrays are always kept while its connections solve, and a worker
+#: solves one ensemble's connections one after another (`solve_plan.plan_chunks`), so
+#: nothing more is needed there; in nengo's own build order an ensemble's connections
+#: are far apart, and keeping more only raised the peak memory (cconv256: +13 MiB at
+#: 64 MiB) for few hits.
+MEMO_BYTES = 0
 
 _memos = weakref.WeakKeyDictionary()  # model -> its SolveMemo
 
