@@ -73,6 +73,28 @@ def random_graph(n_ensembles=256, n_neurons=100, dimensions=2, fan_out=4, seed=0
     return net
 
 
+def random_graph_nodes(n_ensembles=128, n_neurons=100, dimensions=2, fan_out=4,
+                       n_inputs=8, seed=0):
+    """j) 128 ensembles of 100 LIF, 2-D, 4 random connections each, fed by 8 Python
+    function Nodes (issue 14's case: Python Nodes are pinned to rank 0 and cost about
+    3 us a call, which weighing objects by neuron count ignores)."""
+    rng = np.random.RandomState(seed)
+    with nengo.Network(seed=seed) as net:
+        ensembles = [nengo.Ensemble(n_neurons, dimensions) for _ in range(n_ensembles)]
+        for k in range(n_inputs):
+            # A Python callable, as a user's stimulus is: the engine calls it each step.
+            stim = nengo.Node(lambda t, k=k: np.sin(t + k) * np.ones(dimensions) * 0.5)
+            for ens in ensembles[k :: n_inputs]:
+                nengo.Connection(stim, ens)
+        for i, pre in enumerate(ensembles):
+            others = np.delete(np.arange(n_ensembles), i)
+            for j in rng.choice(others, size=fan_out, replace=False):
+                nengo.Connection(pre, ensembles[j], transform=0.25, synapse=0.01)
+        for ens in ensembles[:: n_ensembles // 8]:
+            nengo.Probe(ens, synapse=0.01)
+    return net
+
+
 def spa_binding(dimensions=64, seed=0):
     """f) A nengo_spa model: bind two state buffers and clean the result up."""
     import nengo_spa as spa  # pylint: disable=import-outside-toplevel
@@ -186,6 +208,7 @@ MODELS = {
     "integrators": integrator_array,
     "recurrent": big_recurrent,
     "random_graph": random_graph,
+    "random_graph_nodes": random_graph_nodes,
     "spa": spa_binding,
     "spa_question": spa_question_control,
     "spa_cleanup": spa_cleanup,
