@@ -9,6 +9,7 @@ from nengo.exceptions import ValidationError
 
 from nengo_mpi.partition import Partitioner
 from nengo_mpi.partition.constraints import Constraints
+from nengo_mpi.partition.cost_model import FEATURES, Costs, shipped_costs
 from nengo_mpi.partition.graph import ObjectGraph, build_object_graph
 from nengo_mpi.partition.greedy import greedy_partition
 
@@ -46,10 +47,15 @@ def test_seed_network():
         nengo.Connection(stim, a, synapse=0.005)
         nengo.Connection(a, b, synapse=0.005)
 
-    assignment = Partitioner(2).partition(net)
+    # Weighed by neurons alone, the two ensembles are split.
+    assignment = Partitioner(2, costs=neuron_costs()).partition(net)
     assert set(assignment) == {stim, a, b}
     assert assignment[stim] == 0
     assert assignment[a] != assignment[b]
+    # With the shipped costs, the Python call pinned to component 0 outweighs two
+    # 100-neuron ensembles, so both go to component 1.
+    assignment = Partitioner(2, costs=shipped_costs()).partition(net)
+    assert assignment == {stim: 0, a: 1, b: 1}
     assert all(isinstance(c, int) for c in assignment.values())
 
 
@@ -380,6 +386,11 @@ def test_deterministic():
     assert len(set(first.values())) == 3
 
 
+def neuron_costs(per_neuron=1e-9):
+    """Costs of neuron steps only: weights are neuron counts (in ns per step)."""
+    return Costs(neuron={"default": per_neuron}, per_feature=dict.fromkeys(FEATURES, 0.0))
+
+
 def test_object_graph():
     with nengo.Network() as net:
         a = nengo.Ensemble(30, 2)
@@ -389,9 +400,11 @@ def test_object_graph():
         nengo.Connection(a.neurons, b, transform=np.ones((3, 30)))
         nengo.Connection(a, node)
         nengo.Connection(a, a)
-    graph = build_object_graph(net)
+    graph = build_object_graph(net, neuron_costs())
     assert graph.vertices == [a, b, node]
-    assert graph.weights == [30, 3, 1]
+    # Nanoseconds per step: a's 30 neurons; a Direct ensemble and a passthrough
+    # cost nothing here, and weights are at least 1.
+    assert graph.weights == [30, 1, 1]
     # Parallel edges add their dimensions; the self-loop is dropped.
     assert graph.edges == {(0, 1): 2 + 3, (0, 2): 2}
     xadj, adjncy, eweights = graph.csr()

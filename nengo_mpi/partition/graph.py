@@ -149,18 +149,38 @@ class ObjectGraph:
         return contracted
 
 
-def vertex_weight(obj):
-    """Estimate the simulation work caused by an ensemble or node.
+#: The largest total vertex weight handed to METIS (its weights are C ints).
+MAX_TOTAL_WEIGHT = 1 << 28
 
-    Spiking and rate ensembles cost work per neuron, while a Direct-mode
-    ensemble only evaluates its function on its represented vector, so it
-    costs work per dimension.  A node is cheap compared to a population.
+
+def vertex_weights(network, vertices, costs=None):
+    """Integer vertex weights: each object's predicted time per step.
+
+    Parameters
+    ----------
+    network : nengo.Network
+        The network the vertices come from.
+    vertices : sequence
+        Its ensembles and nodes, in graph order.
+    costs : nengo_mpi.partition.cost_model.Costs, optional
+        The engine's costs; `load_costs` (this machine's calibration, or the
+        shipped defaults) if not given.
+
+    Returns
+    -------
+    list of int
+        Nanoseconds per step of each vertex's operators (see
+        `nengo_mpi.partition.cost_model`), at least 1; in coarser units when the
+        total would not fit METIS's integers.
     """
-    if isinstance(obj, nengo.Ensemble):
-        if isinstance(obj.neuron_type, nengo.Direct):
-            return max(1, obj.dimensions)
-        return max(1, obj.n_neurons)
-    return 1
+    # Imported here: cost_model imports endpoint_object from this module.
+    from .cost_model import load_costs, object_costs  # pylint: disable=import-outside-toplevel
+
+    costs = load_costs() if costs is None else costs
+    per_object = object_costs(network)
+    seconds = [per_object[obj].seconds(costs) for obj in vertices]
+    unit = max(1e-9, sum(seconds) / MAX_TOTAL_WEIGHT)
+    return [max(1, int(round(s / unit))) for s in seconds]
 
 
 def endpoint_object(obj):
@@ -201,26 +221,28 @@ def endpoint_object(obj):
 SAME_STEP_WEIGHT = 16
 
 
-def build_object_graph(network):
+def build_object_graph(network, costs=None):
     """Build the object graph of a network, including its subnetworks.
 
     Parameters
     ----------
     network : nengo.Network
         The network to describe.
+    costs : nengo_mpi.partition.cost_model.Costs, optional
+        The costs that weigh the vertices (see `vertex_weights`).
 
     Returns
     -------
     ObjectGraph
         Vertices are ``network.all_ensembles`` followed by
         ``network.all_nodes`` (in that order, so the graph does not depend
-        on object ids).  Each connection contributes an edge weighted by
+        on object ids), weighted by `vertex_weights`.  Each connection contributes an edge weighted by
         ``conn.size_out``, the number of dimensions that would cross
         between processes if the edge were cut, times `SAME_STEP_WEIGHT`
         for a connection without a synapse.
     """
     vertices = list(network.all_ensembles) + list(network.all_nodes)
-    graph = ObjectGraph(vertices, [vertex_weight(obj) for obj in vertices])
+    graph = ObjectGraph(vertices, vertex_weights(network, vertices, costs))
     for conn in network.all_connections:
         i, j = connection_endpoints(graph, conn)
         # METIS requires strictly positive edge weights.

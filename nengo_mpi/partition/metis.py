@@ -19,7 +19,7 @@ def metis_available():
     return _import_pymetis() is not None
 
 
-def metis_partition(graph, n_components):
+def metis_partition(graph, n_components, targets=None):
     """Split a graph into balanced parts with a small weighted edge cut.
 
     Parameters
@@ -28,6 +28,10 @@ def metis_partition(graph, n_components):
         The graph to split; its vertex and edge weights are used.
     n_components : int
         Number of parts, at least 2.
+    targets : sequence of float, optional
+        The share of the total vertex weight each part should get (summing to at
+        most 1); equal shares if not given. With targets, part ``i`` is the one
+        that gets ``targets[i]``, so the labels mean something.
 
     Returns
     -------
@@ -45,6 +49,8 @@ def metis_partition(graph, n_components):
     # nothing to weight anyway.
     if adjncy:
         kwargs["eweights"] = eweights
+    if targets is not None:
+        kwargs["tpwgts"] = [float(t) for t in targets]
 
     if hasattr(pymetis, "CSRAdjacency"):
         # Newer pymetis deprecates passing xadj/adjncy directly.

@@ -14,8 +14,9 @@ from nengo.ensemble import Ensemble
 from nengo.exceptions import ValidationError
 from nengo.node import Node
 
+from .cost_model import Costs
 from .constraints import ConstraintConflict, build_constraints
-from .graph import build_object_graph
+from .graph import ObjectGraph, build_object_graph
 from .greedy import greedy_partition
 from .metis import metis_partition
 
@@ -53,6 +54,10 @@ class Partitioner:
         pin are moved to the pinned component.  If not given, METIS (via
         pymetis) is used when available, and a greedy work-balancing
         heuristic otherwise.
+    costs : nengo_mpi.partition.cost_model.Costs, optional
+        The engine's costs that weigh each object (its predicted time per
+        step).  By default, this machine's calibration (``python -m nengo_mpi
+        calibrate``) or the shipped defaults.
 
     Attributes
     ----------
@@ -60,9 +65,11 @@ class Partitioner:
         Number of components.
     func : callable or None
         The custom partitioning function, if any.
+    costs : Costs or None
+        The costs given, if any.
     """
 
-    def __init__(self, n_components, func=None):
+    def __init__(self, n_components, func=None, costs=None):
         if not _is_integer(n_components) or n_components < 1:
             raise ValidationError(
                 "n_components must be an integer >= 1, got %r (type %s)"
@@ -76,8 +83,16 @@ class Partitioner:
                 attr="func",
                 obj=self,
             )
+        if costs is not None and not isinstance(costs, Costs):
+            raise ValidationError(
+                "costs must be a nengo_mpi.partition.cost_model.Costs, got %r"
+                % (costs,),
+                attr="costs",
+                obj=self,
+            )
         self.n_components = int(n_components)
         self.func = func
+        self.costs = costs
 
     def __repr__(self):
         return "%s(n_components=%d%s)" % (
@@ -110,7 +125,7 @@ class Partitioner:
             If ``assignments`` is invalid or contradicts the constraints,
             or if ``func`` returns an invalid result.
         """
-        graph = build_object_graph(network)
+        graph = build_object_graph(network, self.costs)
         if len(graph) == 0:
             return {}
 
@@ -183,10 +198,7 @@ class Partitioner:
         # METIS only pays off if it has real choices to make; with no more
         # free groups than components, balancing alone decides.
         if len(graph) - len(graph.pins) > n:
-            parts = metis_partition(graph, n)
-            if parts is not None:
-                parts = _relabel_to_pins(parts, graph, n)
-                parts = _apply_pins(parts, graph.pins)
+            parts = _metis_around_pins(graph, n)
         if parts is None:
             parts = greedy_partition(graph.weights, n, graph.pins)
         return _use_two_components(parts, graph, n)
@@ -221,6 +233,46 @@ class Partitioner:
                     obj=self,
                 )
         return [int(part) for part in parts]
+
+
+def _metis_around_pins(graph, n_components):
+    """METIS on the free groups, each component's target reduced by its pinned work.
+
+    METIS knows no fixed vertices. Placing everything and then moving the pinned
+    groups home (as was done before) left their component overloaded by all their
+    work: Python Nodes, all pinned to component 0, cost microseconds a call. So the
+    pinned groups are set aside, and the free ones are split with target weights that
+    make every component's total (pinned plus free) as equal as it can be.
+
+    Returns None if pymetis is not available.
+    """
+    if not graph.pins:
+        parts = metis_partition(graph, n_components)
+        return None if parts is None else _relabel_to_pins(parts, graph, n_components)
+    pinned = [0.0] * n_components
+    for g, component in graph.pins.items():
+        pinned[component] += graph.weights[g]
+    free = [g for g in range(len(graph)) if g not in graph.pins]
+    free_weight = float(sum(graph.weights[g] for g in free))
+    share = (free_weight + sum(pinned)) / n_components
+    # A component whose pinned work already exceeds its share gets (almost) no free
+    # work; METIS wants every target above zero.
+    room = [max(share - p, 1e-6 * share) for p in pinned]
+    targets = [r / sum(room) for r in room]
+    sub = ObjectGraph([graph.vertices[g] for g in free], [graph.weights[g] for g in free])
+    position = {g: k for k, g in enumerate(free)}
+    for (i, j), w in graph.edges.items():
+        if i in position and j in position:
+            sub.add_edge(position[i], position[j], w)
+    sub_parts = metis_partition(sub, n_components, targets)
+    if sub_parts is None:
+        return None
+    parts = [0] * len(graph)
+    for g, component in graph.pins.items():
+        parts[g] = component
+    for g, part in zip(free, sub_parts):
+        parts[g] = part
+    return parts
 
 
 def _relabel_to_pins(parts, graph, n_components):
