@@ -8,7 +8,8 @@ Change three lines of a Nengo script::
 
 and run it with ``mpirun -np 2 python -m nengo_mpi script.py``; or save the built model
 with ``nengo_mpi.save(net, "model.h5", partitioner)`` and run the file with
-``mpirun -np 2 python -m nengo_mpi run model.h5 --time 5``.
+``mpirun -np 2 python -m nengo_mpi run model.h5 --time 5``. ``nengo_mpi.plan(net, n)``
+(or ``python -m nengo_mpi plan script.py --ranks N``) predicts each rank's work first.
 """
 
 __version__ = "0.1.0"
@@ -17,10 +18,11 @@ from .partition import Partitioner
 from .lower.fallback import PythonFallbackWarning
 from .simulator import Simulator
 from .files.errors import FileFormatError
+from .planning import plan
 
 __all__ = [
     "FileFormatError", "Partitioner", "PythonFallbackWarning", "Simulator", "load_probes",
-    "save", "__version__",
+    "plan", "save", "__version__",
 ]
 
 

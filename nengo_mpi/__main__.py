@@ -21,10 +21,14 @@ from . import launcher_check
 USAGE = """usage: python -m nengo_mpi [--version] [--timing] (script.py | -m module)
                           [args ...]
        python -m nengo_mpi run MODEL.h5 --time SECONDS [options]  (see: run --help)
+       python -m nengo_mpi plan script.py --ranks N [N ...]  (see: plan --help)
+       python -m nengo_mpi calibrate [--network]  (see: calibrate --help)
 
 Runs a Nengo script whose nengo_mpi.Simulators are split across the ranks of the MPI
 job (start it with: mpirun -np N python -m nengo_mpi script.py), or a model file
 written by nengo_mpi.save (mpirun -np N python -m nengo_mpi run model.h5 --time 10).
+`plan` predicts, without running, what each of N ranks would do with a script's
+network; `calibrate` measures the costs those predictions and the partitioner use.
 
   --timing   when the script ends, print (to stderr) where each rank's time went in
              every simulator that ran: compute, wait and exchange seconds, data sent,
@@ -47,6 +51,8 @@ def parse(argv):
         sys.exit(0 if argv else 2)
     if argv[0] == "--version":
         return "version", None, [], options
+    if argv[0] in ("plan", "calibrate"):
+        return argv[0], None, argv[1:], options
     if argv[0] == "run":
         return "run", None, argv[1:] + (["--timing"] if options["timing"] else []), options
     if argv[0] == "-m":
@@ -101,6 +107,15 @@ def main(argv=None):
     if kind == "version":
         print("\n".join(versions()))
         return 0
+
+    if kind == "plan":
+        from . import plan_command  # pylint: disable=import-outside-toplevel
+
+        return plan_command.main(rest)
+    if kind == "calibrate":
+        from .partition import calibrate  # pylint: disable=import-outside-toplevel
+
+        return calibrate.main(rest)
 
     from .runtime import session as mpi_session  # pylint: disable=import-outside-toplevel
     from .runtime import timing  # pylint: disable=import-outside-toplevel

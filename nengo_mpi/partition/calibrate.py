@@ -314,3 +314,33 @@ def write_costs(costs, path):
         json.dump(costs.to_dict(), f, indent=1, sort_keys=True)
         f.write("\n")
     os.replace(partial, path)
+
+
+def main(argv):
+    """``python -m nengo_mpi calibrate [--network] [--out PATH]``; returns the exit
+    code."""
+    import argparse  # pylint: disable=import-outside-toplevel
+
+    from .cost_model import calibration_path  # pylint: disable=import-outside-toplevel
+
+    parser = argparse.ArgumentParser(
+        prog="python -m nengo_mpi calibrate",
+        description="Measure the engine's costs on this machine (about a minute) and "
+        "store them where the partitioner and nengo_mpi.plan read them.",
+    )
+    parser.add_argument("--out", default=None,
+                        help=f"where to write them (default: {calibration_path()})")
+    parser.add_argument("--network", action="store_true",
+                        help="also measure MPI's message costs with mpirun -np 2")
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    costs, report = calibrate(args.steps, args.repeats, args.network)
+    print("fit (measured -> predicted us per step):")
+    for name, measured, predicted in report:
+        print(f"  {name}: {measured * 1e6:.1f} -> {predicted * 1e6:.1f} "
+              f"({100 * (predicted / measured - 1):+.0f}%)")
+    path = args.out or calibration_path()
+    write_costs(costs, path)
+    print(f"wrote {path}")
+    return 0
