@@ -1,0 +1,132 @@
+"""Balance at 2 ranks, measured and planned (issue 14's targets): writes the "balance"
+section of RESULTS.md.
+
+Usage: python benchmarks/balance.py [--models M ...] [--repeats 3] [--seconds 1]
+
+For each model, runs ``benchmarks/one_run.py`` at 1 process and under
+``mpirun -np 2 python -m nengo_mpi`` (the fastest of ``--repeats`` runs each), and
+reports:
+
+- the measured time per step (``sim.run`` over steps, probes and exchange included);
+- the speed-up of 2 ranks over 1;
+- the load imbalance from the engine's timing (max compute / mean compute - 1, as
+  ``--timing`` prints it);
+- `nengo_mpi.plan`'s predicted time per step at 1 and 2 ranks, and its error.
+
+Run it with the venv's python, not under mpirun: it starts the runs it measures.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import warnings
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from models import MODELS  # noqa: E402  pylint: disable=wrong-import-position
+from results_file import write_section  # noqa: E402  pylint: disable=wrong-import-position
+from run import ENV, cpu_name  # noqa: E402  pylint: disable=wrong-import-position
+
+import nengo_mpi  # noqa: E402  pylint: disable=wrong-import-position
+
+SECTION = "balance"
+TARGET_MODELS = ["random_graph_nodes", "cconv256", "recurrent", "spa_question"]
+MPIRUN = os.path.join(os.path.dirname(sys.executable), "mpirun")
+
+
+def measure(model, ranks, seconds, repeats):
+    """The fastest of ``repeats`` runs: (seconds per step, imbalance, record)."""
+    one_run = [os.path.join(HERE, "one_run.py"), model, "nengo_mpi", str(seconds)]
+    if ranks == 1:
+        cmd = [sys.executable] + one_run
+    else:
+        cmd = [MPIRUN, "-np", str(ranks), sys.executable, "-m", "nengo_mpi"] + one_run
+    best = None
+    for _ in range(repeats):
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=ENV)
+        run = json.loads(out.stdout.strip().splitlines()[-1])
+        t = run["run_s"] / run["steps"]
+        compute = [r["compute_s"] for r in run["timing"]]
+        imbalance = max(compute) / (sum(compute) / len(compute)) - 1
+        if best is None or t < best[0]:
+            best = (t, imbalance, compute, run["steps"])
+    return best
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=TARGET_MODELS,
+                        choices=sorted(MODELS))
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
+    args = parser.parse_args()
+    started = time.monotonic()
+    load_before = os.getloadavg()[0]
+    rows = []
+    for model in args.models:
+        net = MODELS[model]()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            plans = {p: nengo_mpi.plan(net, p) for p in (1, 2)}
+        measured = {p: measure(model, p, args.seconds, args.repeats) for p in (1, 2)}
+        rows.append((model, measured, plans))
+        print(f"{model}: 1 rank {measured[1][0] * 1e6:.1f} us/step, 2 ranks "
+              f"{measured[2][0] * 1e6:.1f} us/step, imbalance {100 * measured[2][1]:.1f}%; "
+              f"planned {plans[1].t_step * 1e6:.1f} / {plans[2].t_step * 1e6:.1f}",
+              file=sys.stderr, flush=True)
+
+    costs = plans[1].costs.source
+    lines = [
+        "## Balance at 2 ranks: measured and planned",
+        "",
+        f"Machine: {cpu_name()}, {os.cpu_count()} cores (a core per rank). Written by "
+        f"`benchmarks/balance.py --repeats {args.repeats}`; the fastest of "
+        f"{args.repeats} runs of `benchmarks/one_run.py MODEL nengo_mpi "
+        f"{args.seconds:g}` per rank count, the 2-rank ones under `mpirun -np 2 python "
+        f"-m nengo_mpi`; it took {time.monotonic() - started:.0f} s, load average "
+        f"{load_before:.1f} at the start. Time per step is `sim.run`'s wall time over "
+        "its steps; imbalance is the engine's `--timing` figure (max compute / mean "
+        f"compute - 1). Planned: `nengo_mpi.plan(net, N)` with the costs from {costs}.",
+        "",
+        "| model | 1 rank [us/step] | 2 ranks [us/step] | speed-up | imbalance, 2 ranks "
+        "| compute per rank [us/step] | planned 1 rank | error | planned 2 ranks | error "
+        "| planned imbalance |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    checks = []
+    for model, measured, plans in rows:
+        (t1, _, _, _), (t2, imb, compute, steps) = measured[1], measured[2]
+        e1 = plans[1].t_step / t1 - 1
+        e2 = plans[2].t_step / t2 - 1
+        lines.append(
+            f"| {model} | {t1 * 1e6:.1f} | {t2 * 1e6:.1f} | {t1 / t2:.2f}x | "
+            f"{100 * imb:.1f}% | {' / '.join(f'{c / steps * 1e6:.1f}' for c in compute)} | "
+            f"{plans[1].t_step * 1e6:.1f} | {100 * e1:+.0f}% | "
+            f"{plans[2].t_step * 1e6:.1f} | {100 * e2:+.0f}% | "
+            f"{100 * plans[2].imbalance:.1f}% |"
+        )
+        checks.append((model, imb <= 0.10, t1 / t2 >= 1.8, abs(e1) <= 0.25,
+                       abs(e2) <= 0.25))
+    lines += [
+        "",
+        "Targets (issue 14): imbalance <= 10% and speed-up >= 1.8x at 2 ranks; the "
+        "plan within 25% of the measured time per step at 1 and 2 ranks.",
+        "",
+        "| model | imbalance <= 10% | speed-up >= 1.8x | plan within 25%, 1 rank | "
+        "plan within 25%, 2 ranks |",
+        "|---|---|---|---|---|",
+    ]
+    for model, *ok in checks:
+        lines.append(f"| {model} | " + " | ".join("met" if o else "missed" for o in ok)
+                     + " |")
+    lines += ["", "Reproduce: `.venv/bin/python benchmarks/balance.py`."]
+    write_section(args.out, SECTION, lines)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
