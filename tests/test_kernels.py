@@ -210,6 +210,17 @@ def dot_inc_case(rng, case):
         X_base = random_signal(rng, 12, "X_base")
         Y_base = random_signal(rng, 10, "Y_base")
         return base[::2, ::-2], X_base[1:11:2], Y_base[::-2], X_base
+    if case == "one-column":
+        # A one-element X (a slice of a larger signal) into a long Y: as a Node's
+        # scalar inhibits an ensemble's neurons. Its fast path must not depend on the
+        # stride the layout gives the one element.
+        A = random_signal(rng, (40, 1), "A")
+        X_base = random_signal(rng, 5, "X_base")
+        return A, X_base[3:4], random_signal(rng, 40, "Y"), X_base
+    if case == "one-column-of-matrix":
+        base = random_signal(rng, (30, 4), "A_base")
+        X = random_signal(rng, 1, "X")
+        return base[:, 2:3], X, random_signal(rng, 30, "Y"), X
     if case == "vector-vector":
         A = random_signal(rng, 6, "A")
         X = random_signal(rng, 6, "X")
@@ -236,6 +247,8 @@ def dot_inc_case(rng, case):
         "matrix-column",
         "sliced-matrix",
         "strided-matrix",
+        "one-column",
+        "one-column-of-matrix",
         "vector-vector",
         "vector-vector-0d",
         "scalar-a",
