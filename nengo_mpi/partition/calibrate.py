@@ -154,6 +154,19 @@ def _arrays(n_neurons, n_ensembles, ens_dimensions):
     return net
 
 
+def _inhibited(n_neurons, n_ensembles):
+    """1-D ensembles whose neurons a Node inhibits (as nengo_spa's basal ganglia and
+    thalamus do): long matrices of one column, and one-element encoder rows."""
+    with nengo.Network(seed=9) as net:
+        gate = nengo.Node(lambda t: 0.1)
+        arr = nengo.networks.EnsembleArray(n_neurons, n_ensembles)
+        for ens in arr.ensembles:
+            nengo.Connection(
+                gate, ens.neurons, transform=-2 * np.ones((n_neurons, 1)), synapse=None
+            )
+    return net
+
+
 #: (name, network factory); sizes keep each build to seconds.
 NETWORKS = (
     ("chain 200 x 20 LIF, 1-D", lambda: _chain(200, 20, 1)),
@@ -173,6 +186,8 @@ NETWORKS = (
     ("random graph 48 x 200 LIF, 8-D", lambda: _random_graph(48, 200, 8, 2)),
     ("2 EnsembleArrays 64 x 50 LIF, 1-D", lambda: _arrays(50, 64, 1)),
     ("2 EnsembleArrays 16 x 100 LIF, 4-D", lambda: _arrays(100, 16, 4)),
+    ("inhibited EnsembleArray 64 x 100 LIF", lambda: _inhibited(100, 64)),
+    ("inhibited EnsembleArray 16 x 400 LIF", lambda: _inhibited(400, 16)),
 )
 
 

@@ -37,6 +37,7 @@ FEATURES = (
     "dense",  # one element of a matrix-vector product (encoders, decoders, transforms)
     "sparse",  # one stored element of a sparse transform
     "matrix",  # one matrix-vector product's fixed cost (a block of the engine's BSR)
+    "dense_row",  # one output row of a matrix-vector product (short rows cost more)
     "element",  # one element copied, reset or multiplied elementwise
     "filter",  # one synaptic filter (a connection's or a probe's), whatever its size
     "filter_state",  # one state element of a synaptic filter
@@ -236,6 +237,27 @@ def _transform_elements(transform, size_in, size_out):
     return "dense", size_out * size_in
 
 
+def _product(cost, rows, elements):
+    """A dense matrix-vector product of ``rows`` output rows."""
+    cost.add("dense", elements)
+    cost.add("dense_row", rows)
+    cost.add("matrix", 1)
+
+
+def _transform_cost(cost, transform, size_in, size_out, itemsize):
+    """A connection's transform, applied to its (decoded or raw) input."""
+    feature, units = _transform_elements(transform, size_in, size_out)
+    if feature == "dense":
+        _product(cost, size_out, units)
+    else:
+        cost.add(feature, units)
+        if feature == "sparse":
+            cost.add("matrix", 1)
+            cost.add("dense_row", size_out)
+    if feature != "element":
+        cost.state_bytes += units * itemsize
+
+
 class ObjectCost:
     """What one ensemble or node costs its component per step.
 
@@ -281,8 +303,7 @@ def _ensemble_cost(cost, ens, itemsize):
         cost.state_bytes += 2 * d * itemsize
         return
     cost.add_neurons(ens.neuron_type, n)
-    cost.add("dense", n * d)  # encoders
-    cost.add("matrix", 1)
+    _product(cost, n, n * d)  # encoders
     cost.add("element", 2 * n + d)  # bias into the currents, input reset
     states = len(getattr(ens.neuron_type, "state", {}) or {})
     cost.state_bytes += (n * d + (3 + states) * n + 2 * d) * itemsize
@@ -329,32 +350,22 @@ def _pre_side_cost(cost, conn, itemsize):
         if isinstance(pre.neuron_type, nengo.Direct):
             if conn.function is not None:
                 cost.add("python", 1)
-            feature, units = _transform_elements(conn.transform, conn.size_mid, size_out)
-            cost.add(feature, units)
+            _transform_cost(cost, conn.transform, conn.size_mid, size_out, itemsize)
         else:
             solver = conn.solver
             if getattr(solver, "weights", False):
                 post = endpoint_object(conn.post_obj)
                 n_post = post.n_neurons if isinstance(post, nengo.Ensemble) else size_out
-                cost.add("dense", n_post * pre.n_neurons)
-                cost.add("matrix", 1)
+                _product(cost, n_post, n_post * pre.n_neurons)
                 cost.state_bytes += n_post * pre.n_neurons * itemsize
             else:
-                cost.add("dense", conn.size_mid * pre.n_neurons)
-                cost.add("matrix", 1)
+                _product(cost, conn.size_mid, conn.size_mid * pre.n_neurons)
                 cost.state_bytes += conn.size_mid * pre.n_neurons * itemsize
-                feature, units = _transform_elements(
-                    conn.transform, conn.size_mid, size_out
-                )
-                cost.add(feature, units)
+                _transform_cost(cost, conn.transform, conn.size_mid, size_out, itemsize)
     else:
         if isinstance(pre, nengo.Node) and conn.function is not None:
             cost.add("python", 1)
-        feature, units = _transform_elements(conn.transform, conn.size_mid, size_out)
-        cost.add(feature, units)
-        if feature in ("dense", "sparse"):
-            cost.add("matrix", 1)
-            cost.state_bytes += units * itemsize
+        _transform_cost(cost, conn.transform, conn.size_mid, size_out, itemsize)
     order = _filter_order(conn.synapse)
     if order:
         cost.add("filter", 1)
