@@ -62,6 +62,9 @@ def main():
                         choices=sorted(MODELS))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--shared", type=int, nargs="*", default=[4, 8],
+                        help="rank counts above the cores, where the plan's error is "
+                             "stated (the plan assumes a core per rank)")
     parser.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
     args = parser.parse_args()
     started = time.monotonic()
@@ -71,8 +74,9 @@ def main():
         net = MODELS[model]()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            plans = {p: nengo_mpi.plan(net, p) for p in (1, 2)}
-        measured = {p: measure(model, p, args.seconds, args.repeats) for p in (1, 2)}
+            plans = {p: nengo_mpi.plan(net, p) for p in [1, 2] + args.shared}
+        measured = {p: measure(model, p, args.seconds, args.repeats)
+                    for p in [1, 2] + args.shared}
         rows.append((model, measured, plans))
         print(f"{model}: 1 rank {measured[1][0] * 1e6:.1f} us/step, 2 ranks "
               f"{measured[2][0] * 1e6:.1f} us/step, imbalance {100 * measured[2][1]:.1f}%; "
@@ -123,6 +127,22 @@ def main():
     for model, *ok in checks:
         lines.append(f"| {model} | " + " | ".join("met" if o else "missed" for o in ok)
                      + " |")
+    if args.shared:
+        lines += [
+            "",
+            f"The plan at more ranks than the {os.cpu_count()} cores (it assumes a core "
+            "per rank, so it predicts what these ranks would do on their own cores; "
+            "here they share two): measured and planned us per step, and the error.",
+            "",
+            "| model | " + " | ".join(f"{p} ranks: measured / planned / error"
+                                     for p in args.shared) + " |",
+            "|---|" + "---|" * len(args.shared),
+        ]
+        for model, measured, plans in rows:
+            cells = [f"{measured[p][0] * 1e6:.1f} / {plans[p].t_step * 1e6:.1f} / "
+                     f"{100 * (plans[p].t_step / measured[p][0] - 1):+.0f}%"
+                     for p in args.shared]
+            lines.append(f"| {model} | " + " | ".join(cells) + " |")
     lines += ["", "Reproduce: `.venv/bin/python benchmarks/balance.py`."]
     write_section(args.out, SECTION, lines)
     print("\n".join(lines))

@@ -22,7 +22,7 @@ Every rank runs one component (as ``python -m nengo_mpi`` does with
 - ``m_r`` messages sent plus received (per step, the engine sends the update channels
   from one rank to another as one MPI message, and the same-step channels from one rank
   to another in runs whose last send precedes their first receive, one message per
-  run; templates, which lack the orders, count each same-step channel alone) and
+  run; the cost model, which lacks the orders, counts each same-step channel alone) and
   ``V_r = max(bytes sent, bytes received)``.
 
 Predicted time per step::
@@ -65,13 +65,12 @@ Scaling up
   minutes (nengo's build of 16k ensembles alone takes far longer). For models with a
   size knob (random_graph) the script generates the network at ``--per-rank``
   ensembles per rank *without building it*, partitions it with the real Partitioner
-  (METIS), and costs every object and connection from the calibrated model (run
-  without merging operators, so that every operator belongs to one object): each
-  ensemble, node, probe and each side of a connection costs what the calibrated
-  objects of the same kind cost (same numbers of neurons and dimensions, neuron type,
-  synapse...), and every connection cut by the partition carries its ``size_out``
-  values once per step. The same template model is checked against the exact lowering
-  at the validated rank counts.
+  (METIS), and costs every object and connection with the package's cost model
+  (`nengo_mpi.partition.cost_model`, the one the partitioner and `nengo_mpi.plan`
+  use: this machine's calibration from ``python -m nengo_mpi calibrate``, or the
+  shipped defaults); every connection cut by the partition carries its ``size_out``
+  values once per step. The cost model is checked against the exact lowering at the
+  validated rank counts.
 """
 
 import argparse
@@ -88,7 +87,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import nengo
-from nengo.builder.operator import TimeUpdate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -96,7 +94,9 @@ from models import MODELS, random_graph  # noqa: E402  pylint: disable=wrong-imp
 from run import ENV, cpu_name  # noqa: E402  pylint: disable=wrong-import-position
 
 import nengo_mpi  # noqa: E402  pylint: disable=wrong-import-position
-from nengo_mpi.lower.ownership import op_owners  # noqa: E402
+from nengo_mpi.partition import network_probe  # noqa: E402
+from nengo_mpi.partition.cost_model import (  # noqa: E402
+    connection_bytes, load_costs, object_costs)
 from nengo_mpi.partition.graph import endpoint_object  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
@@ -124,7 +124,7 @@ class Load:
 
     compute: list  # s per step, per rank
     # (src rank, dst rank, bytes, same_step, send_after, recv_before); the global orders
-    # of the last writer and first reader are None when unknown (templates).
+    # of the last writer and first reader are None when unknown (the cost model).
     messages: list
 
 
@@ -156,7 +156,7 @@ def group_same_step(messages):
     by_pair = defaultdict(list)
     for m in messages:
         if m[4] is None:
-            grouped.append(m)  # orders unknown (templates): alone
+            grouped.append(m)  # orders unknown (the cost model): alone
         else:
             by_pair[(m[0], m[1])].append(m)
     for (src, dst), ms in by_pair.items():
@@ -298,105 +298,23 @@ def exact_load(name, n_ranks, steps, repeats):
     return Load(cal.per_component, messages)
 
 
-# --------------------------------------------------------------------------- templates
-def _obj_kind(obj):
-    if isinstance(obj, nengo.Ensemble):
-        return ("Ensemble", obj.n_neurons, obj.dimensions, type(obj.neuron_type).__name__,
-                obj.noise is not None)
-    return ("Node", obj.size_in, obj.size_out, callable(obj.output))
-
-
-def _conn_kind(conn, side):
-    return (side, _obj_kind(endpoint_object(conn.pre_obj)),
-            _obj_kind(endpoint_object(conn.post_obj)), conn.size_mid, conn.size_out,
-            type(conn.synapse).__name__, conn.function is not None,
-            type(conn.pre_obj).__name__, type(conn.post_obj).__name__,
-            type(conn.transform).__name__, conn.learning_rule_type is not None)
-
-
-def _probe_kind(probe):
-    return (_obj_kind(endpoint_object(probe.obj)), probe.attr,
-            type(probe.synapse).__name__, probe.size_in)
-
-
-class Templates:
-    """Mean cost per kind of object, connection side and probe, from a calibration."""
-
-    def __init__(self, cal):
-        owners = op_owners(cal.model)
-        units = defaultdict(list)
-        self.time = 0.0  # TimeUpdate: every rank runs its own
-        self.other = 0.0  # ops of no object: component 0
-        per_unit = defaultdict(float)
-        # Every unit of the network has a template, also those without operators of
-        # their own (a constant Node costs nothing).
-        for obj in cal.net.all_ensembles + cal.net.all_nodes:
-            per_unit[("obj", obj)] = 0.0
-        for conn in cal.net.all_connections:
-            per_unit[("pre", conn)] = per_unit[("post", conn)] = 0.0
-        for probe in cal.net.all_probes:
-            per_unit[("probe", probe)] = 0.0
-        for order, op in enumerate(cal.lowered.ops):  # the engine's global order
-            c = cal.cost.get(order)
-            if c is None:
-                continue
-            owner = owners.get(op)
-            if isinstance(op, TimeUpdate):
-                self.time += c
-            elif isinstance(owner, (nengo.Ensemble, nengo.Node)):
-                per_unit[("obj", owner)] += c
-            elif isinstance(owner, nengo.Connection) and isinstance(owner.post_obj,
-                                                                    nengo.Probe):
-                per_unit[("probe", owner.post_obj)] += c  # a probe's synapse
-            elif isinstance(owner, nengo.Connection):
-                post_input = cal.model.sig[owner].get("out")
-                writes = {s.base for s in op.sets + op.incs + op.updates}
-                into_post = post_input is not None and post_input.base in writes
-                side = "post" if into_post else "pre"
-                per_unit[(side, owner)] += c
-            elif isinstance(owner, nengo.Probe):
-                per_unit[("probe", owner)] += c
-            else:
-                self.other += c
-        for (what, obj), c in per_unit.items():
-            units[self.key(what, obj)].append(c)
-        self.mean = {k: statistics.fmean(v) for k, v in units.items()}
-
-    @staticmethod
-    def key(what, obj):
-        if what == "obj":
-            return ("obj", _obj_kind(obj))
-        if what == "probe":
-            return ("probe", _probe_kind(obj))
-        return ("conn", _conn_kind(obj, what))
-
-    def cost(self, what, obj):
-        key = self.key(what, obj)
-        if key not in self.mean:
-            raise KeyError(f"the calibrated model has no {what} like {obj} ({key}); "
-                           "templates only cover networks made of the same kinds of "
-                           "objects")
-        return self.mean[key]
-
-    def load(self, net, assignments, n_ranks):
-        """The load of ``net`` split by ``assignments``, costed from the templates."""
-        compute = [self.time] * n_ranks
-        compute[0] += self.other
-        for obj in net.all_ensembles + net.all_nodes:
-            compute[assignments[obj]] += self.cost("obj", obj)
-        itemsize = np.dtype(nengo.rc.float_dtype).itemsize
-        messages = []
-        for conn in net.all_connections:
-            pre = assignments[endpoint_object(conn.pre_obj)]
-            post = assignments[endpoint_object(conn.post_obj)]
-            compute[pre] += self.cost("pre", conn)
-            compute[post] += self.cost("post", conn)
-            if pre != post:
-                messages.append((pre, post, conn.size_out * itemsize, conn.synapse is None,
-                                 None, None))
-        for probe in net.all_probes:
-            compute[assignments[endpoint_object(probe.obj)]] += self.cost("probe", probe)
-        return Load(compute, messages)
+# ------------------------------------------------------------------------ cost model
+def model_load(net, assignments, n_ranks, costs):
+    """The load of ``net`` split by ``assignments``, costed by the package's cost model
+    (`nengo_mpi.partition.cost_model`, as the partitioner and `nengo_mpi.plan` cost
+    it), without building the network."""
+    per_object = object_costs(net)
+    compute = [costs.component] * n_ranks
+    for obj, cost in per_object.items():
+        compute[assignments[obj]] += cost.seconds(costs)
+    messages = []
+    for conn in net.all_connections:
+        pre = assignments[endpoint_object(conn.pre_obj)]
+        post = assignments[endpoint_object(conn.post_obj)]
+        if pre != post:
+            messages.append((pre, post, connection_bytes(conn), conn.synapse is None,
+                             None, None))
+    return Load(compute, messages)
 
 
 # ------------------------------------------------------------------------ measurements
@@ -446,67 +364,11 @@ def measure(name, n_ranks, seconds, repeats, quiet_timeout):
     return best
 
 
-NETWORK_PROBE = r"""
-import json, os, numpy as np
-from mpi4py import MPI
-comm = MPI.COMM_WORLD
-rank, peer = comm.Get_rank(), 1 - comm.Get_rank()
-
-def pingpong(nbytes, iters):
-    buf = np.zeros(max(nbytes, 1), np.uint8)
-    comm.Barrier()
-    t0 = MPI.Wtime()
-    for _ in range(iters):
-        if rank == 0:
-            comm.Send(buf, 1, 7); comm.Recv(buf, 1, 7)
-        else:
-            comm.Recv(buf, 0, 7); comm.Send(buf, 0, 7)
-    return (MPI.Wtime() - t0) / iters / 2
-
-def burst(m, iters):
-    # Both ranks exchange m 16-byte messages, posted and completed together (persistent
-    # requests: one Python call for all of them), as the engine does once per step. The
-    # engine posts receives in the order their readers run, not the order the peer
-    # sends them, so they are posted here in a shuffled order too (MPI matches an
-    # arriving message by searching the posted receives).
-    rbufs = [np.zeros(16, np.uint8) for _ in range(m)]
-    sbufs = [np.zeros(16, np.uint8) for _ in range(m)]
-    order = np.random.RandomState(rank).permutation(m)
-    recvs = [comm.Recv_init(rbufs[i], peer, int(i)) for i in order]
-    sends = [comm.Send_init(sbufs[i], peer, i) for i in range(m)]
-    best = float("inf")
-    for _ in range(3):
-        comm.Barrier()
-        t0 = MPI.Wtime()
-        for _ in range(iters):
-            MPI.Prequest.Startall(recvs); MPI.Prequest.Startall(sends)
-            MPI.Request.Waitall(recvs + sends)
-        best = min(best, (MPI.Wtime() - t0) / iters)
-    for r in recvs + sends:
-        r.Free()
-    return best / (2 * m)  # per message end: each rank sends m and receives m
-
-pingpong(16, 1000)
-latency = min(pingpong(16, 20000) for _ in range(3))
-big = min(pingpong(1 << 20, 300) for _ in range(5))
-overhead = {m: burst(m, 300) for m in (16, 128)}
-# Both ranks on one core: each message then also costs a switch between them.
-os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-same_core = min(pingpong(16, 5000) for _ in range(3))
-if rank == 0:
-    print(json.dumps({"latency": latency, "bandwidth": (1 << 20) / (big - latency),
-                      "overhead": overhead, "same_core": same_core}))
-"""
-
-
 def probe_network(quiet_timeout):
-    """Latency, bandwidth and per-message CPU overhead between two ranks here."""
+    """Latency, bandwidth and per-message CPU overhead between two ranks here (the
+    package's own probe, which ``python -m nengo_mpi calibrate --network`` uses too)."""
     wait_until_quiet(quiet_timeout)
-    out = subprocess.run([MPIRUN, "-np", "2", sys.executable, "-c", NETWORK_PROBE],
-                         capture_output=True, text=True, check=True, env=ENV)
-    found = json.loads(out.stdout.strip().splitlines()[-1])
-    found["overhead"] = {int(k): v for k, v in found["overhead"].items()}
-    return found
+    return network_probe.probe_network()
 
 
 # ------------------------------------------------------------------------------ report
@@ -557,9 +419,8 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
     log(f"calibrating {args.model} in one process")
     cal = calibrate(args.model, args.steps, args.repeats)
     log(f"compute {us(cal.compute)} us per step")
-    # Templates cost each object by the operators it built, which needs operators that
-    # are not merged across objects.
-    unmerged = calibrate(args.model, args.steps, args.repeats, optimize=False)
+    # Weak scaling and the check below cost the network with the package's own model.
+    costs = load_costs()
 
     runs = {}
     for p in args.ranks:
@@ -595,7 +456,6 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
         validation.append((p, load, pred, runs[p]))
         log(f"{p} rank(s): measured {us(runs[p]['t'])} us/step, predicted {us(pred['t'])}")
 
-    templates = Templates(unmerged)
     template_check = []
     for p, exact, _, _ in validation:
         if p < 2 or args.model not in WEAK_SCALING:
@@ -603,7 +463,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             assignments = nengo_mpi.Partitioner(p).partition(cal.net)
-        approx = templates.load(cal.net, assignments, p)
+        approx = model_load(cal.net, assignments, p, costs)
         template_check.append((p, predict(exact, here), predict(approx, here),
                                len(exact.messages), len(approx.messages)))
 
@@ -627,7 +487,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 assignments = nengo_mpi.Partitioner(p).partition(net)
-            load = templates.load(net, assignments, p)
+            load = model_load(net, assignments, p, costs)
             weak.append((p, n, predict(load, big), predict(load, big, per_channel=True),
                          predict(load, Machine(big.latency, big.bandwidth,
                                                big.overhead / 2, 0, big.part_overhead))))
@@ -742,10 +602,11 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
         lines += [
             "",
             "Check of the template costing used for weak scaling: the same partitions "
-            "costed from the real lowering (exact) and from per-kind templates.",
+            "costed from the real lowering (exact) and from the package's cost model "
+            f"(`nengo_mpi.partition.cost_model`, costs from {costs.source}).",
             "",
-            "| ranks | predicted us/step, exact | predicted, templates | compute max, "
-            "exact | compute max, templates | messages, exact | messages, templates |",
+            "| ranks | predicted us/step, exact | predicted, cost model | compute max, "
+            "exact | compute max, cost model | messages, exact | messages, cost model |",
             "|---|---|---|---|---|---|---|",
         ]
     for p, ex, ap, n_ex, n_ap in template_check:
@@ -785,7 +646,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
             "",
             "Networks generated by `models.random_graph(n_ensembles=...)` (4 random "
             "connections out of each ensemble), partitioned by METIS, costed from "
-            "templates (not built). Efficiency: mean compute per rank / time per step.",
+            "the package's cost model (not built). Efficiency: mean compute per rank / time per step.",
             "",
             "| ranks | ensembles | us/step | efficiency | compute max | "
             "comm, critical rank | msgs/step max | us/step, per channel |",
