@@ -22,9 +22,15 @@ rank.
 import numpy as np
 import nengo
 
-from .partition.cost_model import connection_bytes, load_costs, object_costs
+from .partition.cost_model import (
+    connection_bytes,
+    load_costs,
+    object_costs,
+    split_tiled,
+)
 from .partition.graph import endpoint_object
 from .partition.partitioner import Partitioner
+from .partition.tiles import Tile
 
 #: Above this many ranks, the table shows the busiest ranks and a summary.
 FULL_TABLE_RANKS = 16
@@ -37,7 +43,7 @@ class Plan:
     ----------
     n_ranks : int
     components, neurons, messages, channel_ends : numpy.ndarray of int
-        Per rank.
+        Per rank (a tiled ensemble's neurons count where its tiles are).
     compute, comm : numpy.ndarray of float
         Per rank, predicted seconds per step.
     bytes_sent, bytes_received, memory : numpy.ndarray of int
@@ -61,11 +67,18 @@ class Plan:
         self.neurons = np.zeros(n, dtype=np.int64)
         self.compute = np.full(n, costs.component)
         self.memory = np.zeros(n, dtype=np.int64)
+        tiles = {}
+        for key in assignments:
+            if isinstance(key, Tile):
+                tiles.setdefault(key.ensemble, []).append(key)
+        per_object = split_tiled(per_object, tiles)
         for obj, cost in per_object.items():
             r = assignments[obj]
             self.compute[r] += cost.seconds(costs)
             self.memory[r] += cost.state_bytes
-            if isinstance(obj, nengo.Ensemble):
+            if isinstance(obj, Tile):
+                self.neurons[r] += obj.n_neurons
+            elif isinstance(obj, nengo.Ensemble) and obj not in tiles:
                 self.neurons[r] += obj.n_neurons
         self.bytes_sent = np.zeros(n, dtype=np.int64)
         self.bytes_received = np.zeros(n, dtype=np.int64)
@@ -84,6 +97,22 @@ class Plan:
             # The engine sends all channels from one rank to another in one message
             # per step (same-step ones in runs; counted as one here).
             pairs.add((src, dst))
+        itemsize = np.dtype(nengo.rc.float_dtype).itemsize
+        for ens, ens_tiles in tiles.items():
+            home = assignments[ens]
+            decoded = sum(c.size_out for c in network.all_connections if c.pre_obj is ens)
+            for tile in ens_tiles:
+                r = assignments[tile]
+                if r == home:
+                    continue
+                # The tile gets its input's parts and sends its decoded shares.
+                for src, dst, nbytes in ((home, r, ens.dimensions * itemsize),
+                                         (r, home, decoded * itemsize)):
+                    self.bytes_sent[src] += nbytes
+                    self.bytes_received[dst] += nbytes
+                    self.channel_ends[src] += 1
+                    self.channel_ends[dst] += 1
+                    pairs.add((src, dst))
         self.messages = np.zeros(n, dtype=np.int64)
         for src, dst in pairs:
             self.messages[src] += 1

@@ -108,3 +108,17 @@ def integrator_array(n_ensembles=6, seed=1):
         probe = nengo.Probe(ea.output, synapse=0.01)
         spikes = nengo.Probe(ea.ea_ensembles[0].neurons)
     return net, [probe, spikes]
+
+
+def tiled_recurrent(n_neurons=2500, dimensions=3, seed=5):
+    """One ensemble above the default tile size (so split into 3 tiles), recurrent, fed
+    by a Node and read through a connection without a synapse."""
+    with nengo.Network(seed=seed) as net:
+        stim = nengo.Node(np.linspace(0.1, 0.3, dimensions))
+        ens = nengo.Ensemble(n_neurons, dimensions)
+        post = nengo.Node(size_in=dimensions)
+        nengo.Connection(stim, ens, transform=0.1, synapse=0.1)
+        nengo.Connection(ens, ens, synapse=0.1)
+        nengo.Connection(ens, post, synapse=None)
+        net.probe_list = [nengo.Probe(ens, synapse=0.01), nengo.Probe(post, synapse=0.01)]
+    return net

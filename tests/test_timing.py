@@ -20,9 +20,12 @@ ROOT = os.path.dirname(HERE)
 
 
 def make_sim(n_components=2):
+    """The seed example; at 2 components, its ensembles apart (the Node with a)."""
     net = models.sine_squared()
+    by_label = {obj.label: obj for obj in net.all_ensembles}
+    assignments = {by_label["a"]: 0, by_label["b"]: 1} if n_components == 2 else None
     return nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(n_components),
-                               progress_bar=False)
+                               assignments=assignments, progress_bar=False)
 
 
 def test_timing_entry_for_one_process():

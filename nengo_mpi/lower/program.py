@@ -19,6 +19,7 @@ from .layout import ComponentLayout
 from .merge import merge_placement, merge_within_components
 from .ownership import op_owners
 from .schedule import schedule_order, step_order
+from .tiling import split_tiled_ensembles
 
 
 @dataclass
@@ -91,7 +92,9 @@ def lower_model(model, obj_components, n_components, optimize=True):
     model : nengo.builder.Model
         A built model.
     obj_components : dict
-        Ensemble/Node -> component, from the partitioner.
+        Ensemble/Node (and `nengo_mpi.partition.tiles.Tile`) -> component, from the
+        partitioner; tiled ensembles are rewritten into their tiles first
+        (`nengo_mpi.lower.tiling`).
     n_components : int
         Number of components.
     optimize : bool, optional
@@ -100,7 +103,10 @@ def lower_model(model, obj_components, n_components, optimize=True):
     """
     owners = op_owners(model)
     assigner = OperatorAssigner(model, obj_components, n_components)
+    # Seed slots first: the operators tiles add draw no random numbers and must not
+    # move the seeds of those that do.
     slots = seed_slots(model)
+    split_tiled_ensembles(model, obj_components, assigner.components)
     if optimize:
         merge_within_components(model, *merge_placement(model, assigner))
         # Forget the ops merged away (and with them their signals' memory: merging

@@ -1,7 +1,8 @@
 """Partitioning of Nengo networks into components, one per MPI process.
 
-This subpackage depends only on Nengo (and optionally pymetis), not on
-the rest of nengo_mpi, so it can be used and tested on its own.
+This subpackage depends on Nengo (and optionally pymetis), and on the rest
+of nengo_mpi only where it must know the engine: `calibrate` runs it, and
+`tiles` asks which neuron types it steps elementwise (both import lazily).
 """
 
 from .partitioner import Partitioner

@@ -13,6 +13,7 @@ from collections import deque
 import nengo
 
 from .graph import connection_endpoints
+from .tiles import Tile
 
 
 class ConstraintConflict(ValueError):
@@ -288,6 +289,8 @@ def build_constraints(network, graph):
     constraints = Constraints(len(graph))
     reasons, home = {}, set()
     for i, obj in enumerate(graph.vertices):
+        if isinstance(obj, Tile):
+            continue  # neurons of a deterministic native type: free to go anywhere
         reason = needs_python(obj)
         if reason is not None:
             reasons[i] = reason

@@ -437,6 +437,52 @@ def object_costs(network):
     return costs
 
 
+#: The features that grow with an ensemble's neurons, which its tiles take over.
+PER_NEURON_FEATURES = ("dense", "dense_row", "matrix")
+
+
+def split_tiled(per_object, tiles):
+    """``per_object`` with each tiled ensemble's per-neuron work moved to its tiles.
+
+    Parameters
+    ----------
+    per_object : dict
+        Ensemble or Node -> `ObjectCost`, from `object_costs`.
+    tiles : dict
+        Tiled ensemble -> list of `nengo_mpi.partition.tiles.Tile`.
+
+    Returns
+    -------
+    dict
+        The same, plus one `ObjectCost` per tile: its share (by neurons) of the
+        ensemble's neuron steps, encoders and decoders. The ensemble keeps the rest
+        (its input, the sums of the tiles' parts, synapses, probes).
+    """
+    if not tiles:
+        return per_object
+    out = dict(per_object)
+    for ens, ens_tiles in tiles.items():
+        whole = per_object[ens]
+        rest = ObjectCost()
+        rest.units = dict(whole.units)
+        for f in PER_NEURON_FEATURES:
+            rest.units[f] = 0.0
+        n_decoded = whole.units["matrix"] - 1  # products besides the encoders
+        rest.add("element", n_decoded * len(ens_tiles) * ens.dimensions)  # the sums
+        rest.state_bytes = whole.state_bytes // 4
+        out[ens] = rest
+        for tile in ens_tiles:
+            share = tile.n_neurons / ens.n_neurons
+            part = ObjectCost()
+            for f in PER_NEURON_FEATURES:
+                part.units[f] = whole.units[f] * share
+            part.units["matrix"] = whole.units["matrix"]  # every product, per tile
+            part.neurons = {name: n * share for name, n in whole.neurons.items()}
+            part.state_bytes = int(whole.state_bytes * share * 3 / 4)
+            out[tile] = part
+    return out
+
+
 def connection_bytes(conn):
     """Bytes a connection sends per step when its two ends are on different ranks."""
     return conn.size_out * np.dtype(nengo.rc.float_dtype).itemsize

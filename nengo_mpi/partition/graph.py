@@ -153,7 +153,7 @@ class ObjectGraph:
 MAX_TOTAL_WEIGHT = 1 << 28
 
 
-def vertex_weights(network, vertices, costs=None):
+def vertex_weights(network, vertices, costs=None, tiles=None):
     """Integer vertex weights: each object's predicted time per step.
 
     Parameters
@@ -161,10 +161,12 @@ def vertex_weights(network, vertices, costs=None):
     network : nengo.Network
         The network the vertices come from.
     vertices : sequence
-        Its ensembles and nodes, in graph order.
+        Its ensembles, nodes and tiles, in graph order.
     costs : nengo_mpi.partition.cost_model.Costs, optional
         The engine's costs; `load_costs` (this machine's calibration, or the
         shipped defaults) if not given.
+    tiles : dict, optional
+        Tiled ensemble -> its tiles (see `nengo_mpi.partition.tiles`).
 
     Returns
     -------
@@ -174,10 +176,14 @@ def vertex_weights(network, vertices, costs=None):
         total would not fit METIS's integers.
     """
     # Imported here: cost_model imports endpoint_object from this module.
-    from .cost_model import load_costs, object_costs  # pylint: disable=import-outside-toplevel
+    from .cost_model import (  # pylint: disable=import-outside-toplevel
+        load_costs,
+        object_costs,
+        split_tiled,
+    )
 
     costs = load_costs() if costs is None else costs
-    per_object = object_costs(network)
+    per_object = split_tiled(object_costs(network), tiles or {})
     seconds = [per_object[obj].seconds(costs) for obj in vertices]
     unit = max(1e-9, sum(seconds) / MAX_TOTAL_WEIGHT)
     return [max(1, int(round(s / unit))) for s in seconds]
@@ -221,7 +227,7 @@ def endpoint_object(obj):
 SAME_STEP_WEIGHT = 16
 
 
-def build_object_graph(network, costs=None):
+def build_object_graph(network, costs=None, tiles=None):
     """Build the object graph of a network, including its subnetworks.
 
     Parameters
@@ -230,19 +236,37 @@ def build_object_graph(network, costs=None):
         The network to describe.
     costs : nengo_mpi.partition.cost_model.Costs, optional
         The costs that weigh the vertices (see `vertex_weights`).
+    tiles : dict, optional
+        Tiled ensemble -> its tiles (see `nengo_mpi.partition.tiles`).
 
     Returns
     -------
     ObjectGraph
         Vertices are ``network.all_ensembles`` followed by
-        ``network.all_nodes`` (in that order, so the graph does not depend
-        on object ids), weighted by `vertex_weights`.  Each connection contributes an edge weighted by
+        ``network.all_nodes`` and then the tiles, if any (in that order, so
+        the graph does not depend on object ids), weighted by
+        `vertex_weights`.  Each connection contributes an edge weighted by
         ``conn.size_out``, the number of dimensions that would cross
         between processes if the edge were cut, times `SAME_STEP_WEIGHT`
-        for a connection without a synapse.
+        for a connection without a synapse.  A tile is joined to its
+        ensemble by the values they exchange each step: the ensemble's
+        input, and the tile's share of each decoded connection.
     """
+    tiles = tiles or {}
     vertices = list(network.all_ensembles) + list(network.all_nodes)
-    graph = ObjectGraph(vertices, vertex_weights(network, vertices, costs))
+    vertices += [tile for ens_tiles in tiles.values() for tile in ens_tiles]
+    graph = ObjectGraph(vertices, vertex_weights(network, vertices, costs, tiles))
+    decoded = {}
+    for conn in network.all_connections:
+        if conn.pre_obj in tiles:
+            decoded[conn.pre_obj] = decoded.get(conn.pre_obj, 0) + conn.size_out
+    for ens, ens_tiles in tiles.items():
+        # A tile receives the values its ensemble's input is summed from, and sends its
+        # filtered share of each decoded connection: values written at the end of a
+        # step and read in the next, like any synapse's (see nengo_mpi.lower.tiling).
+        weight = ens.dimensions + decoded.get(ens, 0)
+        for tile in ens_tiles:
+            graph.add_edge(graph.index[ens], graph.index[tile], max(1, weight))
     for conn in network.all_connections:
         i, j = connection_endpoints(graph, conn)
         # METIS requires strictly positive edge weights.

@@ -19,6 +19,7 @@ from .constraints import ConstraintConflict, build_constraints
 from .graph import ObjectGraph, build_object_graph
 from .greedy import greedy_partition
 from .metis import metis_partition
+from .tiles import DEFAULT_TILE_SIZE, check_tile_size, make_tiles
 
 
 def _is_integer(value):
@@ -58,6 +59,12 @@ class Partitioner:
         The engine's costs that weigh each object (its predicted time per
         step).  By default, this machine's calibration (``python -m nengo_mpi
         calibrate``) or the shipped defaults.
+    tile_size : int or None, optional
+        Ensembles of more neurons than this are split into tiles of at most
+        this many neurons, which may go to different components (see
+        `nengo_mpi.partition.tiles`; `DEFAULT_TILE_SIZE` by default).  The
+        same tiles are made at every number of components, so results do not
+        depend on it.  None keeps every ensemble whole.
 
     Attributes
     ----------
@@ -67,9 +74,15 @@ class Partitioner:
         The custom partitioning function, if any.
     costs : Costs or None
         The costs given, if any.
+    tile_size : int or None
+        The tile size.
+    whole : dict
+        After `partition`: ensemble -> why it stays whole, for the ensembles
+        larger than ``tile_size`` that are not tiled.
     """
 
-    def __init__(self, n_components, func=None, costs=None):
+    def __init__(self, n_components, func=None, costs=None,
+                 tile_size=DEFAULT_TILE_SIZE):
         if not _is_integer(n_components) or n_components < 1:
             raise ValidationError(
                 "n_components must be an integer >= 1, got %r (type %s)"
@@ -93,6 +106,8 @@ class Partitioner:
         self.n_components = int(n_components)
         self.func = func
         self.costs = costs
+        self.tile_size = check_tile_size(tile_size, obj=self)
+        self.whole = {}
 
     def __repr__(self):
         return "%s(n_components=%d%s)" % (
@@ -117,7 +132,9 @@ class Partitioner:
         -------
         dict
             Maps each object in ``network.all_ensembles`` and
-            ``network.all_nodes`` to an int in ``[0, n_components)``.
+            ``network.all_nodes``, and each `Tile` of the tiled ensembles, to
+            an int in ``[0, n_components)``.  A tiled ensemble's own entry is
+            where its tiles' contributions are summed.
 
         Raises
         ------
@@ -125,7 +142,8 @@ class Partitioner:
             If ``assignments`` is invalid or contradicts the constraints,
             or if ``func`` returns an invalid result.
         """
-        graph = build_object_graph(network, self.costs)
+        tiles, self.whole = make_tiles(network, self.tile_size)
+        graph = build_object_graph(network, self.costs, tiles)
         if len(graph) == 0:
             return {}
 

@@ -1,0 +1,380 @@
+"""Rewrite a built model so that each tiled ensemble runs as tiles (see
+`nengo_mpi.partition.tiles` for what tiles are and when an ensemble is tiled).
+
+nengo builds an ensemble of N neurons as, per step:
+
+- ``Reset(input)`` and one ``Copy(..., input, inc=True)`` per incoming connection;
+- ``Copy(bias -> J)`` and ``DotInc(scaled_encoders, input -> J)``: the currents;
+- ``SimNeurons(J -> output, state)``: the neurons;
+- per decoded connection, ``Reset(weighted)``, ``DotInc(weights, output -> weighted)``,
+  the synapse ``SimProcess(weighted -> filtered)`` and ``Copy(filtered -> target,
+  inc=True)`` into the post object (or a probe).
+
+For each tile (neurons ``a:b``), this makes new base signals holding rows ``a:b`` of the
+per-neuron signals and of the encoders, and columns ``a:b`` of each connection's
+weights, and the same operators over them, on the tile's component:
+
+- the tile sums its own copy of the ensemble's input from the incoming connections'
+  values (which arrive as any other connection's do), so it never waits for the
+  ensemble's component within a step;
+- for a connection with a linear synapse, the tile filters its own share of the decoded
+  value (the filter is linear, so the shares' filtered values add up to the filtered
+  sum), and each share is added into the target by its own copy, in tile order, where
+  nengo's copy ran. Filtered values are written at the end of a step and read in the
+  next, so these messages overlap the step as every synapse's does;
+- for a connection without a synapse (or with one that is not linear), the shares are
+  added into ``weighted`` on the ensemble's component, in tile order, after nengo's own
+  ``Reset``; the rest of that connection is nengo's.
+
+The new signals and operators are the same whatever the partition, so the tiled model
+is too: results are identical at every rank count and placement of the tiles. They
+differ from the untiled model only in how each decoded value is summed (tile by tile,
+and filtered before the sum), which is rounding.
+"""
+
+import warnings
+from collections import defaultdict
+
+import nengo
+import numpy as np
+from nengo.builder.neurons import SimNeurons
+from nengo.builder.operator import Copy, DotInc, Reset
+from nengo.builder.processes import SimProcess
+from nengo.builder.signal import Signal
+
+from ..partition.tiles import Tile
+
+#: Synapses whose filtering commutes with a sum (up to rounding).
+LINEAR_SYNAPSES = (nengo.LinearFilter, nengo.Lowpass, nengo.Alpha)
+
+
+class TilingWarning(UserWarning):
+    """An ensemble the partitioner tiled is kept whole by the lowering."""
+
+
+def _new(sig, value, label):
+    """A new base signal with ``value``, named after ``sig``."""
+    return Signal(np.array(value), name=f"{sig.name}[{label}]", readonly=sig.readonly)
+
+
+class _Uses:
+    """Which operators use and write each base signal, in the model's order."""
+
+    def __init__(self, operators):
+        self.users, self.writers = defaultdict(list), defaultdict(list)
+        for op in operators:
+            for base in dict.fromkeys(s.base for s in op.all_signals):
+                self.users[base].append(op)
+            for base in dict.fromkeys(s.base for s in op.sets + op.incs + op.updates):
+                self.writers[base].append(op)
+
+    def only(self, sig, *ops):
+        """Whether ``ops`` are all the users of ``sig``'s base."""
+        return set(self.users[sig.base]) == set(ops)
+
+
+def _whole(sig, shape):
+    return sig.base is sig and sig.shape == shape
+
+
+def _connection_form(uses, dec):
+    """How a decoded connection's DotInc ``dec`` continues: ``("filtered", reset,
+    synapse, copies)`` or ``("summed", reset)``, or None if neither fits."""
+    Y = dec.Y
+    resets = [op for op in uses.users[Y.base] if isinstance(op, Reset) and op.dst is Y]
+    if not _whole(Y, Y.shape) or len(resets) != 1:
+        return None
+    reset = resets[0]
+    synapses = [
+        op for op in uses.users[Y.base]
+        if isinstance(op, SimProcess) and op.input is Y and op.mode == "update"
+    ]
+    if len(synapses) == 1 and type(synapses[0].process) in LINEAR_SYNAPSES:
+        syn = synapses[0]
+        F = syn.output
+        copies = [op for op in uses.users[F.base] if op is not syn]
+        fits = (
+            uses.only(Y, reset, dec, syn)
+            and _whole(F, F.shape)
+            and all(s.base is s for s in syn.state.values())
+            and copies
+            and all(isinstance(op, Copy) and op.src is F and op.inc for op in copies)
+        )
+        if fits:
+            return ("filtered", reset, syn, copies)
+    if set(uses.writers[Y.base]) == {reset, dec}:
+        return ("summed", reset)
+    return None
+
+
+def _plan(model, ens, uses):
+    """The operators of ``ens`` to rewrite, or a string saying why it cannot be."""
+    nsig = model.sig[ens.neurons]
+    J, out, bias = nsig["in"], nsig["out"], nsig["bias"]
+    ens_in = model.sig[ens]["in"]
+    n = ens.n_neurons
+    neurons = [op for op in uses.users[out.base] if isinstance(op, SimNeurons)]
+    if len(neurons) != 1 or neurons[0].J is not J or neurons[0].output is not out:
+        return "its neurons are not one SimNeurons operator"
+    neurons = neurons[0]
+    if neurons.state_extra:
+        return "its neuron operator holds state other than signals"
+    per_neuron = [J, out, bias] + list(neurons.state.values())
+    for sig in per_neuron:
+        if not _whole(sig, (n,)):
+            return f"{sig} is not a whole signal of one value per neuron"
+    encoders = [
+        op for op in uses.users[J.base]
+        if isinstance(op, DotInc) and op.Y is J and op.X is ens_in
+    ]
+    if len(encoders) != 1:
+        return "it does not have one encoding operator"
+    encoders = encoders[0]
+    enc = encoders.A
+    if not _whole(enc, (n, ens.dimensions)) or uses.writers[enc.base]:
+        return "its encoders are not one constant matrix"
+    plan = {"neurons": neurons, "encoders": encoders, "bias": None, "decoders": []}
+    touched = set()
+    for sig in per_neuron + [enc]:
+        touched.update(uses.users[sig.base])
+    per_neuron_bases = {s.base for s in per_neuron}
+    for op in (op for op in model.operators if op in touched):  # in model order
+        if op is neurons or op is encoders:
+            continue
+        if (
+            isinstance(op, Copy)
+            and op.src is bias
+            and op.dst is J
+            and not op.inc
+            and op.src_slice is None
+            and op.dst_slice is None
+        ):
+            plan["bias"] = op
+            continue
+        if isinstance(op, DotInc) and op.X is out:
+            A = op.A
+            form = None
+            if (
+                _whole(A, A.shape)
+                and A.ndim == 2
+                and A.shape[1] == n
+                and not uses.writers[A.base]
+                and uses.only(A, op)
+                and op.Y.base not in per_neuron_bases
+            ):
+                form = _connection_form(uses, op)
+            if form is not None:
+                plan["decoders"].append((op, form))
+                continue
+        return f"{op} uses its neurons in a way tiles do not reproduce"
+    if plan["bias"] is None:
+        return "its bias is not copied into its currents by one operator"
+    return plan
+
+
+class _Chain:
+    """A sum built as a chain of signals that each get one set and one increment.
+
+    Merging operators may reorder the increments of one signal (it merges independent
+    operators in whatever groups fit), which would make a sum depend on the partition.
+    A chain has nothing to reorder: signal ``j`` is set from signal ``j - 1`` and then
+    incremented by part ``j`` (nengo orders sets before increments), so the parts are
+    added in the order given, whatever is merged.
+    """
+
+    def __init__(self, like, label, value=None):
+        self.like = like
+        self.label = label
+        self.ops = []
+        self.last = Signal(np.zeros(like.shape, dtype=like.dtype),
+                           name=f"{like.name}[{label} sum 0]")
+        if value is None:
+            self.first = True
+        else:
+            self.ops.append(Reset(self.last, value=value, tag=f"{label} sum"))
+            self.first = False
+
+    def add(self, src, src_slice=None, dst_slice=None):
+        """Add ``src[src_slice]`` into ``[dst_slice]`` of the sum."""
+        if self.first and src_slice is None and dst_slice is None and (
+            src.shape == self.like.shape
+        ):
+            self.ops.append(Copy(src, self.last, tag=f"{self.label} sum"))
+            self.first = False
+            return
+        if self.first:
+            self.ops.append(Reset(self.last, tag=f"{self.label} sum"))
+            self.first = False
+        nxt = Signal(np.zeros(self.like.shape, dtype=self.like.dtype),
+                     name=f"{self.like.name}[{self.label} sum {len(self.ops)}]")
+        self.ops.append(Copy(self.last, nxt, tag=f"{self.label} sum"))
+        self.ops.append(Copy(src, nxt, src_slice=src_slice, dst_slice=dst_slice, inc=True,
+                             tag=f"{self.label} sum"))
+        self.last = nxt
+
+
+def _rewrite(model, ens, tiles, plan, components):
+    """Replace ``plan``'s operators by per-tile ones; returns new op -> where it runs
+    (a Tile, or an original op whose components it takes)."""
+    neurons, encoders = plan["neurons"], plan["encoders"]
+    J, out = neurons.J, neurons.output
+    bias = plan["bias"].src
+    enc = encoders.A
+    ens_in = encoders.X
+    placed = {}
+    removed = {neurons, encoders, plan["bias"]}
+    new_ops = []
+    outs = {}  # tile -> its output signal
+    tile_ops = {}
+    for tile in tiles:
+        a, b = tile.start, tile.stop
+        label = f"tile {tile.index}"
+        J_t = _new(J, J.initial_value[a:b], label)
+        outs[tile] = _new(out, out.initial_value[a:b], label)
+        state_t = {k: _new(s, s.initial_value[a:b], label)
+                   for k, s in neurons.state.items()}
+        tile_ops[tile] = [
+            Copy(_new(bias, bias.initial_value[a:b], label), J_t,
+                 tag=f"{ens} bias, {label}"),
+            ("encode", J_t),  # made below, once the tile's input is known
+            SimNeurons(neurons.neurons, J_t, outs[tile], state=state_t,
+                       tag=f"{ens} neurons, {label}"),
+        ]
+    # Each decoded connection: every tile computes its share (and filters it, if the
+    # synapse is linear); where nengo added the connection's value into its target,
+    # a chain adds the shares instead, in tile order.
+    into_input = {}  # original copy into ens_in -> the parts it adds, in order
+    for dec, form in plan["decoders"]:
+        A = dec.A
+        removed.add(dec)
+        tag = dec.tag or "decoding"
+        shares = []
+        for tile in tiles:
+            a, b = tile.start, tile.stop
+            label = f"tile {tile.index}"
+            part = Signal(np.zeros(dec.Y.shape, dtype=dec.Y.dtype),
+                          name=f"{dec.Y.name}[{label}]")
+            ops = [
+                Reset(part, tag=f"{tag}, {label}"),
+                DotInc(_new(A, A.initial_value[:, a:b], label), outs[tile], part,
+                       tag=f"{tag}, {label}"),
+            ]
+            if form[0] == "filtered":
+                syn = form[2]
+                filtered = _new(syn.output, syn.output.initial_value, label)
+                state = {name: _new(s, s.initial_value, label)
+                         for name, s in syn.state.items()}
+                ops.append(SimProcess(syn.process, part, filtered, model.time,
+                                      mode="update", state=state,
+                                      tag=f"{syn.tag or 'synapse'}, {label}"))
+                part = filtered
+            tile_ops[tile] += ops
+            shares.append(part)
+        if form[0] == "filtered":
+            _, reset, syn, copies = form
+            removed.update({reset, syn, *copies})
+            targets = [(copy, copy.dst, copy.src_slice, copy.dst_slice) for copy in copies]
+        else:
+            targets = [(dec, dec.Y, None, None)]
+        for original, dst, src_slice, dst_slice in targets:
+            chain = _Chain(shares[0], f"{tag} to {dst.name}")
+            for share in shares:
+                chain.add(share)
+            chain.ops.append(Copy(chain.last, dst, src_slice=src_slice,
+                                  dst_slice=dst_slice, inc=True, tag=f"{tag}, tiles' sum"))
+            for op in chain.ops:
+                placed[op] = original
+            new_ops += chain.ops
+            if dst.base is ens_in.base:
+                into_input[original] = [(share, src_slice, dst_slice) for share in shares]
+    # Each tile sums its own copy of the ensemble's input from the values nengo adds
+    # into it (so it never waits for the ensemble's component within a step): the
+    # same Reset and the same parts, in nengo's order (the seed slots are its step
+    # order), a connection from this ensemble by its tiles' shares.
+    writers = [op for op in model.operators if ens_in.base in
+               {s.base for s in op.sets + op.incs} and op not in new_ops]
+    slots = model.__dict__.get("seed_slots", {})
+    writers.sort(key=lambda op: slots.get(op, len(slots)))
+    resets = [op for op in writers if isinstance(op, Reset) and op.dst is ens_in]
+    adds = [op for op in writers if op not in resets]
+    own_input = (
+        len(resets) == 1
+        and writers[0] is resets[0]
+        and all(isinstance(op, Copy) and op.dst is ens_in and op.inc for op in adds)
+    )
+    for tile in tiles:
+        label = f"tile {tile.index}"
+        x = ens_in
+        if own_input:
+            chain = _Chain(ens_in, f"input of {label}", value=resets[0].value)
+            for op in adds:
+                for src, src_slice, dst_slice in into_input.get(
+                    op, [(op.src, op.src_slice, op.dst_slice)]
+                ):
+                    chain.add(src, src_slice, dst_slice)
+            tile_ops[tile][:0] = chain.ops
+            x = chain.last
+        a, b = tile.start, tile.stop
+        ops = []
+        for op in tile_ops[tile]:
+            if isinstance(op, tuple):
+                op = DotInc(_new(enc, enc.initial_value[a:b], label), x, op[1],
+                            tag=f"{ens} encoding, {label}")
+            ops.append(op)
+            placed[op] = tile
+        new_ops[:0] = ops
+    model.operators[:] = [op for op in model.operators if op not in removed] + new_ops
+    for op, where in placed.items():
+        if not isinstance(where, Tile):
+            placed[op] = components(where)
+    return placed
+
+
+def split_tiled_ensembles(model, obj_components, components):
+    """Rewrite the tiled ensembles of ``obj_components`` and place their operators.
+
+    Parameters
+    ----------
+    model : nengo.builder.Model
+        The built model, before operators are merged; changed in place.
+    obj_components : dict
+        The partition: objects and `Tile`\\ s -> component.
+    components : callable
+        Operator -> the components that run it (`OperatorAssigner.components`), for
+        the operators whose copies take their place.
+
+    Returns
+    -------
+    dict
+        Every operator made for tiles -> tuple of its component. Also recorded in
+        ``model.op_components``, which places operators before owners do.
+    """
+    by_ensemble = defaultdict(list)
+    for key in obj_components:
+        if isinstance(key, Tile):
+            by_ensemble[key.ensemble].append(key)
+    done = model.__dict__.setdefault("tiled_ensembles", {})
+    todo = [ens for ens in by_ensemble if ens not in done]
+    for ens in todo:
+        uses = _Uses(model.operators)  # again: an earlier rewrite changed them
+        tiles = sorted(by_ensemble[ens], key=lambda t: t.index)
+        plan = _plan(model, ens, uses)
+        if isinstance(plan, str):
+            warnings.warn(TilingWarning(
+                f"{ens} is kept whole on one component although the partitioner "
+                f"tiled it: {plan}"))
+            done[ens] = {}
+            continue
+        done[ens] = _rewrite(model, ens, tiles, plan, components)
+    live = set(model.operators)
+    op_components = model.__dict__.setdefault("op_components", {})
+    placed = {}
+    for ens, ops in done.items():
+        home = obj_components.get(ens, 0)
+        for op, where in ops.items():
+            if op not in live:
+                continue
+            if isinstance(where, Tile):
+                where = (obj_components.get(where, home),)
+            op_components[op] = placed[op] = tuple(where)
+    return placed
