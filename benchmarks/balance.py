@@ -17,9 +17,7 @@ Run it with the venv's python, not under mpirun: it starts the runs it measures.
 """
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import time
 import warnings
@@ -28,32 +26,24 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from models import MODELS  # noqa: E402  pylint: disable=wrong-import-position
 from results_file import write_section  # noqa: E402  pylint: disable=wrong-import-position
-from run import ENV, cpu_name  # noqa: E402  pylint: disable=wrong-import-position
+from run import cpu_name  # noqa: E402  pylint: disable=wrong-import-position
+from scaling import measure  # noqa: E402  pylint: disable=wrong-import-position
 
 import nengo_mpi  # noqa: E402  pylint: disable=wrong-import-position
 
 SECTION = "balance"
 TARGET_MODELS = ["random_graph_nodes", "cconv256", "recurrent", "spa_question"]
-MPIRUN = os.path.join(os.path.dirname(sys.executable), "mpirun")
 
 
-def measure(model, ranks, seconds, repeats):
-    """The fastest of ``repeats`` runs: (seconds per step, imbalance, record)."""
-    one_run = [os.path.join(HERE, "one_run.py"), model, "nengo_mpi", str(seconds)]
-    if ranks == 1:
-        cmd = [sys.executable] + one_run
-    else:
-        cmd = [MPIRUN, "-np", str(ranks), sys.executable, "-m", "nengo_mpi"] + one_run
-    best = None
-    for _ in range(repeats):
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=ENV)
-        run = json.loads(out.stdout.strip().splitlines()[-1])
-        t = run["run_s"] / run["steps"]
-        compute = [r["compute_s"] for r in run["timing"]]
-        imbalance = max(compute) / (sum(compute) / len(compute)) - 1
-        if best is None or t < best[0]:
-            best = (t, imbalance, compute, run["steps"])
-    return best
+def measure_balance(model, ranks, seconds, repeats):
+    """The fastest of ``repeats`` runs (scaling.py's `measure`, which waits for idle
+    CPUs first): (seconds per step, imbalance, compute per rank, steps, wait per
+    rank, exchange per rank), the last four totals over the run."""
+    run = measure(model, ranks, seconds, repeats, quiet_timeout=20.0)
+    compute = [r["compute_s"] for r in run["timing"]]
+    imbalance = max(compute) / (sum(compute) / len(compute)) - 1
+    return (run["t"], imbalance, compute, run["steps"],
+            [r["wait_s"] for r in run["timing"]], [r["exchange_s"] for r in run["timing"]])
 
 
 def main():
@@ -74,8 +64,9 @@ def main():
         net = MODELS[model]()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            plans = {p: nengo_mpi.plan(net, p) for p in [1, 2] + args.shared}
-        measured = {p: measure(model, p, args.seconds, args.repeats)
+            plans = {p: nengo_mpi.plan(net, p, cores=os.cpu_count())
+                     for p in [1, 2] + args.shared}
+        measured = {p: measure_balance(model, p, args.seconds, args.repeats)
                     for p in [1, 2] + args.shared}
         rows.append((model, measured, plans))
         print(f"{model}: 1 rank {measured[1][0] * 1e6:.1f} us/step, 2 ranks "
@@ -97,18 +88,20 @@ def main():
         f"compute - 1). Planned: `nengo_mpi.plan(net, N)` with the costs from {costs}.",
         "",
         "| model | 1 rank [us/step] | 2 ranks [us/step] | speed-up | imbalance, 2 ranks "
-        "| compute per rank [us/step] | planned 1 rank | error | planned 2 ranks | error "
-        "| planned imbalance |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| compute per rank [us/step] | wait / exchange per rank [us/step] "
+        "| planned 1 rank | error | planned 2 ranks | error | planned imbalance |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     checks = []
     for model, measured, plans in rows:
-        (t1, _, _, _), (t2, imb, compute, steps) = measured[1], measured[2]
+        t1 = measured[1][0]
+        t2, imb, compute, steps, wait, exchange = measured[2]
         e1 = plans[1].t_step / t1 - 1
         e2 = plans[2].t_step / t2 - 1
         lines.append(
             f"| {model} | {t1 * 1e6:.1f} | {t2 * 1e6:.1f} | {t1 / t2:.2f}x | "
             f"{100 * imb:.1f}% | {' / '.join(f'{c / steps * 1e6:.1f}' for c in compute)} | "
+            f"{' / '.join(f'{w / steps * 1e6:.1f}, {x / steps * 1e6:.1f}' for w, x in zip(wait, exchange))} | "
             f"{plans[1].t_step * 1e6:.1f} | {100 * e1:+.0f}% | "
             f"{plans[2].t_step * 1e6:.1f} | {100 * e2:+.0f}% | "
             f"{100 * plans[2].imbalance:.1f}% |"
@@ -130,9 +123,10 @@ def main():
     if args.shared:
         lines += [
             "",
-            f"The plan at more ranks than the {os.cpu_count()} cores (it assumes a core "
-            "per rank, so it predicts what these ranks would do on their own cores; "
-            "here they share two): measured and planned us per step, and the error.",
+            f"The plan at more ranks than the {os.cpu_count()} cores, told that the ranks "
+            "share them (`cores=`; the time per step is then at least the ranks' total "
+            "busy time over the cores): measured and planned us per step, and the "
+            "error.",
             "",
             "| model | " + " | ".join(f"{p} ranks: measured / planned / error"
                                      for p in args.shared) + " |",

@@ -57,6 +57,17 @@ def big_recurrent(n_neurons=10000, dimensions=32, seed=0):
     return net
 
 
+def _random_connections(ensembles, fan_out, rng):
+    """``fan_out`` connections from each ensemble to random others; 8 of them probed."""
+    n_ensembles = len(ensembles)
+    for i, pre in enumerate(ensembles):
+        others = np.delete(np.arange(n_ensembles), i)
+        for j in rng.choice(others, size=fan_out, replace=False):
+            nengo.Connection(pre, ensembles[j], transform=0.25, synapse=0.01)
+    for ens in ensembles[:: n_ensembles // 8]:
+        nengo.Probe(ens, synapse=0.01)
+
+
 def random_graph(n_ensembles=256, n_neurons=100, dimensions=2, fan_out=4, seed=0):
     """e) 256 ensembles of 100 LIF, 2-D, each with 4 connections to random others."""
     rng = np.random.RandomState(seed)
@@ -64,12 +75,7 @@ def random_graph(n_ensembles=256, n_neurons=100, dimensions=2, fan_out=4, seed=0
         stim = nengo.Node(np.full(dimensions, 0.5))
         ensembles = [nengo.Ensemble(n_neurons, dimensions) for _ in range(n_ensembles)]
         nengo.Connection(stim, ensembles[0])
-        for i, pre in enumerate(ensembles):
-            others = np.delete(np.arange(n_ensembles), i)
-            for j in rng.choice(others, size=fan_out, replace=False):
-                nengo.Connection(pre, ensembles[j], transform=0.25, synapse=0.01)
-        for ens in ensembles[:: n_ensembles // 8]:
-            nengo.Probe(ens, synapse=0.01)
+        _random_connections(ensembles, fan_out, rng)
     return net
 
 
@@ -86,12 +92,7 @@ def random_graph_nodes(n_ensembles=128, n_neurons=100, dimensions=2, fan_out=4,
             stim = nengo.Node(lambda t, k=k: np.sin(t + k) * np.ones(dimensions) * 0.5)
             for ens in ensembles[k :: n_inputs]:
                 nengo.Connection(stim, ens)
-        for i, pre in enumerate(ensembles):
-            others = np.delete(np.arange(n_ensembles), i)
-            for j in rng.choice(others, size=fan_out, replace=False):
-                nengo.Connection(pre, ensembles[j], transform=0.25, synapse=0.01)
-        for ens in ensembles[:: n_ensembles // 8]:
-            nengo.Probe(ens, synapse=0.01)
+        _random_connections(ensembles, fan_out, rng)
     return net
 
 

@@ -75,6 +75,8 @@ def main(argv):
     parser.add_argument("script", help="the Nengo script")
     parser.add_argument("--ranks", type=int, nargs="+", required=True,
                         help="rank counts to plan for (each >= 1)")
+    parser.add_argument("--cores", type=int, default=None,
+                        help="cores the ranks share (default: a core per rank)")
     argv = list(argv)
     script_args = []
     if "--" in argv:  # what follows goes to the script
@@ -86,6 +88,6 @@ def main(argv):
             parser.error(f"--ranks: every rank count must be >= 1, got {n}")
     network, assignments = capture_network(args.script, script_args)
     for n in args.ranks:
-        print(planning.plan(network, n, assignments=assignments))
+        print(planning.plan(network, n, assignments=assignments, cores=args.cores))
         print()
     return 0

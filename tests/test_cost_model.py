@@ -218,3 +218,14 @@ def test_plan_command_without_a_simulator_says_so(tmp_path):
                             "--ranks", "2")
     assert proc.returncode != 0
     assert "builds no Simulator" in proc.stderr
+
+
+def test_plan_with_shared_cores_is_no_faster_than_the_cores_allow():
+    net = pinned_python_network()
+    costs = shipped_costs()
+    own = nengo_mpi.plan(net, 8, costs=costs)
+    shared = nengo_mpi.plan(net, 8, costs=costs, cores=2)
+    busy = shared.compute + shared.comm
+    assert shared.t_step >= busy.sum() / 2
+    assert shared.t_step >= own.t_step
+    assert "sharing 2 cores" in str(shared)

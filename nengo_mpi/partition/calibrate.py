@@ -29,27 +29,20 @@ from scipy.optimize import nnls
 
 from .cost_model import FEATURES, Costs, ObjectCost, object_costs, shipped_costs
 
-#: Neuron types measured, by the name the cost model looks them up by.
-NEURON_TYPES = (
-    nengo.LIF,
-    nengo.LIFRate,
-    nengo.AdaptiveLIF,
-    nengo.AdaptiveLIFRate,
-    nengo.RectifiedLinear,
-    nengo.SpikingRectifiedLinear,
-    nengo.Sigmoid,
-    nengo.Tanh,
-    nengo.Izhikevich,
-    lambda: nengo.RegularSpiking(nengo.LIFRate()),
-    lambda: nengo.StochasticSpiking(nengo.LIFRate()),
-    lambda: nengo.PoissonSpiking(nengo.LIFRate()),
-)
+#: The rates-to-spikes types the engine runs natively, besides the deterministic ones
+#: (`nengo_mpi.lower.fence.DETERMINISTIC_NEURONS`); each wraps a LIFRate here.
+SPIKING_WRAPPERS = (nengo.RegularSpiking, nengo.StochasticSpiking, nengo.PoissonSpiking)
 
 
 def _neuron_network(n_neurons):
+    """One ensemble of every neuron type the engine runs natively."""
+    from ..lower.fence import DETERMINISTIC_NEURONS  # pylint: disable=import-outside-toplevel
+
+    types = [cls() for cls in DETERMINISTIC_NEURONS]
+    types += [wrapper(nengo.LIFRate()) for wrapper in SPIKING_WRAPPERS]
     with nengo.Network(seed=0) as net:
-        for make in NEURON_TYPES:
-            nengo.Ensemble(n_neurons, 1, neuron_type=make())
+        for neuron_type in types:
+            nengo.Ensemble(n_neurons, 1, neuron_type=neuron_type)
     return net
 
 
