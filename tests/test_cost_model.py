@@ -229,3 +229,21 @@ def test_plan_with_shared_cores_is_no_faster_than_the_cores_allow():
     assert shared.t_step >= busy.sum() / 2
     assert shared.t_step >= own.t_step
     assert "sharing 2 cores" in str(shared)
+
+
+def test_calibrate_writes_costs_that_load(tmp_path, monkeypatch, fresh_cache):
+    """The calibrate command end to end, on three of its networks and few steps."""
+    from nengo_mpi.partition import calibrate
+
+    monkeypatch.setattr(calibrate, "NETWORKS", calibrate.NETWORKS[:1]
+                        + calibrate.NETWORKS[6:7] + calibrate.NETWORKS[12:13])
+    monkeypatch.setattr(calibrate, "_neuron_network",
+                        lambda n, real=calibrate._neuron_network: real(200))
+    path = tmp_path / "costs.json"
+    assert calibrate.main(["--out", str(path), "--steps", "20", "--repeats", "1"]) == 0
+    monkeypatch.setenv(cost_model.COSTS_ENV, str(path))
+    costs = load_costs()
+    assert costs.source == str(path)
+    assert costs.neuron["LIF"] > 0 and costs.neuron["default"] >= costs.neuron["LIF"]
+    assert costs.per_feature["python"] > 1e-7  # the Python Nodes' network was fitted
+    assert costs.machine["network_measured"] is False

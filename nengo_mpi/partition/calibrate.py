@@ -177,6 +177,10 @@ NETWORKS = (
     ("20 sparse 256 x 256, 5%", lambda: _sparse(20, 256, 0.05)),
     ("random graph 96 x 50 LIF, 2-D", lambda: _random_graph(96, 50, 2, 4)),
     ("random graph 48 x 200 LIF, 8-D", lambda: _random_graph(48, 200, 8, 2)),
+    # As large as real models, whose operators' data no longer sit in the caches:
+    # every synapse and small product then costs several times what it does in the
+    # small networks above.
+    ("random graph 384 x 60 LIF, 2-D", lambda: _random_graph(384, 60, 2, 4)),
     ("2 EnsembleArrays 64 x 50 LIF, 1-D", lambda: _arrays(50, 64, 1)),
     ("2 EnsembleArrays 16 x 100 LIF, 4-D", lambda: _arrays(100, 16, 4)),
     ("inhibited EnsembleArray 64 x 100 LIF", lambda: _inhibited(100, 64)),
