@@ -601,7 +601,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
     if template_check:
         lines += [
             "",
-            "Check of the template costing used for weak scaling: the same partitions "
+            "Check of the cost model used for weak scaling: the same partitions "
             "costed from the real lowering (exact) and from the package's cost model "
             f"(`nengo_mpi.partition.cost_model`, costs from {costs.source}).",
             "",
