@@ -169,3 +169,35 @@ def test_pickled_simulator_keeps_its_tiles():
         got = [copy.data[p] for p in copy.model.probes]
     for a, b in zip(expected, got):
         assert np.array_equal(a, b)
+
+
+def half_of_first_two(x):
+    return x[:2] * 0.5
+
+
+def test_two_tiled_ensembles_feeding_each_other():
+    """Each tile's input sums the other ensemble's tiles' shares: identical at every
+    split, and to rounding the untiled model."""
+    def build():
+        with nengo.Network(seed=7) as net:
+            stim = nengo.Node([0.2, -0.1, 0.3])
+            a = nengo.Ensemble(500, 3)
+            b = nengo.Ensemble(450, 3)
+            nengo.Connection(stim, a, synapse=0.05)
+            nengo.Connection(a, b, synapse=0.02)
+            nengo.Connection(b, a, transform=-0.3, synapse=0.02)
+            nengo.Connection(b, b[1:], function=half_of_first_two, synapse=0.1)
+            net.watched = [nengo.Probe(a, synapse=0.01), nengo.Probe(b, synapse=0.01),
+                           nengo.Probe(b, "input")]
+        return net
+
+    untiled, _ = run(build(), nengo_mpi.Partitioner(1, tile_size=None))
+    first = None
+    for n in (1, 2, 4):
+        got, assignments = run(build(), nengo_mpi.Partitioner(n, tile_size=150))
+        assert sum(isinstance(k, Tile) for k in assignments) == 7
+        first = first or got
+        for x, y in zip(first, got):
+            assert np.array_equal(x, y)
+    for x, y in zip(untiled, first):
+        np.testing.assert_allclose(x, y, rtol=0, atol=1e-13)

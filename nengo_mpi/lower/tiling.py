@@ -107,7 +107,7 @@ def _connection_form(uses, dec):
     return None
 
 
-def _plan(model, ens, uses):
+def _plan(model, ens, uses, position):
     """The operators of ``ens`` to rewrite, or a string saying why it cannot be."""
     nsig = model.sig[ens.neurons]
     J, out, bias = nsig["in"], nsig["out"], nsig["bias"]
@@ -138,7 +138,7 @@ def _plan(model, ens, uses):
     for sig in per_neuron + [enc]:
         touched.update(uses.users[sig.base])
     per_neuron_bases = {s.base for s in per_neuron}
-    for op in (op for op in model.operators if op in touched):  # in model order
+    for op in sorted(touched, key=position.get):  # in the model's order
         if op is neurons or op is encoders:
             continue
         if (
@@ -213,121 +213,114 @@ class _Chain:
         self.last = nxt
 
 
-def _rewrite(model, ens, tiles, plan, components):
-    """Replace ``plan``'s operators by per-tile ones; returns new op -> where it runs
-    (a Tile, or an original op whose components it takes)."""
-    neurons, encoders = plan["neurons"], plan["encoders"]
-    J, out = neurons.J, neurons.output
-    bias = plan["bias"].src
-    enc = encoders.A
-    ens_in = encoders.X
-    placed = {}
-    removed = {neurons, encoders, plan["bias"]}
-    new_ops = []
-    outs = {}  # tile -> its output signal
-    tile_ops = {}
-    for tile in tiles:
-        a, b = tile.start, tile.stop
-        label = f"tile {tile.index}"
-        J_t = _new(J, J.initial_value[a:b], label)
-        outs[tile] = _new(out, out.initial_value[a:b], label)
-        state_t = {k: _new(s, s.initial_value[a:b], label)
-                   for k, s in neurons.state.items()}
-        tile_ops[tile] = [
-            Copy(_new(bias, bias.initial_value[a:b], label), J_t,
-                 tag=f"{ens} bias, {label}"),
-            ("encode", J_t),  # made below, once the tile's input is known
-            SimNeurons(neurons.neurons, J_t, outs[tile], state=state_t,
-                       tag=f"{ens} neurons, {label}"),
-        ]
-    # Each decoded connection: every tile computes its share (and filters it, if the
-    # synapse is linear); where nengo added the connection's value into its target,
-    # a chain adds the shares instead, in tile order.
-    into_input = {}  # original copy into ens_in -> the parts it adds, in order
-    for dec, form in plan["decoders"]:
-        A = dec.A
-        removed.add(dec)
-        tag = dec.tag or "decoding"
-        shares = []
-        for tile in tiles:
+class _Rewrite:
+    """The operators made for one tiled ensemble, in two phases (`outputs`, then
+    `inputs`), because a tile's input may sum the shares of another tiled ensemble."""
+
+    def __init__(self, ens, tiles, plan):
+        self.ens, self.tiles, self.plan = ens, tiles, plan
+        self.removed = {plan["neurons"], plan["encoders"], plan["bias"]}
+        self.tile_ops = {}  # tile -> its operators ("encode" left to `inputs`)
+        self.sums = []  # (op, original op whose place it takes)
+
+    def outputs(self, model, into_inputs):
+        """Each tile's neurons and its shares of each decoded connection; the chains
+        that add the shares where nengo added the connection's value. Records in
+        ``into_inputs`` the shares that replace a copy into any ensemble's input."""
+        neurons = self.plan["neurons"]
+        J, out, bias = neurons.J, neurons.output, self.plan["bias"].src
+        outs = {}
+        for tile in self.tiles:
             a, b = tile.start, tile.stop
             label = f"tile {tile.index}"
-            part = Signal(np.zeros(dec.Y.shape, dtype=dec.Y.dtype),
-                          name=f"{dec.Y.name}[{label}]")
-            ops = [
-                Reset(part, tag=f"{tag}, {label}"),
-                DotInc(_new(A, A.initial_value[:, a:b], label), outs[tile], part,
-                       tag=f"{tag}, {label}"),
+            J_t = _new(J, J.initial_value[a:b], label)
+            outs[tile] = _new(out, out.initial_value[a:b], label)
+            state_t = {k: _new(s, s.initial_value[a:b], label)
+                       for k, s in neurons.state.items()}
+            self.tile_ops[tile] = [
+                Copy(_new(bias, bias.initial_value[a:b], label), J_t,
+                     tag=f"{self.ens} bias, {label}"),
+                ("encode", J_t),  # made by `inputs`, once the tile's input is known
+                SimNeurons(neurons.neurons, J_t, outs[tile], state=state_t,
+                           tag=f"{self.ens} neurons, {label}"),
             ]
+        for dec, form in self.plan["decoders"]:
+            A = dec.A
+            self.removed.add(dec)
+            tag = dec.tag or "decoding"
+            shares = []
+            for tile in self.tiles:
+                a, b = tile.start, tile.stop
+                label = f"tile {tile.index}"
+                part = Signal(np.zeros(dec.Y.shape, dtype=dec.Y.dtype),
+                              name=f"{dec.Y.name}[{label}]")
+                ops = [
+                    Reset(part, tag=f"{tag}, {label}"),
+                    DotInc(_new(A, A.initial_value[:, a:b], label), outs[tile], part,
+                           tag=f"{tag}, {label}"),
+                ]
+                if form[0] == "filtered":
+                    syn = form[2]
+                    filtered = _new(syn.output, syn.output.initial_value, label)
+                    state = {name: _new(s, s.initial_value, label)
+                             for name, s in syn.state.items()}
+                    ops.append(SimProcess(syn.process, part, filtered, model.time,
+                                          mode="update", state=state,
+                                          tag=f"{syn.tag or 'synapse'}, {label}"))
+                    part = filtered
+                self.tile_ops[tile] += ops
+                shares.append(part)
             if form[0] == "filtered":
-                syn = form[2]
-                filtered = _new(syn.output, syn.output.initial_value, label)
-                state = {name: _new(s, s.initial_value, label)
-                         for name, s in syn.state.items()}
-                ops.append(SimProcess(syn.process, part, filtered, model.time,
-                                      mode="update", state=state,
-                                      tag=f"{syn.tag or 'synapse'}, {label}"))
-                part = filtered
-            tile_ops[tile] += ops
-            shares.append(part)
-        if form[0] == "filtered":
-            _, reset, syn, copies = form
-            removed.update({reset, syn, *copies})
-            targets = [(copy, copy.dst, copy.src_slice, copy.dst_slice) for copy in copies]
-        else:
-            targets = [(dec, dec.Y, None, None)]
-        for original, dst, src_slice, dst_slice in targets:
-            chain = _Chain(shares[0], f"{tag} to {dst.name}")
-            for share in shares:
-                chain.add(share)
-            chain.ops.append(Copy(chain.last, dst, src_slice=src_slice,
-                                  dst_slice=dst_slice, inc=True, tag=f"{tag}, tiles' sum"))
-            for op in chain.ops:
-                placed[op] = original
-            new_ops += chain.ops
-            if dst.base is ens_in.base:
-                into_input[original] = [(share, src_slice, dst_slice) for share in shares]
-    # Each tile sums its own copy of the ensemble's input from the values nengo adds
-    # into it (so it never waits for the ensemble's component within a step): the
-    # same Reset and the same parts, in nengo's order (the seed slots are its step
-    # order), a connection from this ensemble by its tiles' shares.
-    writers = [op for op in model.operators if ens_in.base in
-               {s.base for s in op.sets + op.incs} and op not in new_ops]
-    slots = model.__dict__.get("seed_slots", {})
-    writers.sort(key=lambda op: slots.get(op, len(slots)))
-    resets = [op for op in writers if isinstance(op, Reset) and op.dst is ens_in]
-    adds = [op for op in writers if op not in resets]
-    own_input = (
-        len(resets) == 1
-        and writers[0] is resets[0]
-        and all(isinstance(op, Copy) and op.dst is ens_in and op.inc for op in adds)
-    )
-    for tile in tiles:
-        label = f"tile {tile.index}"
-        x = ens_in
-        if own_input:
-            chain = _Chain(ens_in, f"input of {label}", value=resets[0].value)
-            for op in adds:
-                for src, src_slice, dst_slice in into_input.get(
-                    op, [(op.src, op.src_slice, op.dst_slice)]
-                ):
-                    chain.add(src, src_slice, dst_slice)
-            tile_ops[tile][:0] = chain.ops
-            x = chain.last
-        a, b = tile.start, tile.stop
-        ops = []
-        for op in tile_ops[tile]:
-            if isinstance(op, tuple):
-                op = DotInc(_new(enc, enc.initial_value[a:b], label), x, op[1],
-                            tag=f"{ens} encoding, {label}")
-            ops.append(op)
-            placed[op] = tile
-        new_ops[:0] = ops
-    model.operators[:] = [op for op in model.operators if op not in removed] + new_ops
-    for op, where in placed.items():
-        if not isinstance(where, Tile):
-            placed[op] = components(where)
-    return placed
+                _, reset, syn, copies = form
+                self.removed.update({reset, syn, *copies})
+                targets = [(c, c.dst, c.src_slice, c.dst_slice) for c in copies]
+            else:
+                targets = [(dec, dec.Y, None, None)]
+            for original, dst, src_slice, dst_slice in targets:
+                chain = _Chain(shares[0], f"{tag} to {dst.name}")
+                for share in shares:
+                    chain.add(share)
+                chain.ops.append(Copy(chain.last, dst, src_slice=src_slice,
+                                      dst_slice=dst_slice, inc=True,
+                                      tag=f"{tag}, tiles' sum"))
+                self.sums += [(op, original) for op in chain.ops]
+                into_inputs[original] = [(sh, src_slice, dst_slice) for sh in shares]
+
+    def inputs(self, writers, into_inputs):
+        """Each tile's own copy of the ensemble's input, summed from the values nengo
+        adds into it (so a tile never waits for the ensemble's component within a
+        step): the same Reset and parts, in nengo's order, a connection from a tiled
+        ensemble by that ensemble's shares. ``writers`` are the original operators
+        that set or increment the input, in nengo's step order."""
+        ens_in = self.plan["encoders"].X
+        enc = self.plan["encoders"].A
+        resets = [op for op in writers if isinstance(op, Reset) and op.dst is ens_in]
+        adds = [op for op in writers if op not in resets]
+        own_input = (
+            len(resets) == 1
+            and writers[0] is resets[0]
+            and all(isinstance(op, Copy) and op.dst is ens_in and op.inc for op in adds)
+        )
+        for tile in self.tiles:
+            a, b = tile.start, tile.stop
+            label = f"tile {tile.index}"
+            x = ens_in  # without a plain sum to copy, read the ensemble's own input
+            ops = []
+            if own_input:
+                chain = _Chain(ens_in, f"input of {label}", value=resets[0].value)
+                for op in adds:
+                    for src, src_slice, dst_slice in into_inputs.get(
+                        op, [(op.src, op.src_slice, op.dst_slice)]
+                    ):
+                        chain.add(src, src_slice, dst_slice)
+                ops += chain.ops
+                x = chain.last
+            for op in self.tile_ops[tile]:
+                if isinstance(op, tuple):
+                    op = DotInc(_new(enc, enc.initial_value[a:b], label), x, op[1],
+                                tag=f"{self.ens} encoding, {label}")
+                ops.append(op)
+            self.tile_ops[tile] = ops
 
 
 def split_tiled_ensembles(model, obj_components, components):
@@ -341,7 +334,7 @@ def split_tiled_ensembles(model, obj_components, components):
         The partition: objects and `Tile`\\ s -> component.
     components : callable
         Operator -> the components that run it (`OperatorAssigner.components`), for
-        the operators whose copies take their place.
+        the operators whose place the sums of the tiles' shares take.
 
     Returns
     -------
@@ -355,17 +348,47 @@ def split_tiled_ensembles(model, obj_components, components):
             by_ensemble[key.ensemble].append(key)
     done = model.__dict__.setdefault("tiled_ensembles", {})
     todo = [ens for ens in by_ensemble if ens not in done]
-    for ens in todo:
-        uses = _Uses(model.operators)  # again: an earlier rewrite changed them
-        tiles = sorted(by_ensemble[ens], key=lambda t: t.index)
-        plan = _plan(model, ens, uses)
-        if isinstance(plan, str):
-            warnings.warn(TilingWarning(
-                f"{ens} is kept whole on one component although the partitioner "
-                f"tiled it: {plan}"))
-            done[ens] = {}
-            continue
-        done[ens] = _rewrite(model, ens, tiles, plan, components)
+    if todo:
+        # One pass over the model for all ensembles: their plans read the operators
+        # as nengo built them, and the rewrites are applied together at the end.
+        uses = _Uses(model.operators)
+        slots = model.__dict__.get("seed_slots", {})
+        position = {op: i for i, op in enumerate(model.operators)}
+        rewrites = []
+        for ens in todo:
+            plan = _plan(model, ens, uses, position)
+            if isinstance(plan, str):
+                warnings.warn(TilingWarning(
+                    f"{ens} is kept whole on one component although the partitioner "
+                    f"tiled it: {plan}"))
+                done[ens] = {}
+                continue
+            tiles = sorted(by_ensemble[ens], key=lambda t: t.index)
+            rewrites.append(_Rewrite(ens, tiles, plan))
+        into_inputs = {}
+        for rewrite in rewrites:
+            rewrite.outputs(model, into_inputs)
+        for rewrite in rewrites:
+            ens_in = rewrite.plan["encoders"].X
+            writers = sorted(
+                (op for op in uses.writers[ens_in.base]
+                 if any(s.base is ens_in.base for s in op.sets + op.incs)),
+                key=lambda op: slots.get(op, len(slots) + position[op]),
+            )
+            rewrite.inputs(writers, into_inputs)
+        removed = set().union(*(r.removed for r in rewrites)) if rewrites else set()
+        added = []
+        for rewrite in rewrites:
+            placed = {}
+            for tile in rewrite.tiles:
+                for op in rewrite.tile_ops[tile]:
+                    placed[op] = tile
+                    added.append(op)
+            for op, original in rewrite.sums:
+                placed[op] = tuple(components(original))
+                added.append(op)
+            done[rewrite.ens] = placed
+        model.operators[:] = [op for op in model.operators if op not in removed] + added
     live = set(model.operators)
     op_components = model.__dict__.setdefault("op_components", {})
     placed = {}
