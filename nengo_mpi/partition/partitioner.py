@@ -110,10 +110,11 @@ class Partitioner:
         self.whole = {}
 
     def __repr__(self):
-        return "%s(n_components=%d%s)" % (
+        return "%s(n_components=%d%s%s)" % (
             type(self).__name__,
             self.n_components,
             "" if self.func is None else ", func=%s" % _func_name(self.func),
+            "" if self.tile_size == DEFAULT_TILE_SIZE else ", tile_size=%r" % self.tile_size,
         )
 
     def partition(self, network, assignments=None):
