@@ -247,3 +247,14 @@ def test_calibrate_writes_costs_that_load(tmp_path, monkeypatch, fresh_cache):
     assert costs.neuron["LIF"] > 0 and costs.neuron["default"] >= costs.neuron["LIF"]
     assert costs.per_feature["python"] > 1e-7  # the Python Nodes' network was fitted
     assert costs.machine["network_measured"] is False
+
+
+def test_writing_costs_replaces_what_was_loaded(tmp_path, monkeypatch, fresh_cache):
+    from nengo_mpi.partition.calibrate import write_costs
+
+    path = tmp_path / "costs.json"
+    monkeypatch.setenv(cost_model.COSTS_ENV, str(path))
+    write_costs(only("python", 1e-6), str(path))
+    assert load_costs().per_feature["python"] == 1e-6
+    write_costs(only("python", 2e-6), str(path))
+    assert load_costs().per_feature["python"] == 2e-6

@@ -27,6 +27,7 @@ import nengo
 import numpy as np
 from scipy.optimize import nnls
 
+from . import cost_model
 from .cost_model import FEATURES, Costs, ObjectCost, object_costs, shipped_costs
 
 #: The rates-to-spikes types the engine runs natively, besides the deterministic ones
@@ -326,6 +327,7 @@ def write_costs(costs, path):
         json.dump(costs.to_dict(), f, indent=1, sort_keys=True)
         f.write("\n")
     os.replace(partial, path)
+    cost_model.forget_loaded()  # this process reads the new file from now on
 
 
 def main(argv):

@@ -169,6 +169,11 @@ def shipped_costs():
 _loaded = {}
 
 
+def forget_loaded():
+    """Forget the costs read so far, so that the next `load_costs` reads its file."""
+    _loaded.clear()
+
+
 def load_costs(path=None):
     """The calibrated costs of this machine, or the shipped defaults.
 
