@@ -95,9 +95,8 @@ from run import ENV, cpu_name  # noqa: E402  pylint: disable=wrong-import-positi
 
 import nengo_mpi  # noqa: E402  pylint: disable=wrong-import-position
 from nengo_mpi.partition import network_probe  # noqa: E402
-from nengo_mpi.partition.cost_model import (  # noqa: E402
-    connection_bytes, load_costs, object_costs)
-from nengo_mpi.partition.graph import endpoint_object  # noqa: E402
+from nengo_mpi.partition.cost_model import load_costs, object_costs  # noqa: E402
+from nengo_mpi.planning import Plan  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 MPIRUN = os.path.join(BIN, "mpirun")
@@ -300,21 +299,12 @@ def exact_load(name, n_ranks, steps, repeats):
 
 # ------------------------------------------------------------------------ cost model
 def model_load(net, assignments, n_ranks, costs):
-    """The load of ``net`` split by ``assignments``, costed by the package's cost model
-    (`nengo_mpi.partition.cost_model`, as the partitioner and `nengo_mpi.plan` cost
-    it), without building the network."""
-    per_object = object_costs(net)
-    compute = [costs.component] * n_ranks
-    for obj, cost in per_object.items():
-        compute[assignments[obj]] += cost.seconds(costs)
-    messages = []
-    for conn in net.all_connections:
-        pre = assignments[endpoint_object(conn.pre_obj)]
-        post = assignments[endpoint_object(conn.post_obj)]
-        if pre != post:
-            messages.append((pre, post, connection_bytes(conn), conn.synapse is None,
-                             None, None))
-    return Load(compute, messages)
+    """The load of ``net`` split by ``assignments``, as `nengo_mpi.plan` costs it (the
+    package's cost model, tiles included), without building the network."""
+    plan = Plan(n_ranks, costs, assignments, object_costs(net), net)
+    return Load(list(plan.compute),
+                [(src, dst, nbytes, same, None, None)
+                 for src, dst, nbytes, same in plan.channels])
 
 
 # ------------------------------------------------------------------------ measurements

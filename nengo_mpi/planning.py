@@ -31,10 +31,33 @@ from .partition.cost_model import (
 )
 from .partition.graph import endpoint_object
 from .partition.partitioner import Partitioner
-from .partition.tiles import Tile
+from .partition.tiles import Tile, decoded_dimensions
 
 #: Above this many ranks, the table shows the busiest ranks and a summary.
 FULL_TABLE_RANKS = 16
+
+
+def _channels(network, assignments, tiles):
+    """``(src, dst, bytes, same_step)`` of every value crossing ranks each step: a cut
+    connection's output, and a tile's input parts and decoded shares when the tile is
+    away from its ensemble's rank."""
+    channels = []
+    for conn in network.all_connections:
+        src = assignments[endpoint_object(conn.pre_obj)]
+        dst = assignments[endpoint_object(conn.post_obj)]
+        if src != dst:
+            channels.append((src, dst, connection_bytes(conn), conn.synapse is None))
+    itemsize = np.dtype(nengo.rc.float_dtype).itemsize
+    decoded = decoded_dimensions(network, tiles)
+    for ens, ens_tiles in tiles.items():
+        home = assignments[ens]
+        for tile in ens_tiles:
+            r = assignments[tile]
+            if r != home:
+                # Written by synapses, so read a step later (nengo_mpi.lower.tiling).
+                channels.append((home, r, ens.dimensions * itemsize, False))
+                channels.append((r, home, decoded[ens] * itemsize, False))
+    return channels
 
 
 class Plan:
@@ -56,7 +79,10 @@ class Plan:
     costs : Costs
         The costs used (see ``costs.source``).
     assignments : dict
-        Ensemble or Node -> rank.
+        Ensemble, Node or `Tile` -> rank.
+    channels : list
+        ``(src rank, dst rank, bytes, same_step)`` for every value that crosses
+        between ranks each step.
     """
 
     def __init__(self, n_ranks, costs, assignments, per_object, network, cores=None):
@@ -81,16 +107,12 @@ class Plan:
                 self.neurons[r] += obj.n_neurons
             elif isinstance(obj, nengo.Ensemble) and obj not in tiles:
                 self.neurons[r] += obj.n_neurons
+        self.channels = _channels(network, assignments, tiles)
         self.bytes_sent = np.zeros(n, dtype=np.int64)
         self.bytes_received = np.zeros(n, dtype=np.int64)
         self.channel_ends = np.zeros(n, dtype=np.int64)
         pairs = set()
-        for conn in network.all_connections:
-            src = assignments[endpoint_object(conn.pre_obj)]
-            dst = assignments[endpoint_object(conn.post_obj)]
-            if src == dst:
-                continue
-            nbytes = connection_bytes(conn)
+        for src, dst, nbytes, _ in self.channels:
             self.bytes_sent[src] += nbytes
             self.bytes_received[dst] += nbytes
             self.channel_ends[src] += 1
@@ -98,22 +120,6 @@ class Plan:
             # The engine sends all channels from one rank to another in one message
             # per step (same-step ones in runs; counted as one here).
             pairs.add((src, dst))
-        itemsize = np.dtype(nengo.rc.float_dtype).itemsize
-        for ens, ens_tiles in tiles.items():
-            home = assignments[ens]
-            decoded = sum(c.size_out for c in network.all_connections if c.pre_obj is ens)
-            for tile in ens_tiles:
-                r = assignments[tile]
-                if r == home:
-                    continue
-                # The tile gets its input's parts and sends its decoded shares.
-                for src, dst, nbytes in ((home, r, ens.dimensions * itemsize),
-                                         (r, home, decoded * itemsize)):
-                    self.bytes_sent[src] += nbytes
-                    self.bytes_received[dst] += nbytes
-                    self.channel_ends[src] += 1
-                    self.channel_ends[dst] += 1
-                    pairs.add((src, dst))
         self.messages = np.zeros(n, dtype=np.int64)
         for src, dst in pairs:
             self.messages[src] += 1

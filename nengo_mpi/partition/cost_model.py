@@ -268,9 +268,11 @@ class ObjectCost:
 
     Attributes
     ----------
-    features : dict
-        Feature name -> units per step (see `FEATURES`), plus ``"neurons"`` as a
-        dict of neuron type name -> neurons.
+    units : dict
+        Feature name -> units per step (see `FEATURES`).
+    neurons : dict
+        Neuron type name -> neurons stepped (a rates-to-spikes type counts its base
+        type too).
     state_bytes : int
         Bytes of the model state it holds (signals, matrices), not counting probe data.
     """

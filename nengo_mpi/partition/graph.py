@@ -12,6 +12,8 @@ from nengo.connection import LearningRule
 from nengo.ensemble import Neurons
 from nengo.exceptions import BuildError
 
+from .tiles import decoded_dimensions
+
 
 class ObjectGraph:
     """An undirected, vertex- and edge-weighted graph.
@@ -256,15 +258,12 @@ def build_object_graph(network, costs=None, tiles=None):
     vertices = list(network.all_ensembles) + list(network.all_nodes)
     vertices += [tile for ens_tiles in tiles.values() for tile in ens_tiles]
     graph = ObjectGraph(vertices, vertex_weights(network, vertices, costs, tiles))
-    decoded = {}
-    for conn in network.all_connections:
-        if conn.pre_obj in tiles:
-            decoded[conn.pre_obj] = decoded.get(conn.pre_obj, 0) + conn.size_out
+    decoded = decoded_dimensions(network, tiles)
     for ens, ens_tiles in tiles.items():
         # A tile receives the values its ensemble's input is summed from, and sends its
         # filtered share of each decoded connection: values written at the end of a
         # step and read in the next, like any synapse's (see nengo_mpi.lower.tiling).
-        weight = ens.dimensions + decoded.get(ens, 0)
+        weight = ens.dimensions + decoded[ens]
         for tile in ens_tiles:
             graph.add_edge(graph.index[ens], graph.index[tile], max(1, weight))
     for conn in network.all_connections:

@@ -148,3 +148,13 @@ def make_tiles(network, tile_size):
         bounds = [ens.n_neurons * k // count for k in range(count + 1)]
         tiles[ens] = [Tile(ens, k, bounds[k], bounds[k + 1]) for k in range(count)]
     return tiles, whole
+
+
+def decoded_dimensions(network, tiled):
+    """Tiled ensemble -> the dimensions its connections decode, summed: what each of
+    its tiles sends its ensemble every step (one share per connection)."""
+    decoded = dict.fromkeys(tiled, 0)
+    for conn in network.all_connections:
+        if conn.pre_obj in decoded:
+            decoded[conn.pre_obj] += conn.size_out
+    return decoded
