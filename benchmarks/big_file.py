@@ -41,23 +41,8 @@ from nengo_mpi.lower.ownership import OwnershipBuilder  # noqa: E402
 from nengo_mpi.lower.program import lower_model  # noqa: E402
 from nengo_mpi.files.saving import write_model  # noqa: E402
 
-
-def grid(rows, cols, neurons, seed=0):
-    """``rows x cols`` ensembles, each feeding its right and lower neighbour."""
-    with nengo.Network(seed=seed) as net:
-        stim = nengo.Node(0.5, label="stim")
-        ens = [[nengo.Ensemble(neurons, 1, label=f"e{r}_{c}") for c in range(cols)]
-               for r in range(rows)]
-        nengo.Connection(stim, ens[0][0])
-        for r in range(rows):
-            for c in range(cols):
-                if c + 1 < cols:
-                    nengo.Connection(ens[r][c], ens[r][c + 1], synapse=0.005)
-                if r + 1 < rows:
-                    nengo.Connection(ens[r][c], ens[r + 1][c], synapse=0.005)
-        nengo.Probe(ens[-1][-1], synapse=0.01, label="corner")
-        nengo.Probe(ens[0][0].neurons, label="first_spikes")
-    return net
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from models import grid  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def peak_rss_mib():

@@ -201,6 +201,26 @@ def spa_sequence_routed(dimensions=64, seed=0):
 
 
 #: name -> (build function, neurons it simulates is computed from the built model).
+def grid(rows=50, cols=100, neurons=200, seed=0):
+    """k) ``rows x cols`` ensembles of ``neurons`` LIF (default 1,000,000 neurons), each
+    feeding its right and lower neighbour; one probe on the last, one on the first's
+    spikes (issue 5's million-neuron grid)."""
+    with nengo.Network(seed=seed) as net:
+        stim = nengo.Node(0.5, label="stim")
+        ens = [[nengo.Ensemble(neurons, 1, label=f"e{r}_{c}") for c in range(cols)]
+               for r in range(rows)]
+        nengo.Connection(stim, ens[0][0])
+        for r in range(rows):
+            for c in range(cols):
+                if c + 1 < cols:
+                    nengo.Connection(ens[r][c], ens[r][c + 1], synapse=0.005)
+                if r + 1 < rows:
+                    nengo.Connection(ens[r][c], ens[r + 1][c], synapse=0.005)
+        nengo.Probe(ens[-1][-1], synapse=0.01, label="corner")
+        nengo.Probe(ens[0][0].neurons, label="first_spikes")
+    return net
+
+
 MODELS = {
     "seed": seed_model,
     "cconv16": lambda: circular_convolution(16),
@@ -214,4 +234,6 @@ MODELS = {
     "spa_question": spa_question_control,
     "spa_cleanup": spa_cleanup,
     "spa_sequence": spa_sequence_routed,
+    "grid1m": grid,
+    "grid100k": lambda: grid(10, 50, 200),
 }

@@ -1,6 +1,7 @@
 """Time one backend on one model; prints one JSON line. Used by run.py, also under mpirun.
 
-Usage: one_run.py MODEL BACKEND SECONDS [--bits 32] [--profile]   (BACKEND: nengo, nengo_mpi)
+Usage: one_run.py MODEL BACKEND SECONDS [--bits 32] [--profile] [--no-cache]
+(BACKEND: nengo, nengo_mpi)
 
 Under ``mpirun -np N python -m nengo_mpi`` the nengo_mpi backend splits the model into
 N components, one per rank; in a plain process it uses one component.
@@ -32,9 +33,13 @@ def main():
     parser.add_argument("--bits", choices=["32", "64"], default="64")
     parser.add_argument("--profile", action="store_true",
                         help="after the timed run, profile 0.2 s more by operator kind")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="turn nengo's decoder cache off (every build solves)")
     args = parser.parse_args()
 
     nengo.rc["precision"]["bits"] = args.bits
+    if args.no_cache:
+        nengo.rc["decoder_cache"]["enabled"] = "False"
     net = MODELS[args.model]()
     n_neurons = sum(e.n_neurons for e in net.all_ensembles)
     t0 = time.perf_counter()

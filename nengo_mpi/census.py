@@ -39,8 +39,5 @@ def record_split(sim):
 
 def fallback_classes(sim):
     """Names of the classes whose operators run through Python in ``sim``."""
-    names = set()
-    for program in sim._lowered.programs:  # pylint: disable=protected-access
-        for rec in program.fallback_ops():
-            names.add(describe(fallback_subject(rec.op) or type(rec.op)))
-    return sorted(names)
+    return sorted({describe(fallback_subject(op) or type(op))
+                   for op in sim._fallbacks})  # pylint: disable=protected-access

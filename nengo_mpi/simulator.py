@@ -1,7 +1,9 @@
 """`nengo_mpi.Simulator`: nengo.Simulator's interface on the C++/MPI engine."""
 
+import os
 import warnings
 
+import nengo
 import numpy as np
 from nengo.exceptions import (
     ReadonlyError, SimulationError, SimulatorClosed, ValidationError,
@@ -11,12 +13,18 @@ from nengo.utils.progress import Progress, ProgressTracker
 import nengo.utils.numpy as npext
 
 from .construction.construct import build_into, new_model
+from .construction.distributed import (
+    DISTRIBUTED_ENV, fetchable, make_order,
+)
+from .construction.shadow import overwrite_initial_value, rank_of_component
 from .census import record_split
-from .lower.kernels.neurons import NeuronTypeRng
+from .lower.fallback import PythonFallbackWarning, warn_fallbacks
 from .lower.program import lower_model
 from .partition import Partitioner
 from .runtime import session as mpi_session
+from .runtime import protocol
 from .runtime.controller import Runtime
+from .runtime.distributed_build import INITIAL, PARAMS, build_everywhere, fetch
 
 #: Steps per engine call when a progress bar is shown (the bar's resolution).
 PROGRESS_CHUNKS = 100
@@ -69,6 +77,9 @@ class Simulator:
         Whether the simulator has been closed.
     data : nengo.simulator.SimulationData
         Probe data and built objects' parameters.
+    distributed_build : bool
+        Whether every rank built and lowered its own components (distributed
+        construction; see the README) rather than rank 0 alone.
     model : nengo.builder.Model
         The built model.
     signals : Mapping
@@ -107,14 +118,71 @@ class Simulator:
             )
         self.partitioner = partitioner
 
-        self.model = new_model(dt, f"{network}, dt={dt:f}") if model is None else model
+        self._model = new_model(dt, f"{network}, dt={dt:f}") if model is None else model
 
         #: How many connections took their decoders from a worker or another rank.
         self.decoders_solved_ahead = 0
-        with ProgressTracker(progress_bar, Progress("Building", "Build")) as pt:
+        #: Distributed construction: the id the other ranks keep their parts under, and
+        #: the objects whose ``model.params`` here are shadows -> (rank, index) to fetch.
+        self._prebuilt = None
+        self._remote = {}
+        self._complete = False
+        built = None
+        if network is not None and model is None and save_file is None:
+            built = self._build_everywhere(network, session, partitioner, assignments,
+                                           optimize)
+        self.distributed_build = built is not None
+        if built is not None:
+            self._lowered = built.lowered
+        else:
+            self._build_here(network, session, partitioner, assignments, optimize,
+                             build_workers)
+        self._open(network, seed, session, save_file, probe_file)
+
+    def _open(self, network, seed, session, save_file, probe_file):
+        """Start the engines on the lowered model (the end of construction)."""
+        if network is not None:
+            record_split(self)
+
+        if seed is None:
+            if network is not None and network.seed is not None:
+                seed = network.seed + 1
+            else:
+                seed = np.random.randint(npext.maxint)
+        self.seed = seed
+        # Imported here: h5py costs memory that runs without files need not pay.
+        if save_file is not None:
+            from .files.saving import write_model  # pylint: disable=import-outside-toplevel
+
+            write_model(save_file, self._lowered, self._model, seed)
+        if probe_file is not None:
+            from .files.format import check_writable  # pylint: disable=import-outside-toplevel
+
+            check_writable(probe_file)
+        self._runtime = Runtime(self._lowered, self._model.dt, seed, session=session,
+                                label=str(self._model.label), prebuilt=self._prebuilt)
+        if probe_file is not None:
+            from .files.probes_out import ProbeWriter  # pylint: disable=import-outside-toplevel
+            from .files.saving import probe_table  # pylint: disable=import-outside-toplevel
+
+            self._probe_writer = ProbeWriter(
+                probe_file, probe_table(self._lowered, self._model), self._model.dt)
+        self._sim_data = self._model.params
+        self.data = _Data(self._sim_data, self._probe_writer, self._model,
+                          fetch=self._fetch_params if self._remote else None)
+        self._n_steps = 0
+        self._time = 0.0
+        self.closed = False
+        self.clear_probes()
+
+    def _build_here(self, network, session, partitioner, assignments, optimize,
+                    build_workers):
+        """Build the whole model in this process (decoders solved by workers or, under
+        MPI, by the other ranks), partition and lower every component."""
+        with ProgressTracker(self.progress_bar, Progress("Building", "Build")) as pt:
             if network is not None:
                 self.decoders_solved_ahead = build_into(
-                    self.model, network, build_workers=build_workers, session=session,
+                    self._model, network, build_workers=build_workers, session=session,
                     progress=pt.next_stage("Building", "Build"))
 
         if network is not None:
@@ -132,46 +200,85 @@ class Simulator:
             # Without a record of op owners there is nothing to split: one component.
             n_components = partitioner.n_components if self.assignments else 1
         self._lowered = lower_model(
-            self.model, self.assignments, n_components, optimize=optimize
+            self._model, self.assignments, n_components, optimize=optimize
         )
-        if network is not None:
-            record_split(self)
+        self._fallbacks = [rec.op for program in self._lowered.programs
+                           for rec in program.fallback_ops()]
 
-        if seed is None:
-            if network is not None and network.seed is not None:
-                seed = network.seed + 1
-            else:
-                seed = np.random.randint(npext.maxint)
-        self.seed = seed
-        # Imported here: h5py costs memory that runs without files need not pay.
-        if save_file is not None:
-            from .files.saving import write_model  # pylint: disable=import-outside-toplevel
+    def _build_everywhere(self, network, session, partitioner, assignments, optimize):
+        """Distributed construction (`nengo_mpi.construction.distributed`): every rank
+        builds and lowers its own components. Returns rank 0's `LocalBuild`, or None if
+        this network is built here alone (no MPI job, one component, a part that cannot
+        be sent, or ``$NENGO_MPI_DISTRIBUTED_BUILD`` set to 0)."""
+        if (session is None or session.size < 2 or partitioner.n_components < 2
+                or os.environ.get(DISTRIBUTED_ENV, "1") == "0"):
+            return None
+        try:
+            self.assignments = partitioner.partition(network, assignments=assignments)
+        except Exception:  # pylint: disable=broad-except
+            # Built here instead, as without distributed construction: nengo's build
+            # then reports a malformed network in its own words, and partitioning
+            # after it raises its own error again.
+            return None
+        order = make_order(self._model, network, self.assignments,
+                           partitioner.n_components, optimize)
+        with ProgressTracker(self.progress_bar, Progress("Building", "Build")) as pt:
+            with warnings.catch_warnings():
+                # Said below for the operators of every rank at once.
+                warnings.simplefilter("ignore", PythonFallbackWarning)
+                sim_id, built, fallbacks = build_everywhere(
+                    session, order, self._model, progress=pt.next_stage("Building", "Build"))
+        if built is None:
+            return None  # built here; the seeds given to the model stay nengo's
+        self._prebuilt = sim_id
+        # The other ranks keep what they built (for sim.data) until this one is gone,
+        # whether or not the engines open.
+        protocol.forget_later(self, sim_id)
+        self._fallbacks = [built.lowered.ops[i] for i in fallbacks]
+        warn_fallbacks(self._fallbacks)
+        index = {obj: i for i, obj in enumerate(fetchable(network))}
+        locality = built.locality
+        self._remote = {obj: (locality.owner_rank(obj), index[obj])
+                        for obj in locality.shadowed if obj in index}
+        self.decoders_solved_ahead = sum(
+            1 for obj in locality.shadowed if isinstance(obj, nengo.Connection))
+        return built
 
-            write_model(save_file, self._lowered, self.model, seed)
-        if probe_file is not None:
-            from .files.format import check_writable  # pylint: disable=import-outside-toplevel
+    def _fetch_params(self, objs):
+        """Put the real ``model.params`` of ``objs`` (shadows here) into the model."""
+        by_rank = {}
+        for obj in objs:
+            if obj in self._remote:
+                rank, index = self._remote[obj]
+                by_rank.setdefault(rank, []).append((obj, index))
+        for rank, items in by_rank.items():
+            values = fetch(mpi_session.active(), self._prebuilt, rank, PARAMS,
+                           [index for _, index in items])
+            for (obj, _), value in zip(items, values):
+                self._model.params[obj] = value
+                del self._remote[obj]
 
-            check_writable(probe_file)
-        self._runtime = Runtime(self._lowered, self.model.dt, seed, session=session,
-                                label=str(self.model.label))
-        if probe_file is not None:
-            from .files.probes_out import ProbeWriter  # pylint: disable=import-outside-toplevel
-            from .files.saving import probe_table  # pylint: disable=import-outside-toplevel
-
-            self._probe_writer = ProbeWriter(
-                probe_file, probe_table(self._lowered, self.model), self.model.dt)
-        self._sim_data = self.model.params
-        self.data = (SimulationData(self._sim_data) if self._probe_writer is None
-                     else _StreamedData(self._sim_data, self._probe_writer, self.model))
-        self._n_steps = 0
-        self._time = 0.0
-        self.closed = False
-        self.clear_probes()
+    def _complete_model(self):
+        """Replace every shadow in this rank's model by the real values (parameters
+        and signals' initial values), fetched from the ranks that built them."""
+        self._fetch_params(list(self._remote))
+        size = mpi_session.active().size
+        by_rank = {}
+        for index, (base, comp) in enumerate(self._lowered.home.items()):
+            rank = rank_of_component(comp, size)
+            if rank != 0 and not base.sparse:
+                by_rank.setdefault(rank, []).append((base, index))
+        for rank, items in by_rank.items():
+            values = fetch(mpi_session.active(), self._prebuilt, rank, INITIAL,
+                           [index for _, index in items])
+            for (base, _), value in zip(items, values):
+                overwrite_initial_value(base, value)
+        self._complete = True
 
     def __del__(self):
         if not getattr(self, "closed", True):
             warnings.warn(
-                f"Simulator with model={self.model} was deallocated while open. Please "
+                f"Simulator with model={self._model} was deallocated while open. Please "
                 "close simulators manually to ensure resources are properly freed.",
                 ResourceWarning,
             )
@@ -191,13 +298,13 @@ class Simulator:
         if self.signals is not None:
             signals = {k: np.array(v) for k, v in self.signals.items() if not k.readonly}
         return {
-            "model": self.model,
+            "model": self.model,  # complete: no shadow is pickled as a value
             "signals": signals,
             # Streamed probes are read back from their file (a restored simulator keeps
             # its data in memory).
             "probe_outputs": {
                 p: self._sim_data[p] if self._probe_writer is None else list(self.data[p])
-                for p in self.model.probes
+                for p in self._model.probes
             },
             "dt": self.dt,
             "seed": self.seed,
@@ -243,19 +350,32 @@ class Simulator:
         copy; putting its state back into the operator makes the pickled model (and a
         simulator restored from it) continue them too.
         """
-        states = None
-        for program in self._lowered.programs:
-            for rec in program.ops:
-                if isinstance(rec.reseed, NeuronTypeRng):
-                    if states is None:
-                        states = self._runtime.rng_states()
-                    op = self._lowered.ops[rec.order]
-                    op.state_extra["rng"].set_state(states[(program.component, rec.order)])
+        ops = self._lowered.ops
+        with_rng = {i for i, op in enumerate(ops)
+                    if isinstance(getattr(op, "state_extra", None), dict)
+                    and "rng" in op.state_extra}
+        if not with_rng:
+            return
+        for (_, order), state in self._runtime.rng_states().items():
+            if order in with_rng:
+                ops[order].state_extra["rng"].set_state(state)
+
+    @property
+    def model(self):
+        """(nengo.builder.Model) The built model.
+
+        After a distributed construction, this rank built the objects of other ranks as
+        shadows (placeholder values); the first look at the model fetches their real
+        parameters and signals from the ranks that built them.
+        """
+        if self._prebuilt is not None and not self._complete:
+            self._complete_model()
+        return self._model
 
     @property
     def dt(self):
         """(float) The time step of the simulator."""
-        return self.model.dt
+        return self._model.dt
 
     @dt.setter
     def dt(self, dummy):
@@ -283,7 +403,7 @@ class Simulator:
 
     def clear_probes(self):
         """Clear all probe histories."""
-        for probe in self.model.probes:
+        for probe in self._model.probes:
             self._sim_data[probe] = []
         self.data.reset()
 
@@ -450,7 +570,7 @@ class Simulator:
             writer.add(samples, self._n_steps)
             return
         for index, rows in samples.items():
-            self._sim_data[self.model.probes[index]].extend(rows)
+            self._sim_data[self._model.probes[index]].extend(rows)
 
     def trange(self, dt=None, sample_every=None):
         """Times matching the probed data (starting at ``dt``, as in nengo)."""
@@ -471,18 +591,26 @@ class Simulator:
         return self.dt * steps[steps % period < 1]
 
 
-class _StreamedData(SimulationData):
-    """``sim.data`` of a simulator that streams its probes to a file: probe data is read
-    back from the file (and the samples not yet written) on every lookup."""
+class _Data(SimulationData):
+    """``sim.data``: nengo's, but probe data streamed to a file (``writer``) is read
+    back from it (and the samples not yet written) on every lookup, and the parameters
+    of objects built on other ranks are fetched from there on first use (``fetch``)."""
 
-    def __init__(self, raw, writer, model):
+    def __init__(self, raw, writer, model, fetch=None):
         super().__init__(raw)
         self.writer = writer
-        self.index = {probe: i for i, probe in enumerate(model.probes)}
+        self.fetch = fetch
+        self.index = ({} if writer is None
+                      else {probe: i for i, probe in enumerate(model.probes)})
 
     def __getitem__(self, key):
         if key in self.index:
             data = self.writer.read(self.index[key])
             data.setflags(write=False)
             return data
+        if self.fetch is not None:
+            try:
+                self.fetch([key])
+            except TypeError:
+                pass  # not a nengo object (unhashable): nengo's own lookup says why
         return super().__getitem__(key)

@@ -7,6 +7,7 @@ from nengo.cache import get_default_decoder_cache
 from threadpoolctl import threadpool_limits
 
 from . import solve_memo
+from .synapse_memo import shared_discretisations
 from .prefetch import DecoderPrefetch, PrefetchBuilder, resolve_workers
 
 
@@ -44,7 +45,8 @@ def build_into(model, network, build_workers=None, session=None, progress=None):
         # process do too: then every decoder is the same whichever process solved it
         # and whatever the number of workers or ranks. Without workers the build is
         # nengo's in every respect, its BLAS threads included.
-        with threadpool_limits(limits=1) if prefetch is not None else nullcontext():
+        with threadpool_limits(limits=1) if prefetch is not None else nullcontext(), \
+                shared_discretisations():
             model.build(network, progress=progress)
     finally:
         # Not part of the built model (which is pickled with a Simulator).

@@ -132,7 +132,7 @@ def serve_solve(session, job_id):
     saved = rc_state()
     try:
         if job is not None:
-            _apply_rc(rc)
+            apply_rc(rc)
             solve_worker.JOB = job
         # One BLAS thread, as in a forked worker: the ranks share the cores.
         with threadpool_limits(limits=1):
@@ -149,10 +149,11 @@ def serve_solve(session, job_id):
     finally:
         solve_worker.JOB = None
         solve_worker.forget_scratch()
-        _apply_rc(saved)
+        apply_rc(saved)
 
 
-def _apply_rc(state):
+def apply_rc(state):
+    """Make nengo's settings those of ``state`` (from `rc_state`)."""
     for section, values in state.items():
         for key, value in values.items():
             nengo.rc[section][key] = value

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from nengo.builder.signal import Signal
 from nengo.exceptions import BuildError
 
+from ..construction.synapse_memo import shared_discretisations
 from .assign import OperatorAssigner
 from .channels import find_channels
 from .fallback import warn_fallbacks
@@ -84,7 +85,7 @@ class LoweredModel:
         return len(self.programs)
 
 
-def lower_model(model, obj_components, n_components, optimize=True):
+def lower_model(model, obj_components, n_components, optimize=True, local=None):
     """Lower ``model`` into `.LoweredModel` with ``n_components`` programs.
 
     Parameters
@@ -100,7 +101,16 @@ def lower_model(model, obj_components, n_components, optimize=True):
     optimize : bool, optional
         Merge same-kind operators within each component first (changes ``model``'s
         operators and signals, as nengo's optimizer does).
+    local : collection of int, optional
+        Only these components get their operators (the programs of the others have
+        their layout and probes, which are cheap, but no operators: another rank lowers
+        them under distributed construction). Default: every component.
     """
+    with shared_discretisations():
+        return _lower(model, obj_components, n_components, optimize, local)
+
+
+def _lower(model, obj_components, n_components, optimize, local):
     owners = op_owners(model)
     assigner = OperatorAssigner(model, obj_components, n_components)
     # Seed slots first: the operators tiles add draw no random numbers and must not
@@ -136,7 +146,25 @@ def lower_model(model, obj_components, n_components, optimize=True):
         layouts[ch.dst_component].add(ch.signal)
 
     programs = [Program(component=c, layout=layouts[c]) for c in range(n_components)]
+    # Channel and probe views first: then their ids do not depend on the views the
+    # operators' records add, which only the rank lowering a component makes.
+    for ch in channels:
+        ch.src_view = layouts[ch.src_component].view(ch.signal)
+        ch.dst_view = layouts[ch.dst_component].view(ch.signal)
+
+    for index, probe in enumerate(model.probes):
+        sig = model.sig[probe]["in"]
+        comp = writer_component.get(sig.base, assigner.component_of(probe))
+        layouts[comp].add(sig)
+        period = 1.0 if probe.sample_every is None else probe.sample_every / model.dt
+        programs[comp].probes.append(
+            ProbeRecord(index, comp, _probe_view(layouts[comp], sig), period, sig.shape,
+                        str(sig.dtype))
+        )
+
     for op, comp in placed:
+        if local is not None and comp not in local:
+            continue
         layout = layouts[comp]
         record = native_record(op, layout, model.dt)
         if record is None:
@@ -152,20 +180,6 @@ def lower_model(model, obj_components, n_components, optimize=True):
     warn_fallbacks(
         rec.op for program in programs for rec in program.ops if rec.method is None
     )
-
-    for ch in channels:
-        ch.src_view = layouts[ch.src_component].view(ch.signal)
-        ch.dst_view = layouts[ch.dst_component].view(ch.signal)
-
-    for index, probe in enumerate(model.probes):
-        sig = model.sig[probe]["in"]
-        comp = writer_component.get(sig.base, assigner.component_of(probe))
-        layouts[comp].add(sig)
-        period = 1.0 if probe.sample_every is None else probe.sample_every / model.dt
-        programs[comp].probes.append(
-            ProbeRecord(index, comp, _probe_view(layouts[comp], sig), period, sig.shape,
-                        str(sig.dtype))
-        )
 
     home = {}
     for comp, layout in enumerate(layouts):

@@ -5,6 +5,7 @@ import traceback
 
 from nengo.exceptions import BuildError
 
+from ..construction.shadow import rank_of_component
 from . import protocol, timing
 from .host import RankEngine
 from .signals import SimulatorSignals
@@ -44,6 +45,10 @@ class Runtime:
         The MPI job; None (or a job of one rank) runs every component here.
     label : str, optional
         What the ``--timing`` report calls this simulator.
+    prebuilt : int, optional
+        The id of a distributed construction (`nengo_mpi.runtime.distributed_build`):
+        every rank built its own programs, so nothing is shipped; ``lowered`` holds
+        only this rank's operators.
 
     Attributes
     ----------
@@ -51,7 +56,7 @@ class Runtime:
         The timing of every rank when the runtime was closed (if it ran any step).
     """
 
-    def __init__(self, lowered, dt, seed, session=None, label=None):
+    def __init__(self, lowered, dt, seed, session=None, label=None, prebuilt=None):
         self.session = session if session is not None and session.size > 1 else None
         self.label = label
         self.final_timing = None
@@ -64,7 +69,7 @@ class Runtime:
                                    lowered.n_seed_slots)
             self.host.make_fallback_steps(seed)
         else:
-            self._open_distributed(lowered, dt, seed)
+            self._open_distributed(lowered, dt, seed, prebuilt)
         layouts = [p.layout for p in lowered.programs]
         self.signals = SimulatorSignals(
             lowered.home,
@@ -77,10 +82,9 @@ class Runtime:
         if log is not None:
             log.opened(self)
 
-    def _open_distributed(self, lowered, dt, seed):
+    def _open_distributed(self, lowered, dt, seed, prebuilt):
         s = self.session
-        # Components are dealt round-robin; component 0 (Python objects) stays on rank 0.
-        self.rank_of = [c % s.size for c in range(lowered.n_components)]
+        self.rank_of = [rank_of_component(c, s.size) for c in range(lowered.n_components)]
         # Channel ids are MPI tags; the standard only promises tags up to 32767.
         from mpi4py import MPI  # pylint: disable=import-outside-toplevel
 
@@ -90,12 +94,17 @@ class Runtime:
                 f"{len(lowered.channels)} channels exceed this MPI's largest tag ({tag_ub})"
             )
         parts = protocol.ship(lowered, self.rank_of, s.size)
-        # Pickle before telling anyone: a failure here leaves the other ranks untouched.
-        shipped = [None] + [_pickle_part(parts[r], r) for r in range(1, s.size)]
-        self.sim_id = s.new_id()
+        if prebuilt is None:
+            # Pickle before telling anyone: a failure here leaves the other ranks
+            # untouched.
+            shipped = [None] + [_pickle_part(parts[r], r) for r in range(1, s.size)]
+            self.sim_id = s.new_id()
+        else:
+            self.sim_id = prebuilt
         protocol.send_command(s.comm, (protocol.OPEN, self.sim_id, dt, self.rank_of,
-                                       lowered.n_seed_slots, seed))
-        s.comm.scatter(shipped, root=0)
+                                       lowered.n_seed_slots, seed, prebuilt is not None))
+        if prebuilt is None:
+            s.comm.scatter(shipped, root=0)
         self.data_comm = s.comm.Dup()
         host, error = protocol.open_engine(
             s, self.data_comm, parts[0], self.rank_of, dt, lowered.n_seed_slots, seed

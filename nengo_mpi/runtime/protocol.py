@@ -3,8 +3,11 @@
 Rank 0 owns every Simulator; the other ranks hold only their components' engines and
 act on commands, in the order rank 0 issues them:
 
-- ``("open", sim_id, dt, rank_of, n_seed_slots, seed)`` then a scatter of each
-  rank's (programs, channels) and a gather of build errors;
+- ``("open", sim_id, dt, rank_of, n_seed_slots, seed, prebuilt)`` then, unless
+  ``prebuilt`` (each rank built its own programs: ``"build"`` below), a scatter of each
+  rank's (programs, channels); then a gather of build errors;
+- ``("build", sim_id)`` and ``("fetch", sim_id, rank, kind, indices)``: distributed
+  construction and what rank 0 fetches of it (`nengo_mpi.runtime.distributed_build`);
 - ``("run", sim_id, steps)`` then a gather of (new probe samples, error or None); an
   error raised by an operator is shipped to rank 0, which raises it (see `pack_error`);
 - ``("reset", sim_id, seed)``;
@@ -20,12 +23,14 @@ act on commands, in the order rank 0 issues them:
 - ``("solve", job_id)`` then a broadcast of the job and a scatter of each rank's chunks:
   solve decoders for rank 0's build and send each chunk's results to rank 0 as it is
   done (`nengo_mpi.construction.sources`);
+- ``("forget", sim_ids)``: drop what distributed constructions left (`forget_later`);
 - ``("exit", code)``: leave the serve loop with rank 0's exit code.
 """
 
 import pickle
 import time
 import traceback
+import weakref
 
 import numpy as np
 
@@ -39,6 +44,7 @@ READ, WRITE = "read", "write"
 TIMING, PROFILE = "timing", "profile"
 RNG, STEPS = "rng", "steps"
 SOLVE = "solve"
+FORGET = "forget"
 
 
 #: How long a serving rank polls for the next command before it starts sleeping
@@ -48,8 +54,28 @@ SPIN_SECONDS = 0.002
 MAX_NAP_SECONDS = 0.001
 
 
+#: Ids of distributed constructions whose Simulator rank 0 no longer has: the serving
+#: ranks are told to forget them with the next command (see `forget_later`).
+_forgotten = []
+
+
+def forget_later(sim, sim_id):
+    """Have the serving ranks forget what they keep of ``sim_id`` (its parameters, for
+    ``sim.data``) once ``sim`` is garbage. Nothing is sent from the collector, which
+    may run in the middle of anything: the ids wait for rank 0's next command."""
+    weakref.finalize(sim, _forgotten.append, sim_id)
+
+
 def send_command(comm, cmd):
     """Rank 0: send ``cmd`` to every serving rank (see `receive_command`)."""
+    while _forgotten:
+        ids = list(_forgotten)
+        del _forgotten[:len(ids)]
+        _broadcast(comm, (FORGET, ids))
+    _broadcast(comm, cmd)
+
+
+def _broadcast(comm, cmd):
     comm.Ibcast(np.ones(1, dtype=np.int8), root=0).Wait()
     comm.bcast(cmd, root=0)
 
@@ -143,14 +169,21 @@ def first_error(packed_by_rank):
 
 def serve(session):
     """The loop of every rank but 0; returns rank 0's exit code when told to exit."""
+    # pylint: disable=import-outside-toplevel
+    from . import distributed_build  # which imports this module
+
     comm = session.comm
     sims = {}
+    kept = {}  # sim_id -> what this rank built of it (distributed construction)
     while True:
         cmd = receive_command(comm)
         kind = cmd[0]
         if kind == OPEN:
-            _, sim_id, dt, rank_of, n_seed_slots, seed = cmd
-            part = comm.scatter(None, root=0)
+            _, sim_id, dt, rank_of, n_seed_slots, seed, prebuilt = cmd
+            if prebuilt:
+                part, kept[sim_id].part = kept[sim_id].part, None
+            else:
+                part = comm.scatter(None, root=0)
             data_comm = comm.Dup()
             host, error = open_engine(
                 session, data_comm, part, rank_of, dt, n_seed_slots, seed
@@ -214,6 +247,13 @@ def serve(session):
         elif kind == RESET:
             _, sim_id, seed = cmd
             sims[sim_id][0].reset(seed)
+        elif kind == distributed_build.BUILD:
+            distributed_build.serve_build(session, cmd[1], kept)
+        elif kind == distributed_build.FETCH:
+            distributed_build.serve_fetch(session, cmd, kept)
+        elif kind == FORGET:
+            for sim_id in cmd[1]:
+                kept.pop(sim_id, None)
         elif kind == CLOSE:
             _, sim_id = cmd
             if sim_id in sims:

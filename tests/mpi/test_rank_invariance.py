@@ -1,7 +1,8 @@
 """Run with: mpirun -np N python -m pytest --with-mpi tests/mpi (N = 2 and 3 in make test).
 
-The same seeded model must give bitwise-identical probe data however it is split and
-however many ranks run it, and match nengo.Simulator within nengo's own tolerances.
+The same seeded model must give bitwise-identical probe data however it is split, however
+many ranks run it and whether rank 0 or every rank builds it, and match nengo.Simulator
+within nengo's own tolerances.
 """
 
 import os
@@ -16,16 +17,29 @@ import models  # noqa: E402  pylint: disable=wrong-import-position
 
 import nengo  # noqa: E402
 import nengo_mpi  # noqa: E402
+from nengo_mpi.construction.distributed import DISTRIBUTED_ENV  # noqa: E402
 from nengo_mpi.runtime import session as mpi_session  # noqa: E402
 from nengo_mpi.runtime.spmd import on_root  # noqa: E402
 
 
-def _run(build, n_components, seconds, distributed):
+def _run(build, n_components, seconds, mode):
+    """Probe data and component count of one Simulator; ``mode`` is "1 process",
+    "distributed" (every rank builds its components) or "rank 0" (rank 0 builds and
+    lowers everything, ``NENGO_MPI_DISTRIBUTED_BUILD=0``)."""
     net = build()
     kwargs = dict(partitioner=nengo_mpi.Partitioner(n_components), progress_bar=False)
-    if distributed:
-        with nengo_mpi.Simulator(net, **kwargs) as sim:
-            return models.run_probes(sim, net, seconds), sim.n_components
+    if mode != "1 process":
+        saved = os.environ.get(DISTRIBUTED_ENV)
+        os.environ[DISTRIBUTED_ENV] = "1" if mode == "distributed" else "0"
+        try:
+            with nengo_mpi.Simulator(net, **kwargs) as sim:
+                assert sim.distributed_build == (mode == "distributed"), mode
+                return models.run_probes(sim, net, seconds), sim.n_components
+        finally:
+            if saved is None:
+                del os.environ[DISTRIBUTED_ENV]
+            else:
+                os.environ[DISTRIBUTED_ENV] = saved
     # With MPI initialised this process never forks build workers, so it solves the
     # decoders itself, with nengo's BLAS threads; the ranks solve with one thread each
     # (as workers do), and OpenBLAS's sums depend on its thread count for large
@@ -40,12 +54,12 @@ def _compare_all(build, seconds):
     from mpi4py import MPI  # pylint: disable=import-outside-toplevel
 
     size = MPI.COMM_WORLD.Get_size()
-    reference, _ = _run(build, 1, seconds, distributed=False)
+    reference, _ = _run(build, 1, seconds, "1 process")
     report = {"size": size, "identical": {}, "max_abs_vs_nengo": None}
     for n in sorted({2, 3, size}):
-        for distributed in (False, True):
-            data, n_comp = _run(build, n, seconds, distributed)
-            key = f"{n} components, {'%d ranks' % size if distributed else '1 process'}"
+        for mode in ("1 process", "rank 0", "distributed"):
+            data, n_comp = _run(build, n, seconds, mode)
+            key = f"{n} components, {size} ranks, {mode} build"
             report["identical"][key] = n_comp == n and all(
                 np.array_equal(a, b) for a, b in zip(reference, data)
             )

@@ -1,0 +1,218 @@
+"""Distributed construction: every rank builds and lowers what its own components need.
+
+Rank 0 partitions the network and seeds its objects, then sends every rank one
+`BuildOrder`: the network's description (cloudpickled, so a script's own functions
+travel by value), the seeds, the assignment of objects to components and the build
+settings. Every rank then, at the same time:
+
+1. builds the whole network with nengo's builder, its own ensembles and their
+   connections' decoder solves for real and everything else as shadows
+   (`nengo_mpi.construction.shadow`), so the model's structure is the same on every
+   rank;
+2. merges and orders the operators (the same everywhere, since they depend only on
+   that structure) and lowers into native records only its own components' operators.
+
+No program crosses ranks: each rank opens its engine on its own programs. Rank 0
+checks that every rank derived the same structure (`structure_digest`) before any
+engine starts, since a difference would mean ranks disagreeing about their messages.
+"""
+
+import contextlib
+import pickle
+import warnings
+import zlib
+from dataclasses import dataclass
+
+import cloudpickle
+import numpy as np
+from nengo.builder import Builder
+from nengo.builder.network import seed_network
+from threadpoolctl import threadpool_limits
+
+from ..lower.program import lower_model
+from . import solve_memo
+from .construct import new_model
+from .shadow import LocalBuilder, Locality, rank_of_component
+from .sources import apply_rc, rc_state
+from .synapse_memo import shared_discretisations
+
+#: Environment variable: set to 0 to build every model on rank 0 alone, as before
+#: distributed construction.
+DISTRIBUTED_ENV = "NENGO_MPI_DISTRIBUTED_BUILD"
+
+
+@dataclass
+class BuildOrder:
+    """What every rank needs to build its part of a network (sent once by rank 0)."""
+
+    network: object
+    seeds: dict
+    seeded: dict
+    assignments: dict
+    n_components: int
+    dt: float
+    label: str
+    optimize: bool
+    rc: dict
+    builders: dict
+
+
+@dataclass
+class LocalBuild:
+    """One rank's part of a distributed construction.
+
+    Attributes
+    ----------
+    model : nengo.builder.Model
+        The whole model's structure, with real values for what this rank runs.
+    lowered : nengo_mpi.lower.program.LoweredModel
+        Every component's layout and probes; operators only for this rank's components.
+    locality : Locality
+        What was built for real here.
+    digest : int
+        `structure_digest` of ``lowered``.
+    fallbacks : list of int
+        Global order of this rank's operators that run through Python.
+    """
+
+    model: object
+    lowered: object
+    locality: object
+    digest: int
+    fallbacks: list
+
+
+def own_builders(network):
+    """``{class: build function}`` of the build functions ``network``'s objects and
+    their parts (neuron types, synapses, solvers, learning rules, ...) resolve to.
+
+    They travel with the `BuildOrder` (by value when the script or a function defined
+    them), since the other ranks may never have run the code that registered them
+    (a script's or a function's ``Builder.register``).
+    """
+    found = {}
+    for obj in network.all_objects:
+        parts = [obj]
+        for attr in ("neuron_type", "noise", "solver", "synapse", "transform",
+                     "learning_rule_type", "output"):
+            value = getattr(obj, attr, None)
+            if isinstance(value, dict):
+                parts.extend(value.values())
+            elif isinstance(value, (list, tuple)):
+                parts.extend(value)
+            else:
+                parts.append(value)
+        for part in parts:
+            if part is None:
+                continue
+            for cls in type(part).__mro__:
+                if cls in Builder.builders:
+                    # nengo's own too: they pickle as a reference (module and name),
+                    # and a test or a library may register builders inside nengo's
+                    # own package.
+                    found[cls] = Builder.builders[cls]
+                    break
+    return found
+
+
+@contextlib.contextmanager
+def registered(builders):
+    """Within this block, nengo's `Builder` uses ``builders`` (``{class: function}``)."""
+    saved = {cls: Builder.builders.get(cls) for cls in builders}
+    Builder.builders.update(builders)
+    try:
+        yield
+    finally:
+        for cls, fn in saved.items():
+            if fn is None:
+                del Builder.builders[cls]
+            else:
+                Builder.builders[cls] = fn
+
+
+def make_order(model, network, assignments, n_components, optimize):
+    """The `BuildOrder` for ``network``, seeding ``model`` as nengo's build will.
+
+    Leaves numpy's global generator where it was: nengo's own build then draws the same
+    numbers from it as a plain build (its seeding keeps seeds already set).
+    """
+    state = np.random.get_state()
+    seed_network(network, seeds=model.seeds, seeded=model.seeded)
+    np.random.set_state(state)
+    return BuildOrder(network, dict(model.seeds), dict(model.seeded), dict(assignments),
+                      int(n_components), float(model.dt), str(model.label),
+                      bool(optimize), rc_state(), own_builders(network))
+
+
+def pack_order(order):
+    """``order`` as bytes for the other ranks, or None if part of it cannot travel (a
+    function, process or neuron type holding a lock, a file, ...)."""
+    try:
+        return cloudpickle.dumps(order, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # pylint: disable=broad-except
+        return None
+
+
+def unpack_order(payload):
+    """The `BuildOrder` a serving rank received (nengo's settings made rank 0's)."""
+    with warnings.catch_warnings():
+        # Said on rank 0 when the script made these objects; unpickling sets their
+        # parameters again (e.g. nengo's "Node.size_out is being overwritten").
+        warnings.simplefilter("ignore")
+        order = pickle.loads(payload)
+    apply_rc(order.rc)
+    return order
+
+
+def build_part(order, rank, size, model=None, progress=None):
+    """Build and lower rank ``rank``'s part of ``order``'s network; returns `LocalBuild`.
+
+    ``model`` is the model to build into (rank 0's own, seeded by `make_order`); other
+    ranks get a new one seeded from the order.
+    """
+    if model is None:
+        model = new_model(order.dt, order.label)
+        model.seeds.update(order.seeds)
+        model.seeded.update(order.seeded)
+    if not isinstance(model.builder, LocalBuilder):
+        model.builder = LocalBuilder()
+    locality = Locality(order.network, order.assignments, rank, size)
+    model.locality = locality
+    try:
+        # One BLAS thread, as every solve of a distributed or worker build: decoders
+        # do not depend on which process solved them.
+        with threadpool_limits(limits=1), shared_discretisations(), \
+                registered(order.builders):
+            model.build(order.network, progress=progress)
+    finally:
+        del model.locality  # not part of the built model (pickled with a Simulator)
+        solve_memo.forget(model)
+    local = {c for c in range(order.n_components) if rank_of_component(c, size) == rank}
+    lowered = lower_model(model, order.assignments, order.n_components,
+                          optimize=order.optimize, local=local)
+    fallbacks = [rec.order for p in lowered.programs for rec in p.ops if rec.method is None]
+    return LocalBuild(model, lowered, locality, structure_digest(lowered), fallbacks)
+
+
+def structure_digest(lowered):
+    """A checksum of what every rank must agree on: the operators in global order with
+    their signals' shapes and types, the channels, the seed slots, and every
+    component's buffer size and probes."""
+    crc = zlib.crc32(repr(lowered.n_seed_slots).encode())
+    for op in lowered.ops:
+        shapes = [(s.shape, s.dtype.str) for s in op.all_signals]
+        crc = zlib.crc32(f"{type(op).__name__}{shapes}".encode(), crc)
+    for ch in lowered.channels:
+        crc = zlib.crc32(repr((ch.tag, ch.src_component, ch.dst_component, ch.send_after,
+                               ch.recv_before, ch.same_step, ch.signal.shape, ch.src_view,
+                               ch.dst_view)).encode(), crc)
+    for program in lowered.programs:
+        crc = zlib.crc32(repr((program.layout.nbytes, [
+            (p.index, p.view, p.period, p.shape) for p in program.probes])).encode(), crc)
+    return crc
+
+
+def fetchable(network):
+    """The objects whose ``sim.data`` rank 0 may fetch from another rank, in an order
+    every rank agrees on (their index names them in a fetch)."""
+    return list(network.all_ensembles) + list(network.all_connections)
