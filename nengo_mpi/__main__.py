@@ -178,6 +178,7 @@ def main(argv=None):
     from .runtime import controller, protocol  # pylint: disable=import-outside-toplevel
 
     log = timing.start_log() if options["timing"] else None
+    session.serving = True
     try:
         code = run_target(kind, target, rest)
         controller.close_all()  # also keeps the final timing of simulators left open

@@ -1,6 +1,5 @@
 """`nengo_mpi.Simulator`: nengo.Simulator's interface on the C++/MPI engine."""
 
-import os
 import warnings
 
 import nengo
@@ -13,18 +12,17 @@ from nengo.utils.progress import Progress, ProgressTracker
 import nengo.utils.numpy as npext
 
 from .construction.construct import build_into, new_model
-from .construction.distributed import (
-    DISTRIBUTED_ENV, fetchable, make_order,
-)
+from .construction.distributed import distributes, fetchable
 from .construction.shadow import overwrite_initial_value, rank_of_component
 from .census import record_split
-from .lower.fallback import PythonFallbackWarning, warn_fallbacks
 from .lower.program import lower_model
 from .partition import Partitioner
 from .runtime import session as mpi_session
 from .runtime import protocol
 from .runtime.controller import Runtime
-from .runtime.distributed_build import INITIAL, PARAMS, build_everywhere, fetch
+from .runtime.distributed_build import (
+    INITIAL, PARAMS, construct_everywhere, fetch, save_everywhere,
+)
 
 #: Steps per engine call when a progress bar is shown (the bar's resolution).
 PROGRESS_CHUNKS = 100
@@ -128,7 +126,7 @@ class Simulator:
         self._remote = {}
         self._complete = False
         built = None
-        if network is not None and model is None and save_file is None:
+        if network is not None and model is None:
             built = self._build_everywhere(network, session, partitioner, assignments,
                                            optimize)
         self.distributed_build = built is not None
@@ -151,7 +149,10 @@ class Simulator:
                 seed = np.random.randint(npext.maxint)
         self.seed = seed
         # Imported here: h5py costs memory that runs without files need not pay.
-        if save_file is not None:
+        if save_file is not None and self._prebuilt is not None:
+            save_everywhere(session, self._prebuilt, save_file, seed, self._lowered,
+                            self._model)
+        elif save_file is not None:
             from .files.saving import write_model  # pylint: disable=import-outside-toplevel
 
             write_model(save_file, self._lowered, self._model, seed)
@@ -210,32 +211,19 @@ class Simulator:
         builds and lowers its own components. Returns rank 0's `LocalBuild`, or None if
         this network is built here alone (no MPI job, one component, a part that cannot
         be sent, or ``$NENGO_MPI_DISTRIBUTED_BUILD`` set to 0)."""
-        if (session is None or session.size < 2 or partitioner.n_components < 2
-                or os.environ.get(DISTRIBUTED_ENV, "1") == "0"):
+        if not distributes(session, partitioner):
             return None
-        try:
-            self.assignments = partitioner.partition(network, assignments=assignments)
-        except Exception:  # pylint: disable=broad-except
-            # Built here instead, as without distributed construction: nengo's build
-            # then reports a malformed network in its own words, and partitioning
-            # after it raises its own error again.
-            return None
-        order = make_order(self._model, network, self.assignments,
-                           partitioner.n_components, optimize)
         with ProgressTracker(self.progress_bar, Progress("Building", "Build")) as pt:
-            with warnings.catch_warnings():
-                # Said below for the operators of every rank at once.
-                warnings.simplefilter("ignore", PythonFallbackWarning)
-                sim_id, built, fallbacks = build_everywhere(
-                    session, order, self._model, progress=pt.next_stage("Building", "Build"))
-        if built is None:
-            return None  # built here; the seeds given to the model stay nengo's
+            done = construct_everywhere(session, network, partitioner, assignments,
+                                        optimize, self._model,
+                                        progress=pt.next_stage("Building", "Build"))
+        if done is None:
+            return None
+        sim_id, built, self._fallbacks, self.assignments = done
         self._prebuilt = sim_id
         # The other ranks keep what they built (for sim.data) until this one is gone,
         # whether or not the engines open.
         protocol.forget_later(self, sim_id)
-        self._fallbacks = [built.lowered.ops[i] for i in fallbacks]
-        warn_fallbacks(self._fallbacks)
         index = {obj: i for i, obj in enumerate(fetchable(network))}
         locality = built.locality
         self._remote = {obj: (locality.owner_rank(obj), index[obj])

@@ -123,8 +123,11 @@ def test_unpicklable_node_is_refused_naming_it(tmp_path):
     assert not os.listdir(tmp_path)  # nothing half-written left behind
 
 
-def test_simulator_save_file(tmp_path):
-    net = sine_squared()
+@pytest.mark.parametrize("make_net", [sine_squared, chain])
+def test_simulator_save_file(tmp_path, make_net):
+    """The saving simulator runs as the file it wrote: with ``chain``'s Poisson
+    neurons too, whose generator writing the file once left unseeded in the engine."""
+    net = make_net()
     path = tmp_path / "from_sim.h5"
     with nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(2), seed=5,
                              save_file=path, progress_bar=False) as sim:

@@ -18,6 +18,7 @@ engine starts, since a difference would mean ranks disagreeing about their messa
 """
 
 import contextlib
+import os
 import pickle
 import warnings
 import zlib
@@ -39,6 +40,13 @@ from .synapse_memo import shared_discretisations
 #: Environment variable: set to 0 to build every model on rank 0 alone, as before
 #: distributed construction.
 DISTRIBUTED_ENV = "NENGO_MPI_DISTRIBUTED_BUILD"
+
+
+def distributes(session, partitioner):
+    """Whether a network split by ``partitioner`` is built on every rank of
+    ``session`` (the MPI job, or None) rather than on rank 0 alone."""
+    return (session is not None and session.size > 1 and partitioner.n_components > 1
+            and os.environ.get(DISTRIBUTED_ENV, "1") != "0")
 
 
 @dataclass

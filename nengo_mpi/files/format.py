@@ -26,9 +26,13 @@ import numpy as np
 MODEL_FORMAT = "nengo_mpi model"
 PROBES_FORMAT = "nengo_mpi probes"
 CHECKPOINT_FORMAT = "nengo_mpi checkpoint"
+#: A file of some of a model file's components, written by one rank in a parallel save
+#: and reached through links from the model file (never opened on its own).
+MODEL_PART_FORMAT = "nengo_mpi model part"
 
 #: Version of each kind of file this code writes; readers accept exactly these.
-FORMAT_VERSIONS = {MODEL_FORMAT: 1, PROBES_FORMAT: 1, CHECKPOINT_FORMAT: 1}
+FORMAT_VERSIONS = {MODEL_FORMAT: 1, PROBES_FORMAT: 1, CHECKPOINT_FORMAT: 1,
+                   MODEL_PART_FORMAT: 1}
 
 
 #: What h5py raises on damaged structures (object headers, B-trees, datatypes).

@@ -10,6 +10,7 @@ between ranks. On file systems without POSIX locks (some Lustre mounts), set
 import os
 
 import cloudpickle
+import h5py
 import numpy as np
 
 from ..lower.channels import Channel
@@ -139,6 +140,15 @@ class ModelFile:
     def component_group(self, c):
         """The group of component ``c``, or a `FileFormatError` naming what is missing."""
         key = f"components/{c}"
+        link = self._link(c)
+        if isinstance(link, h5py.ExternalLink):
+            try:
+                return self.file[key]
+            except H5_ERRORS:
+                raise FileFormatError(
+                    f"{self.path!r}: component {c} is in the part file "
+                    f"{link.filename!r}, which is missing or unreadable (a file saved "
+                    "in parallel needs its part files next to it)") from None
         try:
             present = key in self.file
         except H5_ERRORS as e:
@@ -149,6 +159,13 @@ class ModelFile:
                 f"{self.n_components} is missing (damaged or incomplete file)"
             )
         return self.file[key]
+
+    def _link(self, c):
+        """The link that names component ``c``'s group (None if there is none)."""
+        try:
+            return self.file["components"].get(str(c), getlink=True)
+        except H5_ERRORS:
+            return None
 
     def check_components(self):
         """Raise `FileFormatError` if any component's group is missing."""

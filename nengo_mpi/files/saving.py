@@ -9,7 +9,9 @@ Layout of a model file (every dataset carries a CRC-32, see `.format`)::
                            the table of engine calls (see `.codec`)
     /probes/...            one row per probe: index, component, view, period, dtype,
                            ndim, shape (flattened), sample_every, label, name
-    /components/<c>/       one group per component, attrs: component, nbytes
+    /components/<c>/       one group per component, attrs: component, nbytes (after a
+                           parallel save, a link to the same group in the part file
+                           ``<file>.part<rank>`` of the rank that wrote it)
         buffer             uint8: the initial bytes of every signal
         views              compound: byte offset, dtype code, ndim, shape, strides
         channels           compound: every channel with an end in this component
@@ -27,6 +29,7 @@ kernel for) travel as cloudpickle bytes and run on whichever rank runs their com
 An operator cloudpickle cannot carry is refused here, naming its object.
 """
 
+import copy
 import datetime
 import os
 import uuid
@@ -44,10 +47,13 @@ from ..construction.construct import build_into, new_model
 from ..lower.ownership import op_owners
 from ..lower.program import lower_model
 from ..partition import Partitioner
+from ..construction.distributed import distributes
+from ..runtime import protocol, session as mpi_session
+from ..runtime.distributed_build import construct_everywhere, save_everywhere
 from ..runtime.host import slot_seeds
 from .codec import CallWriter, write_kinds
 from .format import (
-    MODEL_FORMAT, replace_atomically, stamp, temporary_name, write,
+    MODEL_FORMAT, MODEL_PART_FORMAT, replace_atomically, stamp, temporary_name, write,
 )
 
 MAX_DIMS = 4  # the engine's kMaxDims (cpp/signals/buffer.hpp)
@@ -92,6 +98,12 @@ def save(network, path, partitioner=None, dt=0.001, seed=None, assignments=None,
     build_workers : int, optional
         Worker processes that solve decoders, as in ``Simulator``.
 
+    Under ``python -m nengo_mpi`` with more than one rank (and one component), every
+    rank builds its own components and writes them (see the README's distributed
+    construction and `nengo_mpi.runtime.distributed_build.save_everywhere`): the file
+    then comes with one part file per other rank, ``<path>.part<rank>``, which must
+    stay next to it.
+
     Returns
     -------
     str
@@ -111,15 +123,33 @@ def save(network, path, partitioner=None, dt=0.001, seed=None, assignments=None,
             attr="partitioner",
         )
     model = new_model(dt, f"{network}, dt={dt:f}")
-    build_into(model, network, build_workers=build_workers)
+    session = mpi_session.active()
+    if session is not None and not session.serving:
+        session = None  # rank 0 of a program of its own: the other ranks are elsewhere
+    if distributes(session, partitioner):
+        done = construct_everywhere(session, network, partitioner, assignments, optimize,
+                                    model)
+        if done is not None:
+            sim_id, built, _, _ = done
+            try:
+                return save_everywhere(session, sim_id, path, _seed(network, seed),
+                                       built.lowered, model)
+            finally:
+                protocol.send_command(session.comm, (protocol.FORGET, [sim_id]))
+    build_into(model, network, build_workers=build_workers, session=session)
     obj_components = partitioner.partition(network, assignments=assignments)
     lowered = lower_model(model, obj_components, partitioner.n_components,
                           optimize=optimize)
-    if seed is None:
-        seed = network.seed + 1 if network.seed is not None else np.random.randint(
-            npext.maxint)
-    write_model(path, lowered, model, seed)
+    write_model(path, lowered, model, _seed(network, seed))
     return path
+
+
+def _seed(network, seed):
+    """The simulator seed a file runs with: ``seed``, else nengo's default."""
+    if seed is not None:
+        return seed
+    return network.seed + 1 if network.seed is not None else np.random.randint(
+        npext.maxint)
 
 
 def write_model(path, lowered, model, seed):
@@ -137,10 +167,38 @@ def write_model(path, lowered, model, seed):
         The simulator seed the file will run with.
     """
     path = os.fspath(path)
-    owners = op_owners(model)
-    seeds = slot_seeds(seed, lowered.n_seed_slots)
+    kinds = {}
     # Everything that can fail on the model's contents happens before the file exists.
-    pythons = [_python_blob(p, owners) for p in lowered.programs]
+    prepared = prepare_components(lowered, op_owners(model), seed, kinds,
+                                  range(lowered.n_components))
+    write_main(path, lowered, model, seed, kinds, prepared, {})
+
+
+def prepare_components(lowered, owners, seed, kinds, components):
+    """What `write_main` or `write_part` writes of ``components``: one
+    `_PreparedComponent` each, their engine calls' kinds added to ``kinds``.
+
+    Raises `BuildError` (naming the object) if a Python operator cannot be stored.
+    """
+    seeds = slot_seeds(seed, lowered.n_seed_slots)
+    by_component = {p.component: p for p in lowered.programs}
+    prepared = []
+    for c in components:
+        program = by_component[c]
+        prepared.append(_PreparedComponent(program, lowered.channels,
+                                           _python_blob(program, owners), kinds, seeds))
+    return prepared
+
+
+def write_main(path, lowered, model, seed, kinds, prepared, linked, commit=True):
+    """Write the model file ``path`` (under a temporary name, renamed when complete).
+
+    ``prepared`` are the components it holds itself (`prepare_components`); ``linked``
+    maps every other component to the part file that holds it (`write_part`, in the
+    same directory): the file links there, so readers see one file. With
+    ``commit=False`` the file keeps its temporary name, which is returned (the caller
+    renames it once the parts are in place).
+    """
     tmp = temporary_name(path)
     try:
         with h5py.File(tmp, "w") as f:
@@ -156,18 +214,54 @@ def write_model(path, lowered, model, seed):
                 "label": str(model.label),
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
             })
-            kinds = {}
             comps = f.create_group("components")
-            for program, python in zip(lowered.programs, pythons):
-                _write_component(comps.create_group(str(program.component)), program,
-                                 lowered.channels, python, kinds, seeds)
+            for part in prepared:
+                part.write(comps.create_group(str(part.component)))
+            for c, part_path in sorted(linked.items()):
+                # Relative: HDF5 looks for it next to this file, so the files can move
+                # together.
+                comps[str(c)] = h5py.ExternalLink(os.path.basename(part_path),
+                                                  f"/components/{c}")
             write_kinds(f.create_group("kinds"), kinds)
             _write_probes(f.create_group("probes"), lowered, model)
+        if not commit:
+            return tmp
         replace_atomically(tmp, path)
+        return path
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def part_path(path, rank):
+    """The part file rank ``rank`` writes its components to in a parallel save."""
+    return f"{os.fspath(path)}.part{rank}"
+
+
+def write_part(path, prepared):
+    """Write the components ``prepared`` to the part file ``path`` under its temporary
+    name (`commit_part` gives it its final name once every part is written)."""
+    tmp = temporary_name(path)
+    try:
+        with h5py.File(tmp, "w") as f:
+            stamp(f, MODEL_PART_FORMAT)
+            comps = f.create_group("components")
+            for part in prepared:
+                part.write(comps.create_group(str(part.component)))
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def commit_part(path, keep):
+    """Rename the written part file ``path`` to its final name (``keep``), or remove it."""
+    tmp = temporary_name(path)
+    if keep:
+        replace_atomically(tmp, path)
+    elif os.path.exists(tmp):
+        os.remove(tmp)
 
 
 class _CallRecorder:
@@ -185,55 +279,83 @@ class _CallRecorder:
         return call
 
 
-def _write_component(group, program, channels, python, kinds, seeds):
-    group.attrs["component"] = program.component
-    layout = program.layout
-    group.attrs["nbytes"] = layout.nbytes
-    write(group, "buffer", layout.initial_bytes())
+class _PreparedComponent:
+    """One component's datasets, computed before any file is opened.
 
-    views = np.zeros(len(layout.views), dtype=VIEW_DTYPE)
-    for i, (offset, code, shape, strides) in enumerate(layout.views):
-        if len(shape) > MAX_DIMS:
-            raise BuildError(f"a view of component {program.component} has "
-                             f"{len(shape)} dimensions (at most {MAX_DIMS})")
-        views[i]["offset"], views[i]["dtype"], views[i]["ndim"] = offset, code, len(shape)
-        views[i]["shape"][: len(shape)] = shape
-        views[i]["strides"][: len(strides)] = strides
-    write(group, "views", views)
+    Its engine calls' kind ids are those of the ``kinds`` table given; `renumber`
+    moves them to another table (a parallel save agrees on one table for every rank's
+    components after each rank has prepared its own).
+    """
 
-    mine = [ch for ch in channels if program.component in (ch.src_component,
-                                                             ch.dst_component)]
-    table = np.zeros(len(mine), dtype=CHANNEL_DTYPE)
-    for i, ch in enumerate(mine):
-        table[i] = (ch.tag, ch.src_component, ch.dst_component, ch.src_view, ch.dst_view,
-                    ch.send_after, ch.recv_before, ch.same_step)
-    write(group, "channels", table)
+    def __init__(self, program, channels, python, kinds, seeds):
+        self.component = program.component
+        layout = program.layout
+        self.nbytes = layout.nbytes
+        self.buffer = layout.initial_bytes()
 
-    native = [rec for rec in program.ops if rec.method is not None]
-    ops = CallWriter(kinds)
-    setup = CallWriter(kinds)
-    setup_ops = []
-    for i, rec in enumerate(native):
-        ops.add(rec.method, rec.args)
-        if rec.reseed is not None:
-            # The file fixes the seed, so what the hook would upload is known now.
-            recorder = _CallRecorder(handle=i)
-            rec.reseed(recorder, i, np.random.RandomState(seeds[rec.seed_slot]))
-            for method, args in recorder.calls:
-                setup.add(method, args)
-                setup_ops.append(i)
-    g = group.create_group("ops")
-    ops.write(g)
-    write(g, "order", np.asarray([rec.order for rec in native], dtype=np.int64))
-    write(g, "seed_slot", np.asarray([rec.seed_slot for rec in native], dtype=np.int64))
-    write(g, "label", [rec.label for rec in native], strings=True)
-    g = group.create_group("setup")
-    setup.write(g)
-    write(g, "op", np.asarray(setup_ops, dtype=np.int64))
+        views = np.zeros(len(layout.views), dtype=VIEW_DTYPE)
+        for i, (offset, code, shape, strides) in enumerate(layout.views):
+            if len(shape) > MAX_DIMS:
+                raise BuildError(f"a view of component {program.component} has "
+                                 f"{len(shape)} dimensions (at most {MAX_DIMS})")
+            views[i]["offset"], views[i]["dtype"] = offset, code
+            views[i]["ndim"] = len(shape)
+            views[i]["shape"][: len(shape)] = shape
+            views[i]["strides"][: len(strides)] = strides
+        self.views = views
 
-    if python is not None:
-        ds = write(group, "python", np.frombuffer(python[0], dtype=np.uint8))
-        ds.attrs["n_ops"] = python[1]
+        mine = [ch for ch in channels if program.component in (ch.src_component,
+                                                                 ch.dst_component)]
+        table = np.zeros(len(mine), dtype=CHANNEL_DTYPE)
+        for i, ch in enumerate(mine):
+            table[i] = (ch.tag, ch.src_component, ch.dst_component, ch.src_view,
+                        ch.dst_view, ch.send_after, ch.recv_before, ch.same_step)
+        self.channels = table
+
+        native = [rec for rec in program.ops if rec.method is not None]
+        self.ops = CallWriter(kinds)
+        self.setup = CallWriter(kinds)
+        setup_ops = []
+        for i, rec in enumerate(native):
+            self.ops.add(rec.method, rec.args)
+            if rec.reseed is not None:
+                # The file fixes the seed, so what the hook would upload is known now.
+                # A copy runs: a hook may act once per engine (`NeuronTypeRng`), and the
+                # live engine of a Simulator saving its model has not run it yet.
+                recorder = _CallRecorder(handle=i)
+                hook = copy.deepcopy(rec.reseed)
+                hook(recorder, i, np.random.RandomState(seeds[rec.seed_slot]))
+                for method, args in recorder.calls:
+                    self.setup.add(method, args)
+                    setup_ops.append(i)
+        self.setup_ops = np.asarray(setup_ops, dtype=np.int64)
+        self.order = np.asarray([rec.order for rec in native], dtype=np.int64)
+        self.seed_slot = np.asarray([rec.seed_slot for rec in native], dtype=np.int64)
+        self.labels = [rec.label for rec in native]
+        self.python = python
+
+    def renumber(self, mapping):
+        """Use kind ``mapping[k]`` wherever kind ``k`` was used."""
+        for writer in (self.ops, self.setup):
+            writer.kind_ids = [mapping[k] for k in writer.kind_ids]
+
+    def write(self, group):
+        group.attrs["component"] = self.component
+        group.attrs["nbytes"] = self.nbytes
+        write(group, "buffer", self.buffer)
+        write(group, "views", self.views)
+        write(group, "channels", self.channels)
+        g = group.create_group("ops")
+        self.ops.write(g)
+        write(g, "order", self.order)
+        write(g, "seed_slot", self.seed_slot)
+        write(g, "label", self.labels, strings=True)
+        g = group.create_group("setup")
+        self.setup.write(g)
+        write(g, "op", self.setup_ops)
+        if self.python is not None:
+            ds = write(group, "python", np.frombuffer(self.python[0], dtype=np.uint8))
+            ds.attrs["n_ops"] = self.python[1]
 
 
 def _python_blob(program, owners):

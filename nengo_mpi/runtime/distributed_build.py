@@ -10,35 +10,51 @@ Rank 0's model holds shadows for what other ranks built. ``("fetch", sim_id, ran
 kind, indices)`` asks ``rank`` for the real values: ``"params"`` (``model.params`` of
 `fetchable` objects, for ``sim.data``) or ``"initial"`` (initial values of base
 signals, by their place in ``lowered.home``, to complete a model being pickled).
+
+``("save", sim_id, path, seed)`` writes the model file in parallel: every rank its own
+components to a part file, rank 0 the model file that links to them (`save_everywhere`).
 """
 
+import os
 import pickle
 import traceback
 import warnings
+from types import SimpleNamespace
 
 from nengo.exceptions import BuildError
 
 from ..construction.distributed import (
-    build_part, fetchable, pack_order, unpack_order,
+    build_part, fetchable, make_order, pack_order, unpack_order,
 )
 from ..construction.shadow import rank_of_component
-from ..lower.fallback import PythonFallbackWarning
+from ..lower.fallback import PythonFallbackWarning, warn_fallbacks
+from ..lower.ownership import op_owners
 from . import protocol
 
-BUILD, FETCH = "build", "fetch"
+BUILD, FETCH, SAVE = "build", "fetch", "save"
 PARAMS, INITIAL = "params", "initial"
+
+class DistributedBuildWarning(UserWarning):
+    """A network is built on rank 0 alone although the job has several ranks."""
+
 
 #: Tag of the point-to-point replies to fetches (kept apart from other sends).
 FETCH_TAG = 7302
 
 
 class Kept:
-    """What a serving rank keeps of one distributed construction."""
+    """What a serving rank keeps of one distributed construction: its part until the
+    engine opens (or the model is saved), and what rank 0 may fetch."""
 
     def __init__(self, built, size, rank):
         lowered = built.lowered
         self.part = protocol.ship(lowered, [rank_of_component(c, size) for c in
                                             range(lowered.n_components)], size)[rank]
+        self.n_seed_slots = lowered.n_seed_slots
+        owners = op_owners(built.model)
+        # For the message that names the object of a Python operator a file cannot hold.
+        self.owners = {rec.op: owners.get(rec.op) for program in self.part[0]
+                       for rec in program.fallback_ops()}
         self.objects = fetchable(built.model.toplevel)
         self.params = built.model.params
         self.bases = list(lowered.home)
@@ -57,7 +73,8 @@ def build_everywhere(session, order, model, progress=None):
     sim_id : int
         The id the serving ranks keep their parts under.
     built : LocalBuild or None
-        Rank 0's part; None if ``order`` cannot be sent (the caller builds alone).
+        Rank 0's part; None if ``order`` cannot be sent or another rank cannot load it
+        (the caller builds alone; the latter with a `DistributedBuildWarning`).
     fallbacks : list of int
         Global order of every rank's operators that run through Python.
     """
@@ -69,6 +86,17 @@ def build_everywhere(session, order, model, progress=None):
     protocol.send_command(comm, (BUILD, sim_id))
     comm.bcast(payload, root=0)
     del payload
+    # Every rank must load the network before any builds: one that cannot (a class
+    # only rank 0 can import) leaves it to rank 0, as before distributed construction.
+    refused = [(rank, why) for rank, why in enumerate(comm.gather(None, root=0)) if why]
+    comm.bcast(not refused, root=0)
+    if refused:
+        rank, why = refused[0]
+        warnings.warn(DistributedBuildWarning(
+            f"rank {rank} could not load the network ({why}), so rank 0 builds it alone; "
+            "make every module the network's classes come from importable on every "
+            "rank to build it on all of them"), stacklevel=4)
+        return None, None, []
     built, error = None, None
     try:
         built = build_part(order, session.rank, session.size, model=model,
@@ -92,7 +120,7 @@ def build_everywhere(session, order, model, progress=None):
                     "NENGO_MPI_DISTRIBUTED_BUILD=0 meanwhile")
                 break
     if error is not None:
-        protocol.send_command(comm, (protocol.CLOSE, sim_id))
+        protocol.send_command(comm, (protocol.FORGET, [sim_id]))
         raise error
     fallbacks = sorted({i for _, found, _ in replies for i in found})
     return sim_id, built, fallbacks
@@ -103,10 +131,17 @@ def serve_build(session, sim_id, kept):
     and keep the part in ``kept`` (by ``sim_id``) until the engine opens."""
     comm = session.comm
     payload = comm.bcast(None, root=0)
-    reply = None
+    order, why = None, None
     try:
         order = unpack_order(payload)
-        del payload
+    except Exception as e:  # pylint: disable=broad-except
+        why = f"{type(e).__name__}: {e}"
+    del payload
+    comm.gather(why, root=0)
+    if not comm.bcast(None, root=0):
+        return  # some rank could not load it: rank 0 builds alone
+    reply = None
+    try:
         with warnings.catch_warnings():
             # Every rank opens nengo's decoder cache at once, and all but one find it
             # locked (and use it read-only): expected here, not news to the user.
@@ -143,3 +178,153 @@ def serve_fetch(session, cmd, kept):
     except Exception as e:  # pylint: disable=broad-except
         reply = ("error", f"{type(e).__name__}: {e}")
     session.comm.send(reply, dest=0, tag=FETCH_TAG)
+
+
+def construct_everywhere(session, network, partitioner, assignments, optimize, model,
+                         progress=None):
+    """Rank 0: partition ``network`` and build it on every rank (see `build_everywhere`).
+
+    Returns
+    -------
+    tuple or None
+        ``(sim_id, built, fallback_ops, assignments)``; None if the network is to be
+        built on rank 0 alone: partitioning failed (the build on rank 0 then reports a
+        malformed network in nengo's words, or partitioning after it raises its own
+        error again) or part of the network cannot be sent.
+    """
+    try:
+        assignments = partitioner.partition(network, assignments=assignments)
+    except Exception:  # pylint: disable=broad-except
+        return None
+    order = make_order(model, network, assignments, partitioner.n_components, optimize)
+    with warnings.catch_warnings():
+        # Said below for the operators of every rank at once.
+        warnings.simplefilter("ignore", PythonFallbackWarning)
+        sim_id, built, fallbacks = build_everywhere(session, order, model, progress)
+    if built is None:
+        return None  # built on rank 0 instead; the seeds given to the model are nengo's
+    fallback_ops = [built.lowered.ops[i] for i in fallbacks]
+    warn_fallbacks(fallback_ops)
+    return sim_id, built, fallback_ops, assignments
+
+
+def _prepare(programs, channels, n_seed_slots, owners, seed, components):
+    """``components`` (of ``programs``) prepared for a file, and the kinds they use."""
+    # pylint: disable=import-outside-toplevel
+    from ..files.saving import prepare_components  # h5py only when saving
+
+    kinds = {}
+    lowered = SimpleNamespace(programs=programs, channels=channels,
+                              n_seed_slots=n_seed_slots)
+    return prepare_components(lowered, owners, seed, kinds, components), kinds
+
+
+def _agreed_kinds(kinds_by_rank):
+    """One kind table for every rank: rank 0's, then each other rank's new kinds."""
+    agreed = {}
+    for kinds in kinds_by_rank:
+        for key in kinds:
+            agreed.setdefault(key, len(agreed))
+    return agreed
+
+
+def _renumber(prepared, kinds, agreed):
+    mapping = {local: agreed[key] for key, local in kinds.items()}
+    for part in prepared:
+        part.renumber(mapping)
+
+
+def save_everywhere(session, sim_id, path, seed, lowered, model):
+    """Rank 0: write the model of distributed construction ``sim_id`` to ``path``, every
+    rank its own components (before its engine opens).
+
+    Each rank writes its components to ``<path>.part<rank>`` and rank 0 writes ``path``
+    with its own components and links to the others: the file set loads at any rank
+    count like a file written by one process. Every file is written under a temporary
+    name; the parts take their final names only once every rank has written its part
+    and rank 0 its file, and the model file takes its name last. An error on any rank
+    removes every temporary file and is raised here, naming the rank.
+    """
+    # pylint: disable=import-outside-toplevel
+    from ..files.saving import part_path, write_main
+
+    comm = session.comm
+    path = os.path.abspath(os.fspath(path))
+    protocol.send_command(comm, (SAVE, sim_id, path, int(seed)))
+    prepared, kinds, error = None, {}, None
+    try:
+        mine = [c for c in range(lowered.n_components)
+                if rank_of_component(c, session.size) == 0]
+        prepared, kinds = _prepare(lowered.programs, lowered.channels,
+                                   lowered.n_seed_slots, op_owners(model), seed, mine)
+    except Exception as e:  # pylint: disable=broad-except
+        error = e
+    replies = comm.gather((list(kinds), None), root=0)
+    if error is None:
+        error = protocol.first_error(packed for _, packed in replies)
+    if error is not None:
+        comm.bcast(None, root=0)
+        raise error
+    agreed = _agreed_kinds([kinds] + [dict.fromkeys(k) for k, _ in replies[1:]])
+    comm.bcast(agreed, root=0)
+    _renumber(prepared, kinds, agreed)
+    replies = comm.gather(None, root=0)  # every part written (or why not)
+    error = protocol.first_error(replies)
+    linked = {c: part_path(path, rank_of_component(c, session.size))
+              for c in range(lowered.n_components)
+              if rank_of_component(c, session.size) != 0}
+    tmp = None
+    if error is None:
+        try:
+            tmp = write_main(path, lowered, model, seed, agreed, prepared, linked,
+                             commit=False)
+        except Exception as e:  # pylint: disable=broad-except
+            error = e
+    comm.bcast(error is None, root=0)
+    replies = comm.gather(None, root=0)  # every part renamed (or removed)
+    if error is None:
+        error = protocol.first_error(replies)
+    if error is not None:
+        if tmp is not None:
+            os.remove(tmp)
+        raise error
+    os.replace(tmp, path)  # last: the model file exists only when complete
+    return path
+
+
+def serve_save(session, cmd, kept):
+    """A serving rank's side of ``("save", sim_id, path, seed)``."""
+    # pylint: disable=import-outside-toplevel
+    from ..files.saving import commit_part, part_path, write_part
+
+    _, sim_id, path, seed = cmd
+    comm = session.comm
+    prepared, kinds, reply = None, {}, None
+    try:
+        programs, channels = kept[sim_id].part
+        prepared, kinds = _prepare(programs, channels, kept[sim_id].n_seed_slots,
+                                   kept[sim_id].owners, seed,
+                                   [p.component for p in programs])
+    except Exception as e:  # pylint: disable=broad-except
+        reply = protocol.pack_error(e, session.rank)
+    comm.gather((list(kinds), reply), root=0)
+    agreed = comm.bcast(None, root=0)
+    if agreed is None:
+        return
+    mine = part_path(path, session.rank)
+    error = None
+    try:
+        _renumber(prepared, kinds, agreed)
+        if prepared:
+            write_part(mine, prepared)
+    except Exception as e:  # pylint: disable=broad-except
+        error = protocol.pack_error(e, session.rank)
+    comm.gather(error, root=0)
+    keep = comm.bcast(None, root=0)
+    error = None
+    try:
+        if prepared:
+            commit_part(mine, keep)
+    except Exception as e:  # pylint: disable=broad-except
+        error = protocol.pack_error(e, session.rank)
+    comm.gather(error, root=0)

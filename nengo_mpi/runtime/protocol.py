@@ -6,8 +6,9 @@ act on commands, in the order rank 0 issues them:
 - ``("open", sim_id, dt, rank_of, n_seed_slots, seed, prebuilt)`` then, unless
   ``prebuilt`` (each rank built its own programs: ``"build"`` below), a scatter of each
   rank's (programs, channels); then a gather of build errors;
-- ``("build", sim_id)`` and ``("fetch", sim_id, rank, kind, indices)``: distributed
-  construction and what rank 0 fetches of it (`nengo_mpi.runtime.distributed_build`);
+- ``("build", sim_id)``, ``("fetch", sim_id, rank, kind, indices)`` and
+  ``("save", sim_id, path, seed)``: distributed construction, what rank 0 fetches of
+  it, and a parallel save of it (`nengo_mpi.runtime.distributed_build`);
 - ``("run", sim_id, steps)`` then a gather of (new probe samples, error or None); an
   error raised by an operator is shipped to rank 0, which raises it (see `pack_error`);
 - ``("reset", sim_id, seed)``;
@@ -251,6 +252,8 @@ def serve(session):
             distributed_build.serve_build(session, cmd[1], kept)
         elif kind == distributed_build.FETCH:
             distributed_build.serve_fetch(session, cmd, kept)
+        elif kind == distributed_build.SAVE:
+            distributed_build.serve_save(session, cmd, kept)
         elif kind == FORGET:
             for sim_id in cmd[1]:
                 kept.pop(sim_id, None)

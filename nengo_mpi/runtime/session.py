@@ -32,12 +32,17 @@ class Session:
         Control communicator (a duplicate of COMM_WORLD, so our collectives never
         interleave with a user's own MPI traffic).
     rank, size : int
+    serving : bool
+        On rank 0: whether the other ranks are serving its commands (under
+        ``python -m nengo_mpi`` or `nengo_mpi.runtime.spmd.on_root`). Work rank 0 may
+        do alone or share (`nengo_mpi.save`) is shared only then; a Simulator needs it.
     """
 
     def __init__(self, comm):
         self.comm = comm
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
+        self.serving = False
         self._next_id = 0
 
     def new_id(self):

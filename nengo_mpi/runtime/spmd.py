@@ -18,10 +18,13 @@ def on_root(fn, *args, **kwargs):
     s = mpi_session.start()
     outcome = None
     if s.rank == 0:
+        s.serving = True
         try:
             outcome = ("ok", fn(*args, **kwargs))
         except Exception as e:  # pylint: disable=broad-except
             outcome = ("error", f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
+        finally:
+            s.serving = False
         controller.close_all()
         protocol.send_command(s.comm, (protocol.EXIT, 0))
     else:

@@ -79,3 +79,50 @@ def test_failure_on_another_rank_during_construction_names_it():
         on_root(_failing_on_rank_1)
     distributed, same = on_root(_params_of_remote_objects)
     assert distributed and same
+
+
+def _class_only_rank_0_can_import():
+    import importlib  # pylint: disable=import-outside-toplevel
+    import os  # pylint: disable=import-outside-toplevel
+    import sys  # pylint: disable=import-outside-toplevel
+    import tempfile  # pylint: disable=import-outside-toplevel
+    import warnings  # pylint: disable=import-outside-toplevel
+
+    from nengo_mpi.runtime.distributed_build import (  # pylint: disable=import-outside-toplevel
+        DistributedBuildWarning,
+    )
+
+    directory = tempfile.mkdtemp(prefix="nengo_mpi_rank0_")
+    with open(os.path.join(directory, "rank0_only_types.py"), "w", encoding="utf-8") as f:
+        f.write("import nengo\n\n\nclass OwnLIF(nengo.LIF):\n    pass\n")
+    sys.path.insert(0, directory)
+    try:
+        module = importlib.import_module("rank0_only_types")
+        with nengo.Network(seed=4) as net:
+            a = nengo.Ensemble(20, 1, neuron_type=module.OwnLIF())
+            b = nengo.Ensemble(20, 1)
+            nengo.Connection(a, b)
+            probe = nengo.Probe(b, synapse=0.01)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sim = nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(2),
+                                      progress_bar=False)
+        with sim:
+            sim.run_steps(20)
+            ran = sim.data[probe].shape == (20, 1)
+        said = [str(w.message) for w in caught
+                if issubclass(w.category, DistributedBuildWarning)]
+        return sim.distributed_build, said, ran
+    finally:
+        sys.path.remove(directory)
+        sys.modules.pop("rank0_only_types", None)
+
+
+@pytest.mark.mpi(min_size=2)
+def test_network_another_rank_cannot_load_is_built_on_rank_0():
+    """A class only rank 0 can import: the other ranks cannot load the network, so
+    rank 0 builds it alone, says why, and the model runs."""
+    distributed, said, ran = on_root(_class_only_rank_0_can_import)
+    assert not distributed
+    assert len(said) == 1 and "rank0_only_types" in said[0], said
+    assert ran
