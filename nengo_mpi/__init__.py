@@ -16,12 +16,13 @@ __version__ = "0.1.0"
 
 from .partition import Partitioner
 from .lower.fallback import PythonFallbackWarning
+from .runtime.distributed_build import DistributedBuildWarning
 from .simulator import Simulator
 from .files.errors import FileFormatError
 from .planning import plan
 
 __all__ = [
-    "FileFormatError", "Partitioner", "PythonFallbackWarning", "Simulator", "load_probes",
+    "DistributedBuildWarning", "FileFormatError", "Partitioner", "PythonFallbackWarning", "Simulator", "load_probes",
     "plan", "save", "__version__",
 ]
 

@@ -92,10 +92,13 @@ def build_everywhere(session, order, model, progress=None):
     comm.bcast(not refused, root=0)
     if refused:
         rank, why = refused[0]
+        advice = ""
+        if why.startswith(("ModuleNotFoundError", "ImportError", "AttributeError")):
+            advice = ("; make every module the network's classes come from importable "
+                      "on every rank to build it on all of them")
         warnings.warn(DistributedBuildWarning(
-            f"rank {rank} could not load the network ({why}), so rank 0 builds it alone; "
-            "make every module the network's classes come from importable on every "
-            "rank to build it on all of them"), stacklevel=4)
+            f"rank {rank} could not load the network ({why}), so rank 0 builds it "
+            f"alone{advice}"), stacklevel=4)
         return None, None, []
     built, error = None, None
     try:
