@@ -12,6 +12,8 @@ from nengo.builder.neurons import SimNeurons
 from nengo.builder.operator import SimPyFunc
 from nengo.builder.processes import SimProcess
 
+from ..user_frame import user_stacklevel
+
 
 class PythonFallbackWarning(UserWarning):
     """A model part runs through its Python implementation instead of the C++ engine."""
@@ -47,5 +49,5 @@ def warn_fallbacks(ops):
             f"{describe(cls)} has no native kernel in nengo_mpi; it runs through its "
             "Python implementation, which is slower than the C++ engine",
             PythonFallbackWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )

@@ -29,6 +29,7 @@ from ..construction.distributed import (
 from ..construction.shadow import rank_of_component
 from ..lower.fallback import PythonFallbackWarning, warn_fallbacks
 from ..lower.ownership import op_owners
+from ..user_frame import user_stacklevel
 from . import protocol
 
 BUILD, FETCH, SAVE = "build", "fetch", "save"
@@ -98,7 +99,7 @@ def build_everywhere(session, order, model, progress=None):
                       "on every rank to build it on all of them")
         warnings.warn(DistributedBuildWarning(
             f"rank {rank} could not load the network ({why}), so rank 0 builds it "
-            f"alone{advice}"), stacklevel=4)
+            f"alone{advice}"), stacklevel=user_stacklevel())
         return None, None, []
     built, error = None, None
     try:
