@@ -13,7 +13,8 @@ import nengo.utils.numpy as npext
 
 from .construction.construct import build_into, new_model
 from .construction.distributed import distributes, fetchable
-from .construction.shadow import overwrite_initial_value, rank_of_component
+from .construction.shadow import overwrite_initial_value
+from .placement import rank_of_component
 from .census import record_split
 from .lower.program import lower_model
 from .partition import Partitioner
@@ -210,7 +211,8 @@ class Simulator:
         """Distributed construction (`nengo_mpi.construction.distributed`): every rank
         builds and lowers its own components. Returns rank 0's `LocalBuild`, or None if
         this network is built here alone (no MPI job, one component, a part that cannot
-        be sent, or ``$NENGO_MPI_DISTRIBUTED_BUILD`` set to 0)."""
+        be sent, a rank that cannot load it, or ``$NENGO_MPI_DISTRIBUTED_BUILD`` set to
+        0)."""
         if not distributes(session, partitioner):
             return None
         with ProgressTracker(self.progress_bar, Progress("Building", "Build")) as pt:

@@ -33,7 +33,8 @@ from threadpoolctl import threadpool_limits
 from ..lower.program import lower_model
 from . import solve_memo
 from .construct import new_model
-from .shadow import LocalBuilder, Locality, rank_of_component
+from ..placement import rank_of_component
+from .shadow import LocalBuilder, Locality
 from .sources import apply_rc, rc_state
 from .synapse_memo import shared_discretisations
 

@@ -27,14 +27,9 @@ from nengo.solvers import Solver
 from nengo.utils.builder import default_n_eval_points
 
 from ..partition.tiles import Tile
+from ..placement import rank_of_component
 from .prefetch import PrefetchBuilder
 from .solve_plan import builder_of
-
-
-def rank_of_component(component, size):
-    """The rank that runs ``component`` in a job of ``size`` ranks (dealt round-robin,
-    so that component 0, which holds the Python objects, stays on rank 0)."""
-    return component % size
 
 
 class Locality:

@@ -5,7 +5,7 @@ import traceback
 
 from nengo.exceptions import BuildError
 
-from ..construction.shadow import rank_of_component
+from ..placement import rank_of_component
 from . import protocol, timing
 from .host import RankEngine
 from .signals import SimulatorSignals

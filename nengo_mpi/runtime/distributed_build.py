@@ -26,7 +26,7 @@ from nengo.exceptions import BuildError
 from ..construction.distributed import (
     build_part, fetchable, make_order, pack_order, unpack_order,
 )
-from ..construction.shadow import rank_of_component
+from ..placement import rank_of_component
 from ..lower.fallback import PythonFallbackWarning, warn_fallbacks
 from ..lower.ownership import op_owners
 from ..user_frame import user_stacklevel
