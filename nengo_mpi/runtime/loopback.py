@@ -22,6 +22,10 @@ from . import protocol
 from .session import Session
 
 
+#: How long rank 0 waits for the serving ranks to leave once it has told them to.
+JOIN_SECONDS = 60
+
+
 class LoopbackAbort(RuntimeError):
     """A rank of a loopback job called ``Abort`` (its message says why)."""
 
@@ -220,7 +224,9 @@ def run(size, fn, *args, **kwargs):
             if world.aborted is None:
                 protocol.send_command(sessions[0].comm, (protocol.EXIT, 0))
     for t in threads:
-        t.join()
+        t.join(timeout=JOIN_SECONDS)
+        if t.is_alive():
+            raise LoopbackAbort(f"{t.name} did not exit within {JOIN_SECONDS} s of rank 0")
     if failures:
         raise LoopbackAbort("; ".join(f"rank {r}: {tb}" for r, tb in failures.items()))
     return result
