@@ -162,3 +162,28 @@ def test_overwrite_initial_value_reaches_views():
     overwrite_initial_value(sig, np.arange(6.0).reshape(2, 3))
     assert np.array_equal(sig.initial_value, np.arange(6.0).reshape(2, 3))
     assert np.array_equal(view.initial_value, [[3.0, 4.0, 5.0]])
+
+
+def test_shadows_do_not_change_other_threads_builds():
+    """While one thread builds a shadow, nengo's helpers stay nengo's in the others."""
+    import threading  # pylint: disable=import-outside-toplevel
+
+    from nengo.builder import ensemble as nengo_ensemble  # pylint: disable=import-outside-toplevel
+    from nengo_mpi.construction import shadow  # pylint: disable=import-outside-toplevel
+
+    with nengo.Network():
+        ens = nengo.Ensemble(10, 2)
+    seen = {}
+
+    def other():
+        seen["other"] = nengo_ensemble.get_gain_bias(ens, np.random.RandomState(1))[0]
+
+    with shadow._placeholder_values():  # pylint: disable=protected-access
+        seen["here"] = nengo_ensemble.get_gain_bias(ens, np.random.RandomState(1))[0]
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+    after = nengo_ensemble.get_gain_bias(ens, np.random.RandomState(1))[0]
+    assert np.array_equal(seen["here"], np.ones(10))  # a shadow's placeholder gains
+    assert np.array_equal(seen["other"], after)  # nengo's own, sampled
+    assert not np.array_equal(after, np.ones(10))

@@ -15,6 +15,8 @@ shadow is fetched from a rank that built it (`Locality.owner_rank`).
 """
 
 import contextlib
+import functools
+import threading
 from collections import defaultdict
 
 import numpy as np
@@ -114,24 +116,49 @@ def _shadow_gain_bias(ens, rng=None, dtype=None):
     return ones, zeros, zeros.copy(), zeros.copy()
 
 
+_SHADOW_HELPERS = {"gen_eval_points": _shadow_eval_points, "get_samples": _shadow_samples,
+                   "get_gain_bias": _shadow_gain_bias}
+_shadowing = threading.local()  # .on: this thread is building a shadow
+
+
+def _dispatching(original, shadow):
+    """nengo's helper ``original``, or ``shadow`` while this thread builds a shadow."""
+
+    @functools.wraps(original)
+    def helper(*args, **kwargs):
+        if getattr(_shadowing, "on", False):
+            return shadow(*args, **kwargs)
+        return original(*args, **kwargs)
+
+    helper.nengo_original = original
+    return helper
+
+
+def _install():
+    """Put the dispatching helpers in nengo's ensemble builder module (once)."""
+    for name, shadow in _SHADOW_HELPERS.items():
+        current = getattr(nengo_ensemble, name)
+        if not hasattr(current, "nengo_original"):
+            setattr(nengo_ensemble, name, _dispatching(current, shadow))
+
+
 @contextlib.contextmanager
 def _placeholder_values():
-    """Within this block, nengo's ``build_ensemble`` samples nothing.
+    """Within this block, nengo's ``build_ensemble`` samples nothing in this thread.
 
-    Its module's helpers are swapped for the shadow ones above: the function itself
-    runs unchanged, so a shadow has exactly the signals and operators of the real
-    ensemble (nengo looks these helpers up in its module at every call).
+    nengo looks its helpers up in its module at every call, so dispatching versions are
+    put there once: they call the shadow helpers above while this thread builds a
+    shadow, and nengo's own otherwise. ``build_ensemble`` itself runs unchanged, so a
+    shadow has exactly the signals and operators of the real ensemble, and other
+    threads building with nengo meanwhile are not affected.
     """
-    names = {"gen_eval_points": _shadow_eval_points, "get_samples": _shadow_samples,
-             "get_gain_bias": _shadow_gain_bias}
-    saved = {name: getattr(nengo_ensemble, name) for name in names}
+    _install()
+    before = getattr(_shadowing, "on", False)
+    _shadowing.on = True
     try:
-        for name, fn in names.items():
-            setattr(nengo_ensemble, name, fn)
         yield
     finally:
-        for name, fn in saved.items():
-            setattr(nengo_ensemble, name, fn)
+        _shadowing.on = before
 
 
 def shadow_decoders(conn):

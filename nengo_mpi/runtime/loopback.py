@@ -8,10 +8,10 @@ messages go through MPI in C++, so a Simulator cannot open its engines here (tha
 tested under ``mpirun``).
 
 The ranks take turns: one lock (the *baton*) is held by whichever rank runs, and a rank
-gives it up only while it waits for a message. So the ranks never run Python at the
-same time, which the construction relies on (it swaps some of nengo's module-level
-helpers while it builds a shadow, see `nengo_mpi.construction.shadow`). Every object
-sent is pickled and unpickled, as MPI does, so no rank shares an object with another.
+gives it up only while it waits for a message, so a run is the same every time (the
+ranks still share this process's globals, such as nengo's builder registry, which a
+build changes only for its own duration). Every object sent is pickled and unpickled,
+as MPI does, so no rank shares an object with another.
 """
 
 import pickle
