@@ -2,8 +2,8 @@
 
 Rank 0 partitions the network and seeds its objects, then sends every rank one
 `BuildOrder`: the network's description (cloudpickled, so a script's own functions
-travel by value), the seeds, the assignment of objects to components and the build
-settings. Every rank then, at the same time:
+travel by value), the seeds, the assignment of objects to components, the build
+functions the network needs and the build settings. Every rank then, at the same time:
 
 1. builds the whole network with nengo's builder, its own ensembles and their
    connections' decoder solves for real and everything else as shadows
@@ -31,9 +31,9 @@ from nengo.builder.network import seed_network
 from threadpoolctl import threadpool_limits
 
 from ..lower.program import lower_model
+from ..placement import rank_of_component
 from . import solve_memo
 from .construct import new_model
-from ..placement import rank_of_component
 from .shadow import LocalBuilder, Locality
 from .sources import apply_rc, rc_state
 from .synapse_memo import shared_discretisations
