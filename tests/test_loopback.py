@@ -24,18 +24,19 @@ def _probes(path, out):
     return nengo_mpi.load_probes(out)
 
 
-@pytest.mark.parametrize("size", [2, 3])
-def test_parallel_save_equals_a_serial_save(tmp_path, size):
+@pytest.mark.parametrize("size, n_components", [(2, 3), (3, 3), (8, 8)])
+def test_parallel_save_equals_a_serial_save(tmp_path, size, n_components):
     net = models.chain()
     parallel = tmp_path / "parallel.h5"
     loopback.run(size, nengo_mpi.save, net, parallel,
-                 partitioner=nengo_mpi.Partitioner(3), seed=4)
-    writers = sorted({c % size for c in range(3)} - {0})
+                 partitioner=nengo_mpi.Partitioner(n_components), seed=4)
+    writers = sorted({c % size for c in range(n_components)} - {0})
     assert sorted(os.listdir(tmp_path)) == ["parallel.h5"] + [
         f"parallel.h5.part{r}" for r in writers]
     serial = tmp_path / "serial.h5"
     with threadpool_limits(1):  # as every rank solves
-        nengo_mpi.save(net, serial, partitioner=nengo_mpi.Partitioner(3), seed=4)
+        nengo_mpi.save(net, serial, partitioner=nengo_mpi.Partitioner(n_components),
+                       seed=4)
     a = _probes(parallel, tmp_path / "a.h5")
     b = _probes(serial, tmp_path / "b.h5")
     assert sorted(a) == sorted(b)
