@@ -14,6 +14,9 @@ echo "== pytest-mpi tests at 2 and 3 ranks"
 for n in 2 3; do
     "$MPIRUN" -np "$n" "$PY" -m pytest --with-mpi tests/mpi -q -p no:cacheprovider
 done
+echo "== bitwise identity and distributed construction at 8 ranks (sharing the cores)"
+"$MPIRUN" -np 8 "$PY" -m pytest --with-mpi tests/mpi/test_rank_invariance.py \
+    tests/mpi/test_distributed_build_across_ranks.py -q -p no:cacheprovider
 
 echo "== Nengo's own test suite against nengo_mpi.Simulator (1 process)"
 "$PY" -m pytest -c tests/nengo_suite/pytest.ini --pyargs nengo -n 2 -q -rs
