@@ -199,7 +199,7 @@ def build_part(order, rank, size, model=None, progress=None):
     local = {c for c in range(order.n_components) if rank_of_component(c, size) == rank}
     lowered = lower_model(model, order.assignments, order.n_components,
                           optimize=order.optimize, local=local)
-    fallbacks = [rec.order for p in lowered.programs for rec in p.ops if rec.method is None]
+    fallbacks = [rec.order for p in lowered.programs for rec in p.fallback_ops()]
     return LocalBuild(model, lowered, locality, structure_digest(lowered), fallbacks)
 
 

@@ -98,7 +98,7 @@ def save(network, path, partitioner=None, dt=0.001, seed=None, assignments=None,
     build_workers : int, optional
         Worker processes that solve decoders, as in ``Simulator``.
 
-    Under ``python -m nengo_mpi`` with more than one rank (and one component), every
+    Under ``python -m nengo_mpi`` with more than one rank (and component), every
     rank builds its own components and writes them (see the README's distributed
     construction and `nengo_mpi.runtime.distributed_build.save_everywhere`): the file
     then comes with one part file per other rank, ``<path>.part<rank>``, which must

@@ -224,7 +224,8 @@ def _prepare(programs, channels, n_seed_slots, owners, seed, components):
 
 
 def _agreed_kinds(kinds_by_rank):
-    """One kind table for every rank: rank 0's, then each other rank's new kinds."""
+    """One kind table for every rank: rank 0's kinds, then each other rank's new ones
+    (``kinds_by_rank``: each rank's kind keys, in rank order)."""
     agreed = {}
     for kinds in kinds_by_rank:
         for key in kinds:
@@ -250,6 +251,7 @@ def save_everywhere(session, sim_id, path, seed, lowered, model):
     removes every temporary file and is raised here, naming the rank.
     """
     # pylint: disable=import-outside-toplevel
+    from ..files.format import replace_atomically
     from ..files.saving import part_path, write_main
 
     comm = session.comm
@@ -269,7 +271,7 @@ def save_everywhere(session, sim_id, path, seed, lowered, model):
     if error is not None:
         comm.bcast(None, root=0)
         raise error
-    agreed = _agreed_kinds([kinds] + [dict.fromkeys(k) for k, _ in replies[1:]])
+    agreed = _agreed_kinds(keys for keys, _ in replies)  # rank 0's first
     comm.bcast(agreed, root=0)
     _renumber(prepared, kinds, agreed)
     replies = comm.gather(None, root=0)  # every part written (or why not)
@@ -292,7 +294,7 @@ def save_everywhere(session, sim_id, path, seed, lowered, model):
         if tmp is not None:
             os.remove(tmp)
         raise error
-    os.replace(tmp, path)  # last: the model file exists only when complete
+    replace_atomically(tmp, path)  # last: the model file exists only when complete
     return path
 
 
