@@ -25,15 +25,14 @@ import zlib
 from dataclasses import dataclass
 
 import cloudpickle
-import numpy as np
 from nengo.builder import Builder
-from nengo.builder.network import seed_network
 from threadpoolctl import threadpool_limits
 
 from ..lower.program import lower_model
 from ..placement import rank_of_component
 from . import solve_memo
 from .construct import new_model
+from .prefetch import seed_as_nengo_will
 from .shadow import LocalBuilder, Locality
 from .sources import apply_rc, rc_state
 from .synapse_memo import shared_discretisations
@@ -140,14 +139,9 @@ def registered(builders):
 
 
 def make_order(model, network, assignments, n_components, optimize):
-    """The `BuildOrder` for ``network``, seeding ``model`` as nengo's build will.
-
-    Leaves numpy's global generator where it was: nengo's own build then draws the same
-    numbers from it as a plain build (its seeding keeps seeds already set).
-    """
-    state = np.random.get_state()
-    seed_network(network, seeds=model.seeds, seeded=model.seeded)
-    np.random.set_state(state)
+    """The `BuildOrder` for ``network``, seeding ``model`` as nengo's build will
+    (`seed_as_nengo_will`)."""
+    seed_as_nengo_will(model, network)
     return BuildOrder(network, dict(model.seeds), dict(model.seeded), dict(assignments),
                       int(n_components), float(model.dt), str(model.label),
                       bool(optimize), rc_state(), own_builders(network))

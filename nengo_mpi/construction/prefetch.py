@@ -119,11 +119,7 @@ class DecoderPrefetch:
         conns.sort(key=lambda conn: first[conn.pre_obj])
         if len(conns) < 2:
             return None  # starting a worker costs more than one solve saves
-        state = np.random.get_state()
-        seed_network(network, seeds=model.seeds, seeded=model.seeded)
-        # nengo's build seeds again (a no-op on the seeds) and draws the same numbers
-        # from the global generator: draw them only once, as a plain nengo build does.
-        np.random.set_state(state)
+        seed_as_nengo_will(model, network)
         needed = set(conns)
         for conn in conns:
             needed.add(conn.pre_obj)
@@ -180,6 +176,18 @@ class DecoderPrefetch:
         if self._source is not None:
             self._source.close()
             self._source = None
+
+
+def seed_as_nengo_will(model, network):
+    """Give every object of ``network`` the seed nengo's build of it into ``model`` will.
+
+    nengo's build seeds again (a no-op on seeds already set) and draws the same numbers
+    from numpy's global generator: the generator is put back, so that they are drawn
+    only once, as in a plain nengo build.
+    """
+    state = np.random.get_state()
+    seed_network(network, seeds=model.seeds, seeded=model.seeded)
+    np.random.set_state(state)
 
 
 def _can_fork():
