@@ -21,7 +21,7 @@ import gc
 from collections import defaultdict
 
 from nengo.builder.neurons import SimNeurons
-from nengo.builder.operator import Copy, DotInc, ElementwiseInc
+from nengo.builder.operator import Copy, DotInc, ElementwiseInc, TimeUpdate
 from nengo.builder.optimizer import OpMergePass
 
 from .dependencies import dependency_lists
@@ -48,7 +48,8 @@ def merge_placement(model, assigner):
     return op_components, probe_components
 
 
-def merge_within_components(model, op_components, probe_components):
+def merge_within_components(model, op_components, probe_components, independent=False,
+                            only=None):
     """Merge the operators of ``model`` that run on one component, within it.
 
     Parameters
@@ -60,6 +61,15 @@ def merge_within_components(model, op_components, probe_components):
         Operator -> list of components that run it.
     probe_components : dict
         Base signal -> set of components that record a probe of it.
+    independent : bool, optional
+        Plan each component's merges on its own operators alone. Right only when no
+        component reads in a step what another sets or increments in that step
+        (`same_step_crossing` is False): then no dependency leaves a component and
+        comes back to it, and each component's merges are the same whatever else the
+        model holds (a rank that built only its own components' neighbourhood merges
+        them as a build of the whole model does).
+    only : collection of int, optional
+        Merge within these components only (with ``independent``).
 
     Returns
     -------
@@ -68,7 +78,22 @@ def merge_within_components(model, op_components, probe_components):
         are also recorded in ``model.op_components``.
     """
     with _gc_paused():
-        return _merge(model, op_components, probe_components)
+        return _merge(model, op_components, probe_components, independent, only)
+
+
+def same_step_crossing(operators, op_components):
+    """Whether a component reads, in a step, a signal that another component sets or
+    increments in that step (a same-step channel; see `nengo_mpi.lower.channels`)."""
+    writers, readers = {}, {}
+    for op in operators:
+        if isinstance(op, TimeUpdate):
+            continue  # every component keeps its own clock
+        comps = op_components.get(op, ())
+        for sig in op.sets + op.incs:
+            writers.setdefault(sig.base, set()).update(comps)
+        for sig in op.reads:
+            readers.setdefault(sig.base, set()).update(comps)
+    return any(readers.get(base, set()) - comps for base, comps in writers.items())
 
 
 @contextlib.contextmanager
@@ -96,16 +121,49 @@ def _gc_paused():
 LAYOUT_ORDER = (SimNeurons, DotInc, ElementwiseInc, Copy)
 
 
-def _merge(model, op_components, probe_components):
+def _merge(model, op_components, probe_components, independent, only):
     comps = {op: tuple(c) for op, c in op_components.items()}
     fence = ComponentFence.for_model(model.operators, comps, probe_components)
-    # The whole model's graph, not one component's: the plan must see dependencies
-    # that pass through other components' operators (see `nengo_mpi.lower.planner`).
     ops = list(model.operators)
-    graph = OpGraph(ops, dependency_lists(ops))
     signals = _SignalIndex(ops)
     merge_classes = _MergeClasses(fence)
+    position = {op: i for i, op in enumerate(ops)}
+    if independent:
+        by_component = defaultdict(list)
+        for op in ops:
+            home = comps.get(op, ())
+            if len(home) == 1 and (only is None or home[0] in only):
+                by_component[home[0]].append(op)
+        graphs = [OpGraph(part, dependency_lists(part))
+                  for _, part in sorted(by_component.items())]
+    else:
+        # The whole model's graph, not one component's: the plan must see dependencies
+        # that pass through other components' operators (see `nengo_mpi.lower.planner`).
+        graphs = [OpGraph(ops, dependency_lists(ops))]
+    final = []
+    for graph in graphs:
+        final.extend(_merge_passes(graph, signals, fence, merge_classes, position))
+    placed = {op for graph in graphs for op in graph.ops}
+    final.extend(op for op in ops if op not in placed)
+    # A merged operator takes the place of the first of its operators (as
+    # `OpGraph.contract` places it), so every component's operators keep their order.
+    final.sort(key=position.__getitem__)
 
+    signals.update_model_signals(model)
+    del model.operators[:]
+    for op in final:
+        model.add_op(op)
+
+    recorded = model.__dict__.setdefault("op_components", {})
+    for op in model.operators:
+        if op not in op_components:
+            recorded[op] = fence.op_components[op]
+    return {op: fence.op_components[op] for op in model.operators}
+
+
+def _merge_passes(graph, signals, fence, merge_classes, position):
+    """Merge within ``graph`` in passes until one merges nothing; returns the
+    operators of the merged graph (``position`` gets theirs: their first part's)."""
     n_layout = 1
     last_merged = None
     while True:
@@ -124,6 +182,7 @@ def _merge(model, op_components, probe_components):
             for ops in merge_groups(batch, changed, plain):
                 merged_op, touched = signals.merge(ops)
                 fence.adopt(merged_op, ops)
+                position[merged_op] = min(position[op] for op in ops)
                 for op in ops:
                     merged_into[op] = merged_op
                 changed.update(touched)
@@ -134,17 +193,7 @@ def _merge(model, op_components, probe_components):
         n_layout += 1
         if merged_into:
             graph = graph.contract(merged_into)
-
-    signals.update_model_signals(model)
-    del model.operators[:]
-    for op in graph.ops:
-        model.add_op(op)
-
-    recorded = model.__dict__.setdefault("op_components", {})
-    for op in model.operators:
-        if op not in op_components:
-            recorded[op] = fence.op_components[op]
-    return {op: fence.op_components[op] for op in model.operators}
+    return graph.ops
 
 
 class _MergeClasses:

@@ -17,7 +17,7 @@ from .channels import find_channels
 from .fallback import warn_fallbacks
 from .kernels import native_record
 from .layout import ComponentLayout
-from .merge import merge_placement, merge_within_components
+from .merge import merge_placement, merge_within_components, same_step_crossing
 from .ownership import op_owners
 from .schedule import schedule_order, step_order
 from .tiling import split_tiled_ensembles
@@ -85,7 +85,8 @@ class LoweredModel:
         return len(self.programs)
 
 
-def lower_model(model, obj_components, n_components, optimize=True, local=None):
+def lower_model(model, obj_components, n_components, optimize=True, local=None,
+                halo=None):
     """Lower ``model`` into `.LoweredModel` with ``n_components`` programs.
 
     Parameters
@@ -105,27 +106,41 @@ def lower_model(model, obj_components, n_components, optimize=True, local=None):
         Only these components get their operators (the programs of the others have
         their layout and probes, which are cheap, but no operators: another rank lowers
         them under distributed construction). Default: every component.
+    halo : nengo_mpi.construction.halo.Halo, optional
+        ``model`` holds only ``local``'s components and their neighbours
+        (`nengo_mpi.construction.halo`): only ``local``'s programs are lowered (the
+        others are None), probes are numbered as in the whole model, and no operator
+        gets a seed slot (a halo build is made only of models none of whose
+        operators draws random numbers).
     """
     with shared_discretisations():
-        return _lower(model, obj_components, n_components, optimize, local)
+        return _lower(model, obj_components, n_components, optimize, local, halo)
 
 
-def _lower(model, obj_components, n_components, optimize, local):
+def _lower(model, obj_components, n_components, optimize, local, halo):
     owners = op_owners(model)
     assigner = OperatorAssigner(model, obj_components, n_components)
     # Seed slots first: the operators tiles add draw no random numbers and must not
     # move the seeds of those that do.
-    slots = seed_slots(model)
+    slots = {} if halo is not None else seed_slots(model)
     split_tiled_ensembles(model, obj_components, assigner.components)
     if optimize:
-        merge_within_components(model, *merge_placement(model, assigner))
+        op_components, probe_components = merge_placement(model, assigner)
+        if halo is not None:
+            independent = True  # checked by every rank (`Halo.crossing`)
+        else:
+            independent = not same_step_crossing(model.operators, op_components)
+        merge_within_components(model, op_components, probe_components,
+                                independent=independent,
+                                only=local if halo is not None else None)
         # Forget the ops merged away (and with them their signals' memory: merging
         # copied their initial values into the merged signals); the slot count stays,
         # so the seeds of the remaining ops do not move. Merged ops are placed by
         # model.op_components, not by an owner.
         live = set(model.operators)
-        slots = {op: slot for op, slot in slots.items() if op in live}
-        model.seed_slots = slots
+        if halo is None:
+            slots = {op: slot for op, slot in slots.items() if op in live}
+            model.seed_slots = slots
         for op in [op for op in owners if op not in live]:
             del owners[op]
     ops = schedule_order(model, assigner.components)
@@ -137,26 +152,57 @@ def _lower(model, obj_components, n_components, optimize, local):
             placed.append((op, comp))
 
     channels, writer_component = find_channels(placed, order, owners)
+    # In the order of their writers in the model (the builder's), which a rank that
+    # built only its neighbourhood sees too, so that every rank lays out a component's
+    # received signals in one order.
+    position = {op: i for i, op in enumerate(model.operators)}
+    first_writer = {}
+    for op in model.operators:
+        for sig in op.sets + op.incs + op.updates:
+            first_writer.setdefault(sig.base, position[op])
+    channels.sort(key=lambda ch: (ch.src_component, ch.dst_component,
+                                  first_writer[ch.signal]))
+    for tag, ch in enumerate(channels):
+        ch.tag = tag
+    if halo is not None:
+        keep = set(local)
+        channels = [ch for ch in channels
+                    if ch.src_component in keep or ch.dst_component in keep]
+        halo.key_channels(channels, model)
+    else:
+        keep = set(range(n_components))
 
-    layouts = [ComponentLayout() for _ in range(n_components)]
-    for op, comp in placed:
-        for sig in op.all_signals:
-            layouts[comp].add(sig)
+    # Every component's signals in the order of the model's operators (the builder's,
+    # merged ones at their first part's place), not of the schedule: the layout is
+    # then the same whether the model was built whole or around the component.
+    layouts = [ComponentLayout() if c in keep else None for c in range(n_components)]
+    for op, comp in sorted(placed, key=lambda p: position[p[0]]):
+        if comp in keep:
+            for sig in op.all_signals:
+                layouts[comp].add(sig)
     for ch in channels:
-        layouts[ch.dst_component].add(ch.signal)
+        if ch.dst_component in keep:
+            layouts[ch.dst_component].add(ch.signal)
 
-    programs = [Program(component=c, layout=layouts[c]) for c in range(n_components)]
+    programs = [Program(component=c, layout=layouts[c]) if c in keep else None
+                for c in range(n_components)]
     # Channel and probe views first: then their ids do not depend on the views the
     # operators' records add, which only the rank lowering a component makes.
     for ch in channels:
-        ch.src_view = layouts[ch.src_component].view(ch.signal)
-        ch.dst_view = layouts[ch.dst_component].view(ch.signal)
+        if ch.src_component in keep:
+            ch.src_view = layouts[ch.src_component].view(ch.signal)
+        if ch.dst_component in keep:
+            ch.dst_view = layouts[ch.dst_component].view(ch.signal)
 
     for index, probe in enumerate(model.probes):
         sig = model.sig[probe]["in"]
         comp = writer_component.get(sig.base, assigner.component_of(probe))
+        if comp not in keep:
+            continue
         layouts[comp].add(sig)
         period = 1.0 if probe.sample_every is None else probe.sample_every / model.dt
+        if halo is not None:
+            index = halo.probe_index[probe]
         programs[comp].probes.append(
             ProbeRecord(index, comp, _probe_view(layouts[comp], sig), period, sig.shape,
                         str(sig.dtype))
@@ -178,14 +224,18 @@ def _lower(model, obj_components, n_components, optimize, local):
         programs[comp].ops.append(rec)
 
     warn_fallbacks(
-        rec.op for program in programs for rec in program.ops if rec.method is None
+        rec.op for program in programs if program is not None
+        for rec in program.ops if rec.method is None
     )
 
     home = {}
     for comp, layout in enumerate(layouts):
+        if layout is None:
+            continue
         for base in layout.bases:
             home.setdefault(base, writer_component.get(base, comp))
-    return LoweredModel(programs, channels, model.n_seed_slots, home, ops)
+    n_slots = 0 if halo is not None else model.n_seed_slots
+    return LoweredModel(programs, channels, n_slots, home, ops)
 
 
 def seed_slots(model):

@@ -5,7 +5,9 @@ channel after its last writer and waiting for it before its first reader (see
 `nengo_mpi.lower.channels`). Any order that respects nengo's dependency graph is
 correct, but not every order lets ranks work at once: nengo's own toposort may put the
 operators that feed another rank late in the step and the ones that wait for it early,
-so that the ranks take turns. This order is nengo's, with ties broken in three bands:
+so that the ranks take turns. This order starts from the *build order*: the
+topological order that runs, of the operators ready, the one nengo's builder made first
+(`build_order_sort`). Ties are then broken in three bands:
 
 0. operators that (transitively) feed a value read in the same step by another
    component: the sooner they run, the sooner the other rank can go on;
@@ -14,8 +16,14 @@ so that the ranks take turns. This order is nengo's, with ties broken in three b
    so that the wait for it is as short as possible.
 
 Results must not depend on the split, so operators that increment the same signal keep
-their relative order from nengo's toposort (floating-point sums depend on their order);
+their relative order from the build order (floating-point sums depend on their order);
 nothing else an operator computes depends on the order of independent operators.
+
+The build order, unlike nengo's own toposort (a queue), gives each component's
+operators an order that depends only on the operators they depend on: restricted to any
+set of operators closed under "depends on", it is the build order of that set alone. So
+a rank that built only its components and their neighbours (`nengo_mpi.construction.halo`)
+orders their increments exactly as a build of the whole model does.
 """
 
 import heapq
@@ -24,6 +32,8 @@ from collections import defaultdict
 from nengo.builder.operator import TimeUpdate
 from nengo.utils.graphs import toposort
 from nengo.utils.simulator import operator_dependency_graph
+
+from .dependencies import dependency_lists
 
 
 def step_order(model, dg=None):
@@ -34,6 +44,28 @@ def step_order(model, dg=None):
     if dg is None:
         dg = operator_dependency_graph(model.operators)
     return [op for op in toposort(dg) if hasattr(op, "make_step")]
+
+
+def build_order_sort(n, succ):
+    """The topological order of ``n`` operators (``succ[i]``: positions of the
+    operators after ``i``) that always runs, of the operators ready, the one first in
+    their list: for a model's operators, the one nengo's builder made first."""
+    n_pred = [0] * n
+    for nexts in succ:
+        for j in nexts:
+            n_pred[j] += 1
+    ready = [i for i in range(n) if n_pred[i] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for j in succ[i]:
+            n_pred[j] -= 1
+            if n_pred[j] == 0:
+                heapq.heappush(ready, j)
+    assert len(order) == n, "the dependency graph has a cycle"
+    return order
 
 
 def _crossing_ops(ops, components):
@@ -86,11 +118,12 @@ def schedule_order(model, components):
         The operators with a ``make_step``, in an order that respects nengo's
         dependency graph and keeps the order of every signal's increments.
     """
-    dg = operator_dependency_graph(model.operators)
-    base = step_order(model, dg)
+    ops = [op for op in model.operators if hasattr(op, "make_step")]
+    edges = dependency_lists(ops)
+    base = [ops[i] for i in build_order_sort(len(ops), edges)]
     index = {op: i for i, op in enumerate(base)}
-    succ = {op: {d for d in dg.get(op, ()) if d in index} for op in base}
-    # Increments of one signal stay in nengo's order: their sum must not depend on
+    succ = {ops[i]: {ops[j] for j in nexts} for i, nexts in enumerate(edges)}
+    # Increments of one signal stay in the build order: their sum must not depend on
     # the split.
     incs = defaultdict(list)
     for op in base:
