@@ -8,7 +8,7 @@ JSON line to that file.
 import json
 import os
 
-from .lower.fallback import describe, fallback_subject
+from .lower.fallback import fallback_name
 
 #: Where `record_split` appends one JSON line per Simulator built.
 SPLIT_LOG_ENV = "NENGO_MPI_SPLIT_LOG"
@@ -39,5 +39,6 @@ def record_split(sim):
 
 def fallback_classes(sim):
     """Names of the classes whose operators run through Python in ``sim``."""
-    return sorted({describe(fallback_subject(op) or type(op))
-                   for op in sim._fallbacks})  # pylint: disable=protected-access
+    # pylint: disable=protected-access
+    return sorted({op if isinstance(op, str) else fallback_name(op)
+                   for op in sim._fallbacks})

@@ -16,13 +16,13 @@ from .construction.distributed import distributes, fetchable
 from .construction.shadow import overwrite_initial_value
 from .placement import rank_of_component
 from .census import record_split
-from .lower.program import lower_model
+from .lower.program import lower_model, probe_records
 from .partition import Partitioner
 from .runtime import session as mpi_session
 from .runtime import protocol
 from .runtime.controller import Runtime
 from .runtime.distributed_build import (
-    INITIAL, PARAMS, construct_everywhere, fetch, save_everywhere,
+    INITIAL, PARAMS, construct_everywhere, fetch, save_everywhere, whole_on_root,
 )
 
 #: Steps per engine call when a progress bar is shown (the bar's resolution).
@@ -79,6 +79,10 @@ class Simulator:
     distributed_build : bool
         Whether every rank built and lowered its own components (distributed
         construction; see the README) rather than rank 0 alone.
+    halo_build : bool
+        Whether, in a distributed construction, every rank built only its own
+        components and their neighbours (`nengo_mpi.construction.halo`) rather than the
+        whole model's structure.
     model : nengo.builder.Model
         The built model.
     signals : Mapping
@@ -126,16 +130,23 @@ class Simulator:
         self._prebuilt = None
         self._remote = {}
         self._complete = False
+        #: After a halo build: (the build order, rank 0's LocalBuild) until rank 0 has
+        #: built the whole model (see `model`).
+        self._halo = None
         built = None
         if network is not None and model is None:
             built = self._build_everywhere(network, session, partitioner, assignments,
                                            optimize)
         self.distributed_build = built is not None
+        self.halo_build = built is not None and built.halo is not None
         if built is not None:
             self._lowered = built.lowered
         else:
             self._build_here(network, session, partitioner, assignments, optimize,
                              build_workers)
+        if self._halo is None:
+            self._probes = list(self._model.probes)
+            self._probe_records = probe_records(self._lowered)
         self._open(network, seed, session, save_file, probe_file)
 
     def _open(self, network, seed, session, save_file, probe_file):
@@ -151,6 +162,8 @@ class Simulator:
         self.seed = seed
         # Imported here: h5py costs memory that runs without files need not pay.
         if save_file is not None and self._prebuilt is not None:
+            if self._halo is not None:
+                self._build_whole()  # the file's tables are the whole model's
             save_everywhere(session, self._prebuilt, save_file, seed, self._lowered,
                             self._model)
         elif save_file is not None:
@@ -168,10 +181,12 @@ class Simulator:
             from .files.saving import probe_table  # pylint: disable=import-outside-toplevel
 
             self._probe_writer = ProbeWriter(
-                probe_file, probe_table(self._lowered, self._model), self._model.dt)
+                probe_file, probe_table(self._probe_records, self._probes),
+                self._model.dt)
         self._sim_data = self._model.params
-        self.data = _Data(self._sim_data, self._probe_writer, self._model,
-                          fetch=self._fetch_params if self._remote else None)
+        self.data = _Data(self._sim_data, self._probe_writer, self._probes,
+                          fetch=self._fetch_params if self._remote else None,
+                          complete=None if self._halo is None else self._complete_model)
         self._n_steps = 0
         self._time = 0.0
         self.closed = False
@@ -221,18 +236,49 @@ class Simulator:
                                         progress=pt.next_stage("Building", "Build"))
         if done is None:
             return None
-        sim_id, built, self._fallbacks, self.assignments = done
+        sim_id, built, self._fallbacks, self.assignments, order = done
         self._prebuilt = sim_id
+        self._model = built.model  # a new one if the ranks gave up a halo build
         # The other ranks keep what they built (for sim.data) until this one is gone,
         # whether or not the engines open.
         protocol.forget_later(self, sim_id)
-        index = {obj: i for i, obj in enumerate(fetchable(network))}
-        locality = built.locality
-        self._remote = {obj: (locality.owner_rank(obj), index[obj])
-                        for obj in locality.shadowed if obj in index}
+        self._remote = self._remote_objects(built, network)
         self.decoders_solved_ahead = sum(
-            1 for obj in locality.shadowed if isinstance(obj, nengo.Connection))
+            1 for obj in self._remote if isinstance(obj, nengo.Connection))
+        if built.halo is not None:
+            self._halo = (order, built)
+            index = built.halo.probe_index
+            self._probes = sorted(index, key=index.get)
+            self._probe_records = built.probes
         return built
+
+    @staticmethod
+    def _remote_objects(built, network):
+        """The objects whose parameters another rank built (shadows here, or not built
+        here at all) -> (that rank, their place in `fetchable`)."""
+        locality, params = built.locality, built.model.params
+        return {obj: (locality.owner_rank(obj), i)
+                for i, obj in enumerate(fetchable(network))
+                if obj in locality.shadowed or obj not in params}
+
+    def _build_whole(self):
+        """After a halo build: build the whole model here (the other ranks' objects as
+        shadows, see `whole_on_root`) and use it from now on."""
+        order, built = self._halo
+        whole = whole_on_root(order, built, mpi_session.active().size)
+        for probe in self._probes:
+            whole.model.params[probe] = self._sim_data[probe]
+        self._halo = None
+        self._model = whole.model
+        self._lowered = whole.lowered
+        self._remote = self._remote_objects(whole, order.network)
+        self._sim_data = self._model.params
+        self.data.raw = self._sim_data
+        if self.data.fetch is None and self._remote:
+            self.data.fetch = self._fetch_params
+        self.data.complete = None
+        if self._runtime is not None:
+            self._runtime.use_layouts(whole.lowered)
 
     def _fetch_params(self, objs):
         """Put the real ``model.params`` of ``objs`` (shadows here) into the model."""
@@ -250,14 +296,21 @@ class Simulator:
 
     def _complete_model(self):
         """Replace every shadow in this rank's model by the real values (parameters
-        and signals' initial values), fetched from the ranks that built them."""
+        and signals' initial values), fetched from the ranks that built them (after
+        a halo build, build the whole model here first)."""
+        if self._halo is not None:
+            self._build_whole()
         self._fetch_params(list(self._remote))
         size = mpi_session.active().size
         by_rank = {}
-        for index, (base, comp) in enumerate(self._lowered.home.items()):
+        places = {}
+        for base, comp in self._lowered.home.items():
             rank = rank_of_component(comp, size)
             if rank != 0 and not base.sparse:
-                by_rank.setdefault(rank, []).append((base, index))
+                if comp not in places:
+                    places[comp] = {b: i for i, b in
+                                    enumerate(self._lowered.programs[comp].layout.bases)}
+                by_rank.setdefault(rank, []).append((base, (comp, places[comp][base])))
         for rank, items in by_rank.items():
             values = fetch(mpi_session.active(), self._prebuilt, rank, INITIAL,
                            [index for _, index in items])
@@ -294,7 +347,7 @@ class Simulator:
             # its data in memory).
             "probe_outputs": {
                 p: self._sim_data[p] if self._probe_writer is None else list(self.data[p])
-                for p in self._model.probes
+                for p in self._probes
             },
             "dt": self.dt,
             "seed": self.seed,
@@ -384,6 +437,8 @@ class Simulator:
     @property
     def signals(self):
         """Signal -> numpy array sharing memory with the engine (None once closed)."""
+        if self._halo is not None and self._runtime is not None:
+            self._complete_model()  # signals are the whole model's (see `model`)
         return None if self._runtime is None else self._runtime.signals
 
     @property
@@ -393,7 +448,7 @@ class Simulator:
 
     def clear_probes(self):
         """Clear all probe histories."""
-        for probe in self._model.probes:
+        for probe in self._probes:
             self._sim_data[probe] = []
         self.data.reset()
 
@@ -560,7 +615,7 @@ class Simulator:
             writer.add(samples, self._n_steps)
             return
         for index, rows in samples.items():
-            self._sim_data[self._model.probes[index]].extend(rows)
+            self._sim_data[self._probes[index]].extend(rows)
 
     def trange(self, dt=None, sample_every=None):
         """Times matching the probed data (starting at ``dt``, as in nengo)."""
@@ -586,18 +641,26 @@ class _Data(SimulationData):
     back from it (and the samples not yet written) on every lookup, and the parameters
     of objects built on other ranks are fetched from there on first use (``fetch``)."""
 
-    def __init__(self, raw, writer, model, fetch=None):
+    def __init__(self, raw, writer, probes, fetch=None, complete=None):
         super().__init__(raw)
         self.writer = writer
         self.fetch = fetch
+        self.complete = complete
         self.index = ({} if writer is None
-                      else {probe: i for i, probe in enumerate(model.probes)})
+                      else {probe: i for i, probe in enumerate(probes)})
 
     def __getitem__(self, key):
         if key in self.index:
             data = self.writer.read(self.index[key])
             data.setflags(write=False)
             return data
+        if self.complete is not None:
+            try:
+                missing = key not in self.raw
+            except TypeError:
+                missing = False  # unhashable: nengo's own lookup says why
+            if missing:
+                self.complete()  # an object this rank did not build (after a halo build)
         if self.fetch is not None:
             try:
                 self.fetch([key])

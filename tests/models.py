@@ -122,3 +122,23 @@ def tiled_recurrent(n_neurons=2500, dimensions=3, seed=5):
         nengo.Connection(ens, post, synapse=None)
         net.probe_list = [nengo.Probe(ens, synapse=0.01), nengo.Probe(post, synapse=0.01)]
     return net
+
+
+def grid(rows=3, cols=4, neurons=30, seed=6):
+    """A grid of ensembles, each feeding its right and lower neighbour (the benchmarks'
+    million-neuron grid in small), with a sine input and two probes."""
+    with nengo.Network(seed=seed) as net:
+        stim = nengo.Node(lambda t: np.sin(8 * t), label="stim")
+        ens = [[nengo.Ensemble(neurons, 1, label=f"e{r}_{c}") for c in range(cols)]
+               for r in range(rows)]
+        nengo.Connection(stim, ens[0][0])
+        for r in range(rows):
+            for c in range(cols):
+                if c + 1 < cols:
+                    nengo.Connection(ens[r][c], ens[r][c + 1], synapse=0.005)
+                if r + 1 < rows:
+                    nengo.Connection(ens[r][c], ens[r + 1][c], synapse=0.005,
+                                     function=lambda x: -x)
+        net.probe_list = [nengo.Probe(ens[-1][-1], synapse=0.01),
+                          nengo.Probe(ens[1][1].neurons)]
+    return net

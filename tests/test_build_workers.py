@@ -7,7 +7,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-from contextlib import nullcontext
 
 import numpy as np
 import pytest
@@ -46,10 +45,10 @@ def no_cache():
 
 @pytest.mark.parametrize("workers", [0, 1, 3])
 def test_decoders_are_nengos_whatever_the_workers(workers, no_cache):
-    """With workers, every solve uses one BLAS thread (OpenBLAS's results depend on its
-    thread count): nengo's decoders with one thread. Without, nengo's as it is."""
+    """Every solve uses one BLAS thread (OpenBLAS's results depend on its thread
+    count), with workers or without: nengo's decoders with one thread."""
     net = varied_network()
-    with threadpool_limits(limits=1) if workers else nullcontext():
+    with threadpool_limits(limits=1):
         with nengo.Simulator(net, progress_bar=False, optimize=False) as ref:
             expected = built_weights(ref, net)
     model = new_model(0.001, "test")

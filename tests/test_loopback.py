@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_limits
 import nengo_mpi
 from nengo_mpi.construction import distributed
 from nengo_mpi.construction.construct import build_into, new_model
+from nengo_mpi.construction.halo import Halo
 from nengo_mpi.files.run import main as run_main
 from nengo_mpi.runtime import loopback, session as mpi_session
 
@@ -24,12 +25,33 @@ def _probes(path, out):
     return nengo_mpi.load_probes(out)
 
 
-@pytest.mark.parametrize("size, n_components", [(2, 3), (3, 3), (8, 8)])
-def test_parallel_save_equals_a_serial_save(tmp_path, size, n_components):
-    net = models.chain()
+@pytest.mark.parametrize("build, size, n_components, halo", [
+    (models.chain, 2, 3, False),
+    (models.chain, 3, 3, False),
+    (models.chain, 8, 8, False),
+    (models.grid, 2, 3, True),
+    (models.grid, 3, 5, True),
+    (models.grid, 8, 8, True),
+])
+def test_parallel_save_equals_a_serial_save(tmp_path, monkeypatch, build, size,
+                                            n_components, halo):
+    """Every rank writes its components, built around them alone where the model allows
+    (``halo``: the chain's stochastic neurons do not), and the file set runs exactly as
+    a file written by one process."""
+    halos = []
+    real = distributed._build_halo  # pylint: disable=protected-access
+
+    def counted(*args):
+        built = real(*args)
+        halos.append(built is not None)
+        return built
+
+    monkeypatch.setattr(distributed, "_build_halo", counted)
+    net = build()
     parallel = tmp_path / "parallel.h5"
     loopback.run(size, nengo_mpi.save, net, parallel,
                  partitioner=nengo_mpi.Partitioner(n_components), seed=4)
+    assert halos == [halo] * size
     writers = sorted({c % size for c in range(n_components)} - {0})
     assert sorted(os.listdir(tmp_path)) == ["parallel.h5"] + [
         f"parallel.h5.part{r}" for r in writers]
@@ -45,12 +67,31 @@ def test_parallel_save_equals_a_serial_save(tmp_path, size, n_components):
 
 def test_ranks_that_disagree_on_the_structure_stop_the_build(tmp_path, monkeypatch):
     """A rank deriving another structure (a bug) is caught before anything is written,
-    and every rank drops what it built."""
+    and every rank drops what it built. (The chain has stochastic neurons, so every
+    rank builds the whole model: no halo build.)"""
     real = distributed.structure_digest
     monkeypatch.setattr(
         distributed, "structure_digest",
         lambda lowered: real(lowered) + (threading.current_thread().name != "MainThread"))
     with pytest.raises(BuildError, match="rank 1 derived a different model structure"):
+        loopback.run(2, nengo_mpi.save, models.chain(), tmp_path / "x.h5",
+                     partitioner=nengo_mpi.Partitioner(2))
+    assert os.listdir(tmp_path) == []
+
+
+def test_halo_builds_that_disagree_on_a_channel_stop_the_build(tmp_path, monkeypatch):
+    """A rank of a halo build that names a channel differently from the rank at its
+    other end (a bug) is caught before anything is written."""
+    real = Halo.key_channels
+
+    def skewed(self, channels, model):
+        real(self, channels, model)
+        if threading.current_thread().name != "MainThread":
+            self.channel_keys = [(s, d, (k[0] + 1000, k[1])) for s, d, k in
+                                 self.channel_keys]
+
+    monkeypatch.setattr(Halo, "key_channels", skewed)
+    with pytest.raises(BuildError, match="halo builds disagree: the channel from"):
         loopback.run(2, nengo_mpi.save, models.sine_squared(), tmp_path / "x.h5",
                      partitioner=nengo_mpi.Partitioner(2))
     assert os.listdir(tmp_path) == []

@@ -1,7 +1,5 @@
 """Building a network into a model: nengo's builder, with decoders solved ahead."""
 
-from contextlib import nullcontext
-
 from nengo.builder import Model
 from nengo.cache import get_default_decoder_cache
 from threadpoolctl import threadpool_limits
@@ -24,7 +22,7 @@ def build_into(model, network, build_workers=None, session=None, progress=None):
     `resolve_workers`). Without a session, a process running MPI solves alone.
 
     The built model is the one nengo builds, decoders included to the bit (with one
-    BLAS thread when workers solve: see the comment below); ``model`` is given a
+    BLAS thread: see the comment below); ``model`` is given a
     `PrefetchBuilder` if it has another builder.
 
     Returns
@@ -42,11 +40,10 @@ def build_into(model, network, build_workers=None, session=None, progress=None):
     try:
         # OpenBLAS's results depend on its thread count. Workers solve with one thread
         # (more would oversubscribe the cores they share), so the solves left to this
-        # process do too: then every decoder is the same whichever process solved it
-        # and whatever the number of workers or ranks. Without workers the build is
-        # nengo's in every respect, its BLAS threads included.
-        with threadpool_limits(limits=1) if prefetch is not None else nullcontext(), \
-                shared_discretisations():
+        # process do too, also when no worker helps (a small model, or a process of an
+        # MPI job solving alone): then every decoder is the same whichever process
+        # solved it and whatever the number of workers or ranks.
+        with threadpool_limits(limits=1), shared_discretisations():
             model.build(network, progress=progress)
     finally:
         # Not part of the built model (which is pickled with a Simulator).

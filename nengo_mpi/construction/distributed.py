@@ -28,10 +28,13 @@ import cloudpickle
 from nengo.builder import Builder
 from threadpoolctl import threadpool_limits
 
+from ..lower.assign import OperatorAssigner
+from ..lower.fallback import fallback_name
 from ..lower.program import lower_model
 from ..placement import rank_of_component
 from . import solve_memo
 from .construct import new_model
+from .halo import Halo, halo_candidate
 from .prefetch import seed_as_nengo_will
 from .shadow import LocalBuilder, Locality
 from .sources import apply_rc, rc_state
@@ -72,22 +75,37 @@ class LocalBuild:
     Attributes
     ----------
     model : nengo.builder.Model
-        The whole model's structure, with real values for what this rank runs.
+        The whole model's structure, with real values for what this rank runs; or,
+        after a halo build (``halo`` set), only this rank's components and their
+        neighbours.
     lowered : nengo_mpi.lower.program.LoweredModel
-        Every component's layout and probes; operators only for this rank's components.
+        Every component's layout and probes; operators only for this rank's components
+        (after a halo build: only this rank's programs, the others None).
     locality : Locality
         What was built for real here.
-    digest : int
-        `structure_digest` of ``lowered``.
-    fallbacks : list of int
-        Global order of this rank's operators that run through Python.
+    digest : int or None
+        `structure_digest` of ``lowered`` (None after a halo build, whose lowering is
+        checked by the ranks agreeing on its channels instead).
+    fallbacks : list of str
+        Names (`nengo_mpi.lower.fallback.fallback_name`) of this rank's operators that
+        run through Python.
+    halo : nengo_mpi.construction.halo.Halo or None
+        What a halo build built here.
+    layouts : dict
+        This rank's components -> `layout_digest` of their layout.
     """
 
     model: object
     lowered: object
     locality: object
-    digest: int
+    digest: object
     fallbacks: list
+    halo: object = None
+    layouts: dict = None
+
+
+class PeerFailed(Exception):
+    """Another rank failed in the middle of a halo build (it reports why)."""
 
 
 def own_builders(network):
@@ -167,20 +185,47 @@ def unpack_order(payload):
     return order
 
 
-def build_part(order, rank, size, model=None, progress=None):
+def seeded_model(order):
+    """A new model seeded as ``order`` says."""
+    model = new_model(order.dt, order.label)
+    model.seeds.update(order.seeds)
+    model.seeded.update(order.seeded)
+    return model
+
+
+def build_part(order, rank, size, model=None, progress=None, agree=None):
     """Build and lower rank ``rank``'s part of ``order``'s network; returns `LocalBuild`.
 
     ``model`` is the model to build into (rank 0's own, seeded by `make_order`); other
-    ranks get a new one seeded from the order.
+    ranks get a new one seeded from the order. With ``agree`` (every rank's, see
+    `nengo_mpi.runtime.distributed_build.RankAgreement`), a halo build is tried first
+    (`nengo_mpi.construction.halo`): every rank must call this at once, and if any
+    rank's part cannot be a halo, every rank builds the whole model (into a new model:
+    the returned one is the model to use).
     """
     if model is None:
-        model = new_model(order.dt, order.label)
-        model.seeds.update(order.seeds)
-        model.seeded.update(order.seeded)
+        model = seeded_model(order)
+    if agree is not None and halo_candidate(order.assignments):
+        built = _build_halo(order, rank, size, model, progress, agree)
+        if built is not None:
+            return built
+        model = seeded_model(order)
+    locality = Locality(order.network, order.assignments, rank, size)
+    _build(model, order, locality, progress)
+    local = {c for c in range(order.n_components) if rank_of_component(c, size) == rank}
+    lowered = lower_model(model, order.assignments, order.n_components,
+                          optimize=order.optimize, local=local)
+    return _local_build(model, lowered, locality, structure_digest(lowered))
+
+
+def _build(model, order, locality, progress, halo=None):
+    """nengo's build of ``order``'s network into ``model``, real where ``locality``
+    says (and only what ``halo`` needs, if given)."""
     if not isinstance(model.builder, LocalBuilder):
         model.builder = LocalBuilder()
-    locality = Locality(order.network, order.assignments, rank, size)
     model.locality = locality
+    if halo is not None:
+        model.halo = halo
     try:
         # One BLAS thread, as every solve of a distributed or worker build: decoders
         # do not depend on which process solved them.
@@ -188,13 +233,56 @@ def build_part(order, rank, size, model=None, progress=None):
                 registered(order.builders):
             model.build(order.network, progress=progress)
     finally:
-        del model.locality  # not part of the built model (pickled with a Simulator)
+        # Not part of the built model (pickled with a Simulator).
+        del model.locality
+        model.__dict__.pop("halo", None)
         solve_memo.forget(model)
-    local = {c for c in range(order.n_components) if rank_of_component(c, size) == rank}
-    lowered = lower_model(model, order.assignments, order.n_components,
-                          optimize=order.optimize, local=local)
-    fallbacks = [rec.order for p in lowered.programs for rec in p.fallback_ops()]
-    return LocalBuild(model, lowered, locality, structure_digest(lowered), fallbacks)
+
+
+def _local_build(model, lowered, locality, digest, halo=None):
+    fallbacks = sorted({fallback_name(rec.op) for p in lowered.programs if p is not None
+                        for rec in p.fallback_ops()})
+    layouts = {p.component: layout_digest(p.layout) for p in lowered.programs
+               if p is not None}
+    return LocalBuild(model, lowered, locality, digest, fallbacks, halo, layouts)
+
+
+def _build_halo(order, rank, size, model, progress, agree):
+    """`build_part` as a halo; None (on every rank) if some rank's part cannot be one."""
+    halo = None
+    try:
+        halo = Halo(order.network, order.assignments, rank, size)
+        locality = Locality(order.network, order.assignments, rank, size)
+        _build(model, order, locality, progress, halo=halo)
+        assigner = OperatorAssigner(model, order.assignments, order.n_components)
+        problem = halo.problem(model, {op: assigner.components(op)
+                                       for op in model.operators})
+    except Exception as e:  # pylint: disable=broad-except
+        # The whole build that follows meets it again and reports it as usual.
+        problem = f"{type(e).__name__}: {e}"
+    if not agree.all(problem is None):
+        return None
+    lowered, error = None, None
+    try:
+        lowered = lower_model(model, order.assignments, order.n_components,
+                              optimize=order.optimize, local=halo.local, halo=halo)
+    except Exception as e:  # pylint: disable=broad-except
+        error = e
+    tags = agree.tags(None if error is not None else halo.channel_keys)
+    if error is not None:
+        raise error
+    if tags is None:
+        raise PeerFailed()
+    for ch, key in zip(lowered.channels, halo.channel_keys):
+        ch.tag = tags[key]
+    return _local_build(model, lowered, locality, None, halo)
+
+
+def layout_digest(layout):
+    """A checksum of ``layout``'s bases: their shapes, types and offsets. (Not of its
+    views: operators' records add theirs only where they are lowered.)"""
+    return zlib.crc32(repr((layout.nbytes, [(b.shape, b.dtype.str, off)
+                                            for b, off in layout.bases.items()])).encode())
 
 
 def structure_digest(lowered):

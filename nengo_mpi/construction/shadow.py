@@ -178,11 +178,25 @@ class LocalBuilder(PrefetchBuilder):
     """`PrefetchBuilder` that builds as shadows what this rank does not run.
 
     The model's ``locality`` (a `Locality`) says what is real; without one, this is a
-    `PrefetchBuilder`.
+    `PrefetchBuilder`. With a ``halo`` too (a `nengo_mpi.construction.halo.Halo`), the
+    objects it does not need are not built at all.
     """
 
     @classmethod
     def build(cls, model, obj, *args, **kwargs):
+        halo = model.__dict__.get("halo")
+        if halo is not None:
+            if halo.skips(obj):
+                return None  # another rank's, and no neighbour of this rank's
+            start = len(model.operators)
+            try:
+                return cls._build_local(model, obj, *args, **kwargs)
+            finally:
+                halo.record_keys(obj, model.operators[start:])
+        return cls._build_local(model, obj, *args, **kwargs)
+
+    @classmethod
+    def _build_local(cls, model, obj, *args, **kwargs):
         locality = model.__dict__.get("locality")
         if locality is not None:
             if isinstance(obj, nengo.Ensemble) and locality.is_shadow_ensemble(obj):

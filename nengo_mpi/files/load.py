@@ -187,7 +187,13 @@ class ModelFile:
                 raise damaged(f"{self.path!r} component {c}", e) from None
             programs.append(program)
             for ch in chans:
-                channels[ch.tag] = ch
+                # Each component's table is right about its own end (after a halo build
+                # the rank of one end did not know the other's view or order).
+                have = channels.setdefault(ch.tag, ch)
+                if have is not ch and ch.src_component == c:
+                    have.src_view, have.send_after = ch.src_view, ch.send_after
+                if have is not ch and ch.dst_component == c:
+                    have.dst_view, have.recv_before = ch.dst_view, ch.recv_before
         return programs, [channels[t] for t in sorted(channels)]
 
     def _load_component(self, c):

@@ -45,11 +45,13 @@ from .. import __version__
 from ..lower.layout import DTYPE_CODES
 from ..construction.construct import build_into, new_model
 from ..lower.ownership import op_owners
-from ..lower.program import lower_model
+from ..lower.program import lower_model, probe_records
 from ..partition import Partitioner
 from ..construction.distributed import distributes
 from ..runtime import protocol, session as mpi_session
-from ..runtime.distributed_build import construct_everywhere, save_everywhere
+from ..runtime.distributed_build import (
+    construct_everywhere, save_everywhere, whole_on_root,
+)
 from ..runtime.host import slot_seeds
 from .codec import CallWriter, write_kinds
 from .format import (
@@ -130,10 +132,14 @@ def save(network, path, partitioner=None, dt=0.001, seed=None, assignments=None,
         done = construct_everywhere(session, network, partitioner, assignments, optimize,
                                     model)
         if done is not None:
-            sim_id, built, _, _ = done
+            sim_id, built, _, _, order = done
             try:
+                if built.halo is not None:
+                    # The model file's tables (channels, probes, every layout) are the
+                    # whole model's.
+                    built = whole_on_root(order, built, session.size)
                 return save_everywhere(session, sim_id, path, _seed(network, seed),
-                                       built.lowered, model)
+                                       built.lowered, built.model)
             finally:
                 protocol.send_command(session.comm, (protocol.FORGET, [sim_id]))
     build_into(model, network, build_workers=build_workers, session=session)
@@ -413,13 +419,21 @@ def probe_name(label, index):
     return f"{safe} #{index}"
 
 
-def probe_table(lowered, model):
+def probe_table(records, probes):
     """One dict per probe, by index: index, component, view, period, dtype, shape,
-    sample_every, label, name (what a probe file and a model file record)."""
-    rows = sorted((pr for p in lowered.programs for pr in p.probes), key=lambda r: r.index)
+    sample_every, label, name (what a probe file and a model file record).
+
+    Parameters
+    ----------
+    records : iterable of nengo_mpi.lower.program.ProbeRecord
+        Every probe's record (`probe_records`).
+    probes : list
+        The model's probes (``model.probes``), which the records' indices refer to.
+    """
+    rows = sorted(records, key=lambda r: r.index)
     table = []
     for r in rows:
-        probe = model.probes[r.index]
+        probe = probes[r.index]
         label = probe_label(probe)
         table.append({
             "index": r.index, "component": r.component, "view": r.view,
@@ -431,7 +445,7 @@ def probe_table(lowered, model):
 
 
 def _write_probes(group, lowered, model):
-    rows = probe_table(lowered, model)
+    rows = probe_table(probe_records(lowered), model.probes)
     for key, dtype in (("index", np.int64), ("component", np.int64), ("view", np.int64),
                        ("period", np.float64)):
         write(group, key, np.asarray([r[key] for r in rows], dtype=dtype))

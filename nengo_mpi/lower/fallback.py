@@ -37,16 +37,26 @@ def describe(cls):
     )
 
 
+def fallback_name(op):
+    """The name `warn_fallback_names` and the census know fallback ``op`` by."""
+    return describe(fallback_subject(op) or type(op))
+
+
 def warn_fallbacks(ops):
     """Warn once per class among the given fallback operators."""
-    seen = set()
-    for op in ops:
-        cls = fallback_subject(op)
-        if cls is None or cls in seen:
+    warn_fallback_names(describe(cls) for cls in
+                        (fallback_subject(op) for op in ops) if cls is not None)
+
+
+def warn_fallback_names(names):
+    """Warn once per name (`fallback_name`) of the given fallback operators' classes;
+    Node functions and Direct-mode ensembles (nengo's SimPyFunc) are not reported."""
+    quiet = describe(SimPyFunc)
+    for name in dict.fromkeys(names):
+        if name == quiet:
             continue
-        seen.add(cls)
         warnings.warn(
-            f"{describe(cls)} has no native kernel in nengo_mpi; it runs through its "
+            f"{name} has no native kernel in nengo_mpi; it runs through its "
             "Python implementation, which is slower than the C++ engine",
             PythonFallbackWarning,
             stacklevel=user_stacklevel(),

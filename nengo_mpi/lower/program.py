@@ -238,6 +238,11 @@ def _lower(model, obj_components, n_components, optimize, local, halo):
     return LoweredModel(programs, channels, n_slots, home, ops)
 
 
+def probe_records(lowered):
+    """The `ProbeRecord` of every probe of ``lowered``'s programs."""
+    return [pr for p in lowered.programs if p is not None for pr in p.probes]
+
+
 def seed_slots(model):
     """Operator -> its seed slot: its place in ``model``'s `step_order` when first lowered.
 

@@ -8,7 +8,7 @@ from nengo.exceptions import BuildError
 from ..placement import rank_of_component
 from . import protocol, timing
 from .host import RankEngine
-from .signals import SimulatorSignals
+from .signals import ComponentSignals, SimulatorSignals
 
 
 def _pickle_part(part, rank):
@@ -70,17 +70,27 @@ class Runtime:
             self.host.make_fallback_steps(seed)
         else:
             self._open_distributed(lowered, dt, seed, prebuilt)
-        layouts = [p.layout for p in lowered.programs]
+        self.use_layouts(lowered)
+        log = timing.active_log()
+        if log is not None:
+            log.opened(self)
+
+    def use_layouts(self, lowered):
+        """Read and write signals by ``lowered``'s layouts: this one's, or those of a
+        build of the whole model whose layouts are the same (`Simulator.model` after a
+        halo build), whose signals are then the ones ``signals`` knows."""
+        layouts = [None if p is None else p.layout for p in lowered.programs]
+        # The engine's own fallback operators keep looking theirs up in host.signals.
+        local = {comp: (signals if signals.layout is layouts[comp]
+                        else ComponentSignals(layouts[comp], signals.buffer))
+                 for comp, signals in self.host.signals.items()}
         self.signals = SimulatorSignals(
             lowered.home,
-            self.host.signals,
+            local,
             self.rank_of,
             layouts=layouts,
             remote=None if self.session is None else self,
         )
-        log = timing.active_log()
-        if log is not None:
-            log.opened(self)
 
     def _open_distributed(self, lowered, dt, seed, prebuilt):
         s = self.session

@@ -9,7 +9,7 @@ from here instead of a scatter) or closes the simulator.
 Rank 0's model holds shadows for what other ranks built. ``("fetch", sim_id, rank,
 kind, indices)`` asks ``rank`` for the real values: ``"params"`` (``model.params`` of
 `fetchable` objects, for ``sim.data``) or ``"initial"`` (initial values of base
-signals, by their place in ``lowered.home``, to complete a model being pickled).
+signals, by component and place in its layout, to complete a model being pickled).
 
 ``("save", sim_id, path, seed)`` writes the model file in parallel: every rank its own
 components to a part file, rank 0 the model file that links to them (`save_everywhere`).
@@ -24,11 +24,14 @@ from types import SimpleNamespace
 from nengo.exceptions import BuildError
 
 from ..construction.distributed import (
-    build_part, fetchable, make_order, pack_order, unpack_order,
+    PeerFailed, build_part, fetchable, layout_digest, make_order, pack_order,
+    unpack_order,
 )
+from ..construction.halo import number_channels
 from ..placement import rank_of_component
-from ..lower.fallback import PythonFallbackWarning, warn_fallbacks
+from ..lower.fallback import PythonFallbackWarning, warn_fallback_names
 from ..lower.ownership import op_owners
+from ..lower.program import probe_records
 from ..user_frame import user_stacklevel
 from . import protocol
 
@@ -58,12 +61,45 @@ class Kept:
                        for rec in program.fallback_ops()}
         self.objects = fetchable(built.model.toplevel)
         self.params = built.model.params
-        self.bases = list(lowered.home)
+        self.bases = {p.component: list(p.layout.bases) for p in self.part[0]}
 
     def values(self, kind, indices):
+        """``kind``'s values of ``indices``: `fetchable` places for PARAMS,
+        ``(component, place in its layout)`` for INITIAL."""
         if kind == PARAMS:
             return [self.params.get(self.objects[i]) for i in indices]
-        return [self.bases[i].initial_value for i in indices]
+        return [self.bases[comp][i].initial_value for comp, i in indices]
+
+
+class RankAgreement:
+    """What the ranks of a halo build agree on (`build_part`'s ``agree``), over
+    ``comm`` (every rank calls each method at once)."""
+
+    def __init__(self, comm, size):
+        self.comm = comm
+        self.size = size
+
+    def all(self, ok):
+        """Whether every rank says ``ok``."""
+        votes = self.comm.gather(bool(ok), root=0)
+        return self.comm.bcast(None if votes is None else all(votes), root=0)
+
+    def tags(self, keys):
+        """Channel key -> tag, from every rank's channel keys (None: this rank failed;
+        then every rank gets None)."""
+        reports = self.comm.gather(keys, root=0)
+        table = None
+        if reports is not None and all(r is not None for r in reports):
+            try:
+                table = number_channels(reports, self.size)
+            except ValueError as e:
+                table = str(e)
+        table = self.comm.bcast(table, root=0)
+        if isinstance(table, str):
+            raise BuildError(f"the ranks' halo builds disagree: {table} (a nengo_mpi "
+                             "bug: please report it with the script; build with "
+                             "NENGO_MPI_DISTRIBUTED_BUILD=0 meanwhile)")
+        return table
 
 
 def build_everywhere(session, order, model, progress=None):
@@ -104,19 +140,22 @@ def build_everywhere(session, order, model, progress=None):
     built, error = None, None
     try:
         built = build_part(order, session.rank, session.size, model=model,
-                           progress=progress)
+                           progress=progress, agree=RankAgreement(comm, session.size))
+    except PeerFailed:
+        pass  # the rank that failed says why below
     except Exception as e:  # pylint: disable=broad-except
         error = e  # raised below, once every rank has answered
     except BaseException as e:
         # KeyboardInterrupt and the like: the others would wait for our answer forever.
         session.abort(f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
-    replies = comm.gather(None if built is None else (built.digest, built.fallbacks, None),
-                          root=0)
+    replies = comm.gather(None if built is None else _reply(built), root=0)
     if error is None:
         error = protocol.first_error(reply[2] if reply is not None else None
                                      for reply in replies)
+    if error is None and built is None:
+        error = BuildError("a rank failed without saying why (a nengo_mpi bug)")
     if error is None:
-        for rank, (digest, _, _) in enumerate(replies):
+        for rank, (digest, *_) in enumerate(replies):
             if digest != built.digest:
                 error = BuildError(
                     f"rank {rank} derived a different model structure from rank 0's "
@@ -126,8 +165,51 @@ def build_everywhere(session, order, model, progress=None):
     if error is not None:
         protocol.send_command(comm, (protocol.FORGET, [sim_id]))
         raise error
-    fallbacks = sorted({i for _, found, _ in replies for i in found})
+    fallbacks = sorted({name for _, found, *_ in replies for name in found})
+    # Every rank's components' layouts and probes: rank 0 checks its own build of the
+    # whole model against them (`Simulator.model`) and reads probes by them.
+    built.layouts, built.probes = {}, []
+    for *_, layouts, probes in replies:
+        built.layouts.update(layouts)
+        built.probes.extend(probes)
     return sim_id, built, fallbacks
+
+
+def whole_on_root(order, built, size):
+    """Rank 0, after a halo build: its build of the whole model (rank 0's components
+    real, the others shadows; see `build_part`), which its ``sim.model``, ``sim.signals``
+    and model files need, checked against what every rank lowered.
+
+    Raises
+    ------
+    nengo.exceptions.BuildError
+        If a component's layout or a channel differs from the halo builds' (a bug).
+    """
+    whole = build_part(order, 0, size)
+    programs = whole.lowered.programs
+    for comp, digest in built.layouts.items():
+        if layout_digest(programs[comp].layout) != digest:
+            raise BuildError(
+                f"component {comp}'s layout differs between its rank's build and rank "
+                "0's build of the whole model (a nengo_mpi bug: please report it with "
+                "the script; build with NENGO_MPI_DISTRIBUTED_BUILD=0 meanwhile)")
+    tags = {ch.tag: (ch.src_component, ch.dst_component, ch.same_step, ch.signal.shape)
+            for ch in whole.lowered.channels}
+    for ch in built.lowered.channels:
+        if tags.get(ch.tag) != (ch.src_component, ch.dst_component, ch.same_step,
+                                ch.signal.shape):
+            raise BuildError(
+                f"channel {ch.tag} differs between rank 0's halo build and its build of "
+                "the whole model (a nengo_mpi bug: please report it with the script; "
+                "build with NENGO_MPI_DISTRIBUTED_BUILD=0 meanwhile)")
+    return whole
+
+
+def _reply(built):
+    """What a rank tells rank 0 of its part: ``(digest, fallbacks, error, layouts,
+    probe records)``."""
+    return (built.digest, built.fallbacks, None, built.layouts,
+            probe_records(built.lowered))
 
 
 def serve_build(session, sim_id, kept):
@@ -152,12 +234,15 @@ def serve_build(session, sim_id, kept):
             warnings.filterwarnings("ignore", message="Decoder cache")
             # Rank 0 says which operators of every rank run through Python.
             warnings.simplefilter("ignore", PythonFallbackWarning)
-            built = build_part(order, session.rank, session.size)
+            built = build_part(order, session.rank, session.size,
+                               agree=RankAgreement(comm, session.size))
         kept[sim_id] = Kept(built, session.size, session.rank)
-        reply = (built.digest, built.fallbacks, None)
+        reply = _reply(built)
         del built
+    except PeerFailed:
+        reply = (None, [], None, {}, [])  # the rank that failed says why
     except Exception as e:  # pylint: disable=broad-except
-        reply = (None, [], protocol.pack_error(e, session.rank))
+        reply = (None, [], protocol.pack_error(e, session.rank), {}, [])
     comm.gather(reply, root=0)
 
 
@@ -191,7 +276,7 @@ def construct_everywhere(session, network, partitioner, assignments, optimize, m
     Returns
     -------
     tuple or None
-        ``(sim_id, built, fallback_ops, assignments)``; None if the network is to be
+        ``(sim_id, built, fallbacks, assignments, order)``; None if the network is to be
         built on rank 0 alone: partitioning failed (the build on rank 0 then reports a
         malformed network in nengo's words, or partitioning after it raises its own
         error again) or part of the network cannot be sent.
@@ -207,9 +292,8 @@ def construct_everywhere(session, network, partitioner, assignments, optimize, m
         sim_id, built, fallbacks = build_everywhere(session, order, model, progress)
     if built is None:
         return None  # built on rank 0 instead; the seeds given to the model are nengo's
-    fallback_ops = [built.lowered.ops[i] for i in fallbacks]
-    warn_fallbacks(fallback_ops)
-    return sim_id, built, fallback_ops, assignments
+    warn_fallback_names(fallbacks)
+    return sim_id, built, fallbacks, assignments, order
 
 
 def _prepare(programs, channels, n_seed_slots, owners, seed, components):

@@ -22,6 +22,10 @@ def slot_seeds(seed, n_slots):
     return np.random.RandomState(seed).randint(npext.maxint, size=max(n_slots, 1))
 
 
+#: The order of what runs after every operator of a step.
+END_OF_STEP = 2 ** 62
+
+
 class RankEngine:
     """The engine for the components one rank runs.
 
@@ -78,7 +82,13 @@ class RankEngine:
             src = self.local.get(ch.src_component)
             dst = self.local.get(ch.dst_component)
             if src is not None and dst is not None:
-                eng.add_local_channel(src, ch.src_view, dst, ch.dst_view, ch.send_after)
+                # A value updated in one step is read in the next: copied at the end of
+                # the step, after every reader of the old value, whatever order the two
+                # components' operators were numbered in (a file's components may come
+                # from ranks that numbered their own operators, see
+                # `nengo_mpi.construction.halo`).
+                at = ch.send_after if ch.same_step else END_OF_STEP
+                eng.add_local_channel(src, ch.src_view, dst, ch.dst_view, at)
             elif src is not None:
                 eng.add_send(ch.tag, src, ch.src_view, rank_of[ch.dst_component],
                              ch.send_after, ch.same_step, ch.recv_before)

@@ -99,10 +99,13 @@ def receive_command(comm):
 
 
 def ship(lowered, rank_of, size):
-    """Split a lowered model into what each rank needs: [(programs, channels)] per rank."""
+    """Split a lowered model into what each rank needs: [(programs, channels)] per rank.
+
+    (Programs lowered elsewhere, None in a halo build's model, are nobody's here.)"""
     parts = [([], []) for _ in range(size)]
     for program in lowered.programs:
-        parts[rank_of[program.component]][0].append(program)
+        if program is not None:
+            parts[rank_of[program.component]][0].append(program)
     for ch in lowered.channels:
         ranks = {rank_of[ch.src_component], rank_of[ch.dst_component]}
         for r in ranks:

@@ -7,7 +7,6 @@ nengo's to the bit, and a solver's error nengo's own.
 import os
 import sys
 import threading
-from contextlib import nullcontext
 
 import numpy as np
 import pytest
@@ -30,7 +29,7 @@ def _same(a, b):
                for pair_a, pair_b in zip(a, b) for x, y in zip(pair_a, pair_b))
 
 
-def _build_compare(add=None, one_blas_thread=True):
+def _build_compare(add=None):
     """(decoders equal nengo's, how many were solved on other ranks) for the varied
     network, plus whatever ``add(net)`` adds to it."""
     saved = nengo.rc["decoder_cache"]["enabled"]
@@ -43,9 +42,9 @@ def _build_compare(add=None, one_blas_thread=True):
         with nengo_mpi.Simulator(net, progress_bar=False, optimize=False) as sim:
             got = _weights(sim.data, net)
             ahead = sim.decoders_solved_ahead
-        # Solved on several ranks: with one BLAS thread everywhere (see
-        # nengo_mpi.construction.construct); on rank 0 alone: as nengo, BLAS threads included.
-        with threadpool_limits(limits=1) if one_blas_thread else nullcontext():
+        # With one BLAS thread everywhere, on several ranks or on rank 0 alone (see
+        # nengo_mpi.construction.construct).
+        with threadpool_limits(limits=1):
             with nengo.Simulator(net, progress_bar=False, optimize=False) as ref:
                 expected = _weights(ref.data, net)
         return _same(got, expected), ahead
@@ -95,6 +94,6 @@ def _add_locked_solver(net):
 
 @pytest.mark.mpi(min_size=2)
 def test_job_that_cannot_travel_is_solved_on_rank_0():
-    same, ahead = on_root(_build_compare, _add_locked_solver, one_blas_thread=False)
+    same, ahead = on_root(_build_compare, _add_locked_solver)
     assert same
     assert ahead == 0

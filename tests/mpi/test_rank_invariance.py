@@ -34,6 +34,7 @@ def _run(build, n_components, seconds, mode):
         try:
             with nengo_mpi.Simulator(net, **kwargs) as sim:
                 assert sim.distributed_build == (mode == "distributed"), mode
+                _run.halo = sim.halo_build
                 return models.run_probes(sim, net, seconds), sim.n_components
         finally:
             if saved is None:
@@ -55,11 +56,13 @@ def _compare_all(build, seconds):
 
     size = MPI.COMM_WORLD.Get_size()
     reference, _ = _run(build, 1, seconds, "1 process")
-    report = {"size": size, "identical": {}, "max_abs_vs_nengo": None}
+    report = {"size": size, "identical": {}, "halo": {}, "max_abs_vs_nengo": None}
     for n in sorted({2, 3, size}):
         for mode in ("1 process", "rank 0", "distributed"):
             data, n_comp = _run(build, n, seconds, mode)
             key = f"{n} components, {size} ranks, {mode} build"
+            if mode == "distributed":
+                report["halo"][key] = _run.halo
             report["identical"][key] = n_comp == n and all(
                 np.array_equal(a, b) for a, b in zip(reference, data)
             )
@@ -80,6 +83,17 @@ def test_seed_model_identical_at_any_rank_count():
     assert report["identical"] and all(report["identical"].values()), report
     assert all(report["shapes_match"]), report
     assert max(report["max_abs_vs_nengo"]) < 1e-12, report
+
+
+@pytest.mark.mpi(min_size=2)
+def test_grid_identical_at_any_rank_count():
+    """A grid of ensembles, which every rank builds as its components and their
+    neighbours alone (a halo build): bitwise identical at every split."""
+    report = on_root(_compare_all, models.grid, 0.3)
+    assert report["identical"] and all(report["identical"].values()), report
+    assert report["halo"] and all(report["halo"].values()), report
+    assert all(report["shapes_match"]), report
+    assert max(report["max_abs_vs_nengo"]) < 1e-10, report
 
 
 @pytest.mark.mpi(min_size=2)
