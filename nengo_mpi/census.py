@@ -34,6 +34,8 @@ def record_split(sim):
             "components": sim.n_components,
             "used": len(set(sim.assignments.values())),
             "fallbacks": fallback_classes(sim),
+            "build": ("rank 0" if not sim.distributed_build
+                      else "halo" if sim.halo_build else "whole"),
         }) + "\n")
 
 

@@ -17,8 +17,9 @@ def reference_simulator(request):  # pylint: disable=unused-argument
 
 
 def summarise_split_log(path):
-    """Counts over a split log: how many Simulators had >= 2 objects, and how many of
-    those had their objects on >= 2 components."""
+    """Counts over a split log: how many Simulators had >= 2 objects, how many of
+    those had their objects on >= 2 components, and how many were built on every rank
+    (as halos, or each rank the whole structure)."""
     with open(path, encoding="utf-8") as f:
         rows = [json.loads(line) for line in f if line.strip()]
     multi = [r for r in rows if r["objects"] >= 2]
@@ -32,6 +33,8 @@ def summarise_split_log(path):
         "simulators": len(rows),
         "with_2_or_more_objects": len(multi),
         "split_over_2_or_more_components": len(split),
+        "built_on_every_rank": sum(1 for r in rows if r.get("build") in ("halo", "whole")),
+        "built_as_halos": sum(1 for r in rows if r.get("build") == "halo"),
         "not_split_tests": sorted({r["test"] for r in multi if r["used"] < 2}),
     }
 

@@ -38,7 +38,10 @@ from nengo.builder.probe import SimProbe
 from nengo.builder.processes import SimProcess
 from nengo.connection import LearningRule
 
+from ..lower.dependencies import dependency_lists
 from ..lower.fence import DETERMINISTIC_NEURONS
+from ..lower.merge import same_step_crossing
+from ..lower.schedule import build_order_sort
 from ..partition.tiles import Tile
 from ..placement import rank_of_component
 
@@ -172,13 +175,16 @@ class Halo:
         op_components : dict
             Operator -> its components.
         """
-        from ..lower.merge import same_step_crossing  # pylint: disable=import-outside-toplevel
-
         for op in model.operators:
             if _random_operator(op):
                 return f"{op} may draw random numbers"
         if same_step_crossing(model.operators, op_components):
             return "a value crosses between components within a step"
+        ops = list(model.operators)
+        try:
+            build_order_sort(len(ops), dependency_lists(ops))
+        except ValueError as e:
+            return str(e)  # the whole build raises nengo's own error for it
         return None
 
     def key_channels(self, channels, model):

@@ -49,7 +49,13 @@ def step_order(model, dg=None):
 def build_order_sort(n, succ):
     """The topological order of ``n`` operators (``succ[i]``: positions of the
     operators after ``i``) that always runs, of the operators ready, the one first in
-    their list: for a model's operators, the one nengo's builder made first."""
+    their list: for a model's operators, the one nengo's builder made first.
+
+    Raises
+    ------
+    ValueError
+        If the operators depend on each other in a cycle.
+    """
     n_pred = [0] * n
     for nexts in succ:
         for j in nexts:
@@ -64,7 +70,8 @@ def build_order_sort(n, succ):
             n_pred[j] -= 1
             if n_pred[j] == 0:
                 heapq.heappush(ready, j)
-    assert len(order) == n, "the dependency graph has a cycle"
+    if len(order) != n:
+        raise ValueError("the operators' dependencies form a cycle")
     return order
 
 
