@@ -74,7 +74,9 @@ def main():
         f"{' '.join(map(str, args.ranks))} --repeats {args.repeats}`: rank 0's "
         "construction wall time (fastest of the repeats) and every rank's peak memory, "
         "decoder cache off. *Distributed*: every rank builds and lowers its own "
-        "components (the default); *rank 0*: rank 0 builds and lowers everything while "
+        "components (the default), as a *halo* (its components and their neighbours "
+        "alone) or, where the model does not allow that, each rank the *whole* "
+        "model's structure; *rank 0*: rank 0 builds and lowers everything while "
         "the other ranks solve decoders for it (`NENGO_MPI_DISTRIBUTED_BUILD=0`, the "
         "behaviour before). At 1 rank, build workers solve in forked processes. Memory "
         "above the baseline subtracts the same launch running the seed example "
@@ -100,7 +102,7 @@ def main():
                 if ranks == 1:
                     one = r
                 label = "1" if ranks == 1 else (
-                    f"{ranks}, {'distributed' if distributed else 'rank 0'}")
+                    f"{ranks}, {'distributed (' + r['build'] + ')' if distributed else 'rank 0'}")
                 lines.append(
                     f"| {model} | {label} | {r['build_s']:.2f} s | "
                     f"{r['build_s'] / one['build_s']:.2f}x | "

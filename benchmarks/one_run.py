@@ -79,6 +79,8 @@ def main():
         "peak_rss_mib": max([peak_rss_mib()] + rank_rss),
         "total_rss_mib": peak_rss_mib() + sum(rank_rss[1:]), "timing": timing,
         "profile": profile,
+        "build": (None if args.backend != "nengo_mpi" else "rank 0" if not
+                  sim.distributed_build else "halo" if sim.halo_build else "whole"),
     }))
 
 

@@ -15,6 +15,7 @@ from nengo_mpi.construction.construct import new_model
 from nengo_mpi.construction.distributed import (
     build_part, make_order, pack_order, unpack_order,
 )
+from nengo_mpi.construction.halo import Halo, halo_candidate, number_channels
 from nengo_mpi.construction.shadow import Locality, overwrite_initial_value
 from nengo_mpi.lower.program import lower_model
 
@@ -187,3 +188,64 @@ def test_shadows_do_not_change_other_threads_builds():
     assert np.array_equal(seen["here"], np.ones(10))  # a shadow's placeholder gains
     assert np.array_equal(seen["other"], after)  # nengo's own, sampled
     assert not np.array_equal(after, np.ones(10))
+
+
+def test_a_halo_is_a_ranks_components_and_their_neighbours():
+    """A rank builds its own objects, the connections touching them, their other ends
+    and its own probes; nothing else."""
+    with nengo.Network(seed=1) as net:
+        a = nengo.Ensemble(10, 1)
+        b = nengo.Ensemble(10, 1)
+        c = nengo.Ensemble(10, 1)
+        d = nengo.Ensemble(10, 1)
+        ab = nengo.Connection(a, b)
+        bc = nengo.Connection(b, c)
+        cd = nengo.Connection(c, d)
+        pa = nengo.Probe(a)
+        pd = nengo.Probe(d)
+    assignments = {a: 0, b: 1, c: 2, d: 3}
+    assert Halo(net, assignments, rank=0, size=4).needed == {a, b, ab, pa}
+    assert Halo(net, assignments, rank=1, size=4).needed == {a, b, c, ab, bc}
+    assert Halo(net, assignments, rank=3, size=4).needed == {c, d, cd, pd}
+    # Components dealt round-robin: rank 0 of 2 holds components 0 and 2.
+    two = Halo(net, assignments, rank=0, size=2)
+    assert two.local == {0, 2} and two.needed == {a, b, c, d, ab, bc, cd, pa}
+    assert two.probe_index == {pa: 0, pd: 1}
+
+
+def test_a_value_crossing_within_a_step_rules_out_halos():
+    """A connection without a synapse between two components makes a value cross
+    within a step: the ranks build the whole model, as judged from the description."""
+    with nengo.Network(seed=1) as net:
+        a = nengo.Ensemble(10, 1)
+        b = nengo.Ensemble(10, 1)
+        nengo.Connection(a, b, synapse=None)
+    assert not halo_candidate(net, {a: 0, b: 1})
+    assert halo_candidate(net, {a: 1, b: 1})
+
+
+def test_random_streams_make_every_rank_build_the_whole_model():
+    """A rank whose part draws random numbers (their seeds are places in the whole
+    model's order) says so once built, and every rank builds the whole model."""
+    with nengo.Network(seed=1) as net:
+        a = nengo.Ensemble(10, 1)
+        b = nengo.Ensemble(10, 1, neuron_type=nengo.PoissonSpiking(nengo.LIFRate()))
+        nengo.Connection(a, b)
+    _, order = _order(net, 2, assignments={a: 0, b: 1})
+    assert halo_candidate(order.network, order.assignments)
+    votes = []
+
+    class Agreement:
+        def all(self, ok):
+            votes.append(ok)
+            return ok
+
+    with threadpool_limits(1):
+        part = build_part(unpack_order(pack_order(order)), 1, 2, agree=Agreement())
+    assert votes == [False] and part.halo is None and part.digest is not None
+
+
+def test_channel_numbers_need_both_ends():
+    assert number_channels([[(0, 1, (3, 0))], [(0, 1, (3, 0))]], 2) == {(0, 1, (3, 0)): 0}
+    with pytest.raises(ValueError, match="known to ranks \\[0\\], not to the ranks"):
+        number_channels([[(0, 1, (3, 0))], []], 2)

@@ -205,7 +205,7 @@ def build_part(order, rank, size, model=None, progress=None, agree=None):
     """
     if model is None:
         model = seeded_model(order)
-    if agree is not None and halo_candidate(order.assignments):
+    if agree is not None and halo_candidate(order.network, order.assignments):
         built = _build_halo(order, rank, size, model, progress, agree)
         if built is not None:
             return built

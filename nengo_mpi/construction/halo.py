@@ -70,10 +70,33 @@ def build_sequence(network):
     return sequence
 
 
-def halo_candidate(assignments):
-    """Whether a network split as ``assignments`` may be built as halos at all (no
-    tiled ensemble: tiles rewrite the ensemble's operators across components)."""
-    return not any(isinstance(obj, Tile) for obj in assignments)
+def halo_candidate(network, assignments):
+    """Whether ``network`` split as ``assignments`` may be built as halos at all,
+    judged from its description (each rank checks its part once built,
+    `Halo.problem`): no tiled ensemble (tiles rewrite the ensemble's operators across
+    components), and no connection without a synapse between two components (its value
+    would cross within a step)."""
+    if any(isinstance(obj, Tile) for obj in assignments):
+        return False
+    return not any(
+        conn.synapse is None and not isinstance(conn.post_obj, LearningRule)
+        and component_of(conn.pre_obj, assignments)
+        != component_of(conn.post_obj, assignments)
+        for conn in network.all_connections)
+
+
+def component_of(obj, assignments):
+    """The component holding ``obj``'s own signals under ``assignments`` (as
+    `nengo_mpi.lower.assign.OperatorAssigner` has it)."""
+    if isinstance(obj, nengo.ensemble.Neurons):
+        obj = obj.ensemble
+    if isinstance(obj, LearningRule):
+        return component_of(obj.connection.pre_obj, assignments)
+    if isinstance(obj, nengo.Connection):
+        return component_of(obj.pre_obj, assignments)
+    if isinstance(obj, nengo.Probe):
+        return component_of(obj.obj, assignments)
+    return assignments.get(obj, 0)
 
 
 def _random_operator(op):
@@ -119,16 +142,8 @@ class Halo:
         self.channel_keys = []
 
     def component_of(self, obj):
-        """The component holding ``obj``'s own signals (as `OperatorAssigner` has it)."""
-        if isinstance(obj, nengo.ensemble.Neurons):
-            obj = obj.ensemble
-        if isinstance(obj, LearningRule):
-            return self.component_of(obj.connection.pre_obj)
-        if isinstance(obj, nengo.Connection):
-            return self.component_of(obj.pre_obj)
-        if isinstance(obj, nengo.Probe):
-            return self.component_of(obj.obj)
-        return self.assignments.get(obj, 0)
+        """The component holding ``obj``'s own signals."""
+        return component_of(obj, self.assignments)
 
     def _needed(self, network):
         local = self.local
