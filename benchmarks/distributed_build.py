@@ -101,8 +101,8 @@ def main():
                 results.append(r)
                 if ranks == 1:
                     one = r
-                label = "1" if ranks == 1 else (
-                    f"{ranks}, {'distributed (' + r['build'] + ')' if distributed else 'rank 0'}")
+                how = f"distributed ({r['build']})" if distributed else "rank 0"
+                label = "1" if ranks == 1 else f"{ranks}, {how}"
                 lines.append(
                     f"| {model} | {label} | {r['build_s']:.2f} s | "
                     f"{r['build_s'] / one['build_s']:.2f}x | "
