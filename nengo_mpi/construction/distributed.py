@@ -92,7 +92,8 @@ class LocalBuild:
     halo : nengo_mpi.construction.halo.Halo or None
         What a halo build built here.
     layouts : dict
-        This rank's components -> `layout_digest` of their layout.
+        After a halo build, this rank's components -> `layout_digest` of their layout
+        (else empty).
     """
 
     model: object
@@ -242,8 +243,9 @@ def _build(model, order, locality, progress, halo=None):
 def _local_build(model, lowered, locality, digest, halo=None):
     fallbacks = sorted({fallback_name(rec.op) for p in lowered.programs if p is not None
                         for rec in p.fallback_ops()})
-    layouts = {p.component: layout_digest(p.layout) for p in lowered.programs
-               if p is not None}
+    # What rank 0 checks its build of the whole model against (after halo builds only).
+    layouts = {} if halo is None else {p.component: layout_digest(p.layout)
+                                       for p in lowered.programs if p is not None}
     return LocalBuild(model, lowered, locality, digest, fallbacks, halo, layouts)
 
 
