@@ -13,6 +13,7 @@ import nengo.utils.numpy as npext
 
 from .construction.construct import build_into, new_model
 from .construction.distributed import distributes, fetchable
+from .construction.halo import build_sequence
 from .construction.shadow import overwrite_initial_value
 from .placement import rank_of_component
 from .census import record_split
@@ -255,10 +256,10 @@ class Simulator:
     @staticmethod
     def _remote_objects(built, network):
         """The objects whose parameters another rank built (shadows here, or not built
-        here at all) -> (that rank, their place in `fetchable`)."""
+        here at all) -> (that rank, their place in the build, `fetchable`)."""
         locality, params = built.locality, built.model.params
-        return {obj: (locality.owner_rank(obj), i)
-                for i, obj in enumerate(fetchable(network))
+        return {obj: (locality.owner_rank(obj), place)
+                for place, obj in fetchable(build_sequence(network)).items()
                 if obj in locality.shadowed or obj not in params}
 
     def _build_whole(self):

@@ -2,8 +2,10 @@
 
 Rank 0 partitions the network and seeds its objects, then sends every rank one
 `BuildOrder`: the network's description (cloudpickled, so a script's own functions
-travel by value), the seeds, the assignment of objects to components, the build
-functions the network needs and the build settings. Every rank then, at the same time:
+travel by value; see `nengo_mpi.construction.description`), the seeds, the assignment
+of objects to components, the build functions the network needs and the build
+settings. For a halo build (`nengo_mpi.construction.halo`) each rank's order holds only
+the part of the network it builds (`pack_parts`). Every rank then, at the same time:
 
 1. builds the whole network with nengo's builder, its own ensembles and their
    connections' decoder solves for real and everything else as shadows
@@ -12,7 +14,8 @@ functions the network needs and the build settings. Every rank then, at the same
 2. merges and orders the operators (the same everywhere, since they depend only on
    that structure) and lowers into native records only its own components' operators.
 
-No program crosses ranks: each rank opens its engine on its own programs. Rank 0
+(A halo build does both for its part alone; see `nengo_mpi.construction.halo`.) No
+program crosses ranks: each rank opens its engine on its own programs. Rank 0
 checks that every rank derived the same structure (`structure_digest`) before any
 engine starts, since a difference would mean ranks disagreeing about their messages.
 """
@@ -24,7 +27,7 @@ import warnings
 import zlib
 from dataclasses import dataclass
 
-import cloudpickle
+import nengo
 from nengo.builder import Builder
 from threadpoolctl import threadpool_limits
 
@@ -34,7 +37,10 @@ from ..lower.program import lower_model
 from ..placement import rank_of_component
 from . import solve_memo
 from .construct import new_model
-from .halo import Halo, halo_candidate
+from . import description
+from .halo import (
+    Halo, HaloPart, build_sequence, halo_candidate, needed_by_rank, probe_places,
+)
 from .prefetch import seed_as_nengo_will
 from .shadow import LocalBuilder, Locality
 from .sources import apply_rc, rc_state
@@ -66,6 +72,8 @@ class BuildOrder:
     optimize: bool
     rc: dict
     builders: dict
+    #: Set when the order holds only one rank's part of the network (`parts_of`).
+    part: object = None
 
 
 @dataclass
@@ -166,13 +174,38 @@ def make_order(model, network, assignments, n_components, optimize):
                       bool(optimize), rc_state(), own_builders(network))
 
 
-def pack_order(order):
-    """``order`` as bytes for the other ranks, or None if part of it cannot travel (a
+def pack_order(order, keep=None):
+    """``order`` as bytes for the other ranks (its network pruned to ``keep``, see
+    `nengo_mpi.construction.description`), or None if part of it cannot travel (a
     function, process or neuron type holding a lock, a file, ...)."""
     try:
-        return cloudpickle.dumps(order, protocol=pickle.HIGHEST_PROTOCOL)
+        return description.dumps(order, keep=keep)
     except Exception:  # pylint: disable=broad-except
         return None
+
+
+def pack_parts(order, size):
+    """For a halo build of ``order``: each rank's order, as bytes, with only what that
+    rank builds of the network (rank 0's entry is None: it builds from ``order``
+    itself); or None if part of it cannot travel."""
+    sequence = build_sequence(order.network)
+    probe_index = probe_places(sequence)
+    needed = needed_by_rank(order.network, order.assignments,
+                            lambda comp: rank_of_component(comp, size), size)
+    payloads = [None]
+    for rank in range(1, size):
+        keep = description.kept_objects(order.network, needed[rank])
+        part = BuildOrder(
+            order.network,
+            {obj: seed for obj, seed in order.seeds.items() if obj in keep},
+            {obj: seeded for obj, seeded in order.seeded.items() if obj in keep},
+            {obj: comp for obj, comp in order.assignments.items() if obj in keep},
+            order.n_components, order.dt, order.label, order.optimize, order.rc,
+            order.builders, HaloPart.of(sequence, probe_index, needed[rank]))
+        payloads.append(pack_order(part, keep=keep))
+        if payloads[-1] is None:
+            return None
+    return payloads
 
 
 def unpack_order(payload):
@@ -206,10 +239,12 @@ def build_part(order, rank, size, model=None, progress=None, agree=None):
     """
     if model is None:
         model = seeded_model(order)
-    if agree is not None and halo_candidate(order.network, order.assignments):
+    if agree is not None and (order.part is not None
+                              or halo_candidate(order.network, order.assignments)):
         built = _build_halo(order, rank, size, model, progress, agree)
         if built is not None:
             return built
+        order = agree.whole(order)  # a rank given only its part gets all of it
         model = seeded_model(order)
     locality = Locality(order.network, order.assignments, rank, size)
     _build(model, order, locality, progress)
@@ -253,7 +288,7 @@ def _build_halo(order, rank, size, model, progress, agree):
     """`build_part` as a halo; None (on every rank) if some rank's part cannot be one."""
     halo = None
     try:
-        halo = Halo(order.network, order.assignments, rank, size)
+        halo = Halo(order.network, order.assignments, rank, size, part=order.part)
         locality = Locality(order.network, order.assignments, rank, size)
         _build(model, order, locality, progress, halo=halo)
         assigner = OperatorAssigner(model, order.assignments, order.n_components)
@@ -305,7 +340,9 @@ def structure_digest(lowered):
     return crc
 
 
-def fetchable(network):
-    """The objects whose ``sim.data`` rank 0 may fetch from another rank, in an order
-    every rank agrees on (their index names them in a fetch)."""
-    return list(network.all_ensembles) + list(network.all_connections)
+def fetchable(places):
+    """The objects whose ``sim.data`` rank 0 may fetch from another rank, named by their
+    place in the whole network's build (``places``: a `build_sequence`, or a
+    `HaloPart`'s places), as ``{place: object}``."""
+    return {place: obj for obj, place in places.items()
+            if isinstance(obj, (nengo.Ensemble, nengo.Connection))}

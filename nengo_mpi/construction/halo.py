@@ -28,6 +28,8 @@ whose ensembles are not tiled; every rank checks its part (`Halo.problem`) and a
 must agree, or every rank builds the whole model as before.
 """
 
+from dataclasses import dataclass
+
 import nengo
 from nengo.builder.learning_rules import SimBCM, SimOja, SimPES, SimRLS, SimVoja
 from nengo.builder.neurons import SimNeurons
@@ -108,6 +110,91 @@ def _random_operator(op):
     return type(op) not in _NOT_RANDOM
 
 
+def needed_by_rank(network, assignments, rank_of, size):
+    """What each rank builds of ``network`` in a halo build (`Halo.needed`), in one
+    pass over it.
+
+    Parameters
+    ----------
+    network : nengo.Network
+    assignments : dict
+        Ensemble/Node -> component.
+    rank_of : callable
+        Component -> the rank that holds it (or None: no rank wanted here).
+    size : int
+        The number of ranks.
+
+    Returns
+    -------
+    list of set
+        For each rank, its components' ensembles, nodes and probes, the connections
+        with an end among them (and those feeding their learning rules), and the other
+        ends of those connections.
+    """
+    def rank(obj):
+        return rank_of(component_of(obj, assignments))
+
+    needed = [set() for _ in range(size)]
+    for obj in network.all_ensembles + network.all_nodes + network.all_probes:
+        if rank(obj) is not None:
+            needed[rank(obj)].add(obj)
+    for conn in network.all_connections:
+        for r in {rank(conn.pre_obj), rank(conn.post_obj)} - {None}:
+            _add_connection(needed[r], conn)
+    return needed
+
+
+def _add_connection(needed, conn):
+    """Add ``conn`` to ``needed`` with its ends, and the connections its learning-rule
+    ends are built with (which must be built first)."""
+    stack = [conn]
+    while stack:
+        conn = stack.pop()
+        if conn in needed:
+            continue
+        needed.add(conn)
+        for end in (conn.pre_obj, conn.post_obj):
+            if isinstance(end, nengo.ensemble.Neurons):
+                end = end.ensemble
+            if isinstance(end, LearningRule):
+                stack.append(end.connection)
+            else:
+                needed.add(end)
+
+
+def probe_places(sequence):
+    """Every probe of a `build_sequence` -> its place in the whole model's
+    ``model.probes``."""
+    probes = [obj for obj in sequence if isinstance(obj, nengo.Probe)]
+    return {probe: i for i, probe in enumerate(probes)}
+
+
+@dataclass
+class HaloPart:
+    """Where one rank's part of a network is in the whole network's build: what a rank
+    sent only its part (`nengo_mpi.construction.description.kept_objects`) needs to
+    name its operators and probes as a build of the whole network would.
+
+    Attributes
+    ----------
+    places : dict
+        Each ensemble, node, connection and probe of the part -> its place in the
+        whole network's `build_sequence`.
+    probe_index : dict
+        Each probe of the part -> its place among the whole network's probes.
+    """
+
+    places: dict
+    probe_index: dict
+
+    @classmethod
+    def of(cls, sequence, probe_index, needed):
+        """The part of a network with ``sequence`` (`build_sequence`) and
+        ``probe_index`` (`probe_places`) that a rank building ``needed`` gets."""
+        return cls({obj: sequence[obj] for obj in needed},
+                   {obj: probe_index[obj] for obj in needed if obj in probe_index})
+
+
 class Halo:
     """What one rank builds of a network under a halo build.
 
@@ -117,6 +204,10 @@ class Halo:
     assignments : dict
         Ensemble/Node -> component (objects absent from it are on component 0).
     rank, size : int
+    part : HaloPart, optional
+        Given when ``network`` holds only this rank's part of the network (as rank 0
+        sends it, `nengo_mpi.construction.description`): where its objects are in the
+        whole network's build.
 
     Attributes
     ----------
@@ -128,16 +219,18 @@ class Halo:
         This rank's components.
     """
 
-    def __init__(self, network, assignments, rank, size):
-        self.sequence = build_sequence(network)
+    def __init__(self, network, assignments, rank, size, part=None):
         self.assignments = assignments
         n = 1 + max(assignments.values(), default=0)
         self.local = {c for c in range(n) if rank_of_component(c, size) == rank}
-        self.probe_index = {}
-        for obj in self.sequence:
-            if isinstance(obj, nengo.Probe):
-                self.probe_index[obj] = len(self.probe_index)
-        self.needed = self._needed(network)
+        if part is None:
+            self.sequence = build_sequence(network)
+            self.probe_index = probe_places(self.sequence)
+            self.needed = self._needed(network)
+        else:
+            # ``network`` holds only this rank's part (`HaloPart`).
+            self.sequence, self.probe_index = part.places, part.probe_index
+            self.needed = set(part.places)
         self.op_keys = {}  # operator -> (its builder's place in the sequence, its own)
         self.channel_keys = []
 
@@ -147,27 +240,8 @@ class Halo:
 
     def _needed(self, network):
         local = self.local
-        needed = {obj for obj in network.all_ensembles + network.all_nodes
-                  if self.component_of(obj) in local}
-        stack = [conn for conn in network.all_connections
-                 if self.component_of(conn.pre_obj) in local
-                 or self.component_of(conn.post_obj) in local]
-        while stack:
-            conn = stack.pop()
-            if conn in needed:
-                continue
-            needed.add(conn)
-            for end in (conn.pre_obj, conn.post_obj):
-                if isinstance(end, nengo.ensemble.Neurons):
-                    end = end.ensemble
-                if isinstance(end, LearningRule):
-                    # Built with its connection, which must be built first.
-                    stack.append(end.connection)
-                else:
-                    needed.add(end)
-        needed.update(probe for probe in network.all_probes
-                      if self.component_of(probe) in local)
-        return needed
+        return needed_by_rank(network, self.assignments,
+                              lambda comp: 0 if comp in local else None, 1)[0]
 
     def skips(self, obj):
         """Whether building ``obj`` is left to other ranks."""

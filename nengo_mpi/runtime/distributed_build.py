@@ -1,8 +1,9 @@
 """Both sides of a distributed construction and of the fetches that follow it.
 
-Rank 0 sends ``("build", sim_id)`` and a broadcast of the packed `BuildOrder`; every
-rank builds and lowers its part (`nengo_mpi.construction.distributed.build_part`) and
-rank 0 gathers ``(digest, fallbacks, error)`` from all of them. A serving rank keeps its
+Rank 0 sends ``("build", sim_id, parted)`` and the packed `BuildOrder`: to every rank
+only its part of the network for a halo build (``parted``, `pack_parts`), else all of
+it. Every rank builds and lowers its part
+(`nengo_mpi.construction.distributed.build_part`) and rank 0 gathers ``(digest, fallbacks, error)`` from all of them. A serving rank keeps its
 part until rank 0 opens the engines (``("open", ..., prebuilt=True)`` takes the part
 from here instead of a scatter) or closes the simulator.
 
@@ -25,9 +26,9 @@ from nengo.exceptions import BuildError
 
 from ..construction.distributed import (
     PeerFailed, build_part, fetchable, layout_digest, make_order, pack_order,
-    unpack_order,
+    pack_parts, unpack_order,
 )
-from ..construction.halo import number_channels
+from ..construction.halo import build_sequence, halo_candidate, number_channels
 from ..placement import rank_of_component
 from ..lower.fallback import PythonFallbackWarning, warn_fallback_names
 from ..lower.ownership import op_owners
@@ -59,12 +60,14 @@ class Kept:
         # For the message that names the object of a Python operator a file cannot hold.
         self.owners = {rec.op: owners.get(rec.op) for program in self.part[0]
                        for rec in program.fallback_ops()}
-        self.objects = fetchable(built.model.toplevel)
+        self.objects = fetchable(
+            built.halo.sequence if built.halo is not None
+            else build_sequence(built.model.toplevel))
         self.params = built.model.params
         self.bases = {p.component: list(p.layout.bases) for p in self.part[0]}
 
     def values(self, kind, indices):
-        """``kind``'s values of ``indices``: `fetchable` places for PARAMS,
+        """``kind``'s values of ``indices``: places in the build (`fetchable`) for PARAMS,
         ``(component, place in its layout)`` for INITIAL."""
         if kind == PARAMS:
             return [self.params.get(self.objects[i]) for i in indices]
@@ -75,9 +78,20 @@ class RankAgreement:
     """What the ranks of a halo build agree on (`build_part`'s ``agree``), over
     ``comm`` (every rank calls each method at once)."""
 
-    def __init__(self, comm, size):
+    def __init__(self, comm, size, parted=False):
         self.comm = comm
         self.size = size
+        self.parted = parted
+
+    def whole(self, order):
+        """The whole build order (rank 0 sends it if the others were given only their
+        parts, `pack_parts`)."""
+        if not self.parted:
+            return order
+        if self.comm.Get_rank() == 0:
+            self.comm.bcast(pack_order(order), root=0)
+            return order
+        return unpack_order(self.comm.bcast(None, root=0))
 
     def all(self, ok):
         """Whether every rank says ``ok``."""
@@ -115,13 +129,18 @@ def build_everywhere(session, order, model, progress=None):
     fallbacks : list of int
         Global order of every rank's operators that run through Python.
     """
-    payload = pack_order(order)
+    # A halo build sends each rank only its part of the network.
+    parted = session.size > 1 and halo_candidate(order.network, order.assignments)
+    payload = pack_parts(order, session.size) if parted else pack_order(order)
     if payload is None:
         return None, None, []
     comm = session.comm
     sim_id = session.new_id()
-    protocol.send_command(comm, (BUILD, sim_id))
-    comm.bcast(payload, root=0)
+    protocol.send_command(comm, (BUILD, sim_id, parted))
+    if parted:
+        comm.scatter(payload, root=0)
+    else:
+        comm.bcast(payload, root=0)
     del payload
     # Every rank must load the network before any builds: one that cannot (a class
     # only rank 0 can import) leaves it to rank 0, as before distributed construction.
@@ -140,7 +159,8 @@ def build_everywhere(session, order, model, progress=None):
     built, error = None, None
     try:
         built = build_part(order, session.rank, session.size, model=model,
-                           progress=progress, agree=RankAgreement(comm, session.size))
+                           progress=progress,
+                           agree=RankAgreement(comm, session.size, parted))
     except PeerFailed:
         pass  # the rank that failed says why below
     except Exception as e:  # pylint: disable=broad-except
@@ -212,11 +232,12 @@ def _reply(built):
             probe_records(built.lowered))
 
 
-def serve_build(session, sim_id, kept):
-    """A serving rank's side of ``("build", sim_id)``: build its part, answer rank 0
-    and keep the part in ``kept`` (by ``sim_id``) until the engine opens."""
+def serve_build(session, cmd, kept):
+    """A serving rank's side of ``("build", sim_id, parted)``: build its part, answer
+    rank 0 and keep the part in ``kept`` (by ``sim_id``) until the engine opens."""
+    _, sim_id, parted = cmd
     comm = session.comm
-    payload = comm.bcast(None, root=0)
+    payload = comm.scatter(None, root=0) if parted else comm.bcast(None, root=0)
     order, why = None, None
     try:
         order = unpack_order(payload)
@@ -235,7 +256,7 @@ def serve_build(session, sim_id, kept):
             # Rank 0 says which operators of every rank run through Python.
             warnings.simplefilter("ignore", PythonFallbackWarning)
             built = build_part(order, session.rank, session.size,
-                               agree=RankAgreement(comm, session.size))
+                               agree=RankAgreement(comm, session.size, parted))
         kept[sim_id] = Kept(built, session.size, session.rank)
         reply = _reply(built)
         del built

@@ -252,7 +252,7 @@ def serve(session):
             _, sim_id, seed = cmd
             sims[sim_id][0].reset(seed)
         elif kind == distributed_build.BUILD:
-            distributed_build.serve_build(session, cmd[1], kept)
+            distributed_build.serve_build(session, cmd, kept)
         elif kind == distributed_build.FETCH:
             distributed_build.serve_fetch(session, cmd, kept)
         elif kind == distributed_build.SAVE:
