@@ -163,10 +163,8 @@ class Simulator:
         self.seed = seed
         # Imported here: h5py costs memory that runs without files need not pay.
         if save_file is not None and self._prebuilt is not None:
-            if self._halo is not None:
-                self._build_whole()  # the file's tables are the whole model's
             save_everywhere(session, self._prebuilt, save_file, seed, self._lowered,
-                            self._model)
+                            self._model, probes=(self._probe_records, self._probes))
         elif save_file is not None:
             from .files.saving import write_model  # pylint: disable=import-outside-toplevel
 

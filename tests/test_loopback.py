@@ -15,7 +15,7 @@ from nengo_mpi.construction import distributed
 from nengo_mpi.construction.construct import build_into, new_model
 from nengo_mpi.construction.halo import Halo
 from nengo_mpi.files.run import main as run_main
-from nengo_mpi.runtime import loopback, session as mpi_session
+from nengo_mpi.runtime import distributed_build, loopback, session as mpi_session
 
 import models
 
@@ -37,21 +37,29 @@ def test_parallel_save_equals_a_serial_save(tmp_path, monkeypatch, build, size,
                                             n_components, halo):
     """Every rank writes its components, built around them alone where the model allows
     (``halo``: the chain's stochastic neurons do not), and the file set runs exactly as
-    a file written by one process."""
-    halos = []
+    a file written by one process. After a halo build, no rank builds more than its
+    part: rank 0 writes the model file's tables from what the ranks gathered."""
+    halos, parts = [], []
     real = distributed._build_halo  # pylint: disable=protected-access
+    real_part = distributed.build_part
 
     def counted(*args):
         built = real(*args)
         halos.append(built is not None)
         return built
 
+    def counted_part(*args, **kwargs):
+        parts.append(args[1])  # the rank it builds for
+        return real_part(*args, **kwargs)
+
     monkeypatch.setattr(distributed, "_build_halo", counted)
+    monkeypatch.setattr(distributed_build, "build_part", counted_part)
     net = build()
     parallel = tmp_path / "parallel.h5"
     loopback.run(size, nengo_mpi.save, net, parallel,
                  partitioner=nengo_mpi.Partitioner(n_components), seed=4)
     assert halos == [halo] * size
+    assert sorted(parts) == list(range(size))  # one build per rank, none of the whole
     writers = sorted({c % size for c in range(n_components)} - {0})
     assert sorted(os.listdir(tmp_path)) == ["parallel.h5"] + [
         f"parallel.h5.part{r}" for r in writers]

@@ -50,7 +50,7 @@ from ..partition import Partitioner
 from ..construction.distributed import distributes
 from ..runtime import protocol, session as mpi_session
 from ..runtime.distributed_build import (
-    construct_everywhere, save_everywhere, whole_on_root,
+    construct_everywhere, save_everywhere,
 )
 from ..runtime.host import slot_seeds
 from .codec import CallWriter, write_kinds
@@ -134,12 +134,13 @@ def save(network, path, partitioner=None, dt=0.001, seed=None, assignments=None,
         if done is not None:
             sim_id, built, _, _, order = done
             try:
+                probes = None
                 if built.halo is not None:
-                    # The model file's tables (channels, probes, every layout) are the
-                    # whole model's.
-                    built = whole_on_root(order, built, session.size)
+                    # Every rank's probes, gathered (rank 0 built only its own).
+                    index = built.halo.probe_index
+                    probes = (built.probes, sorted(index, key=index.get))
                 return save_everywhere(session, sim_id, path, _seed(network, seed),
-                                       built.lowered, built.model)
+                                       built.lowered, built.model, probes=probes)
             finally:
                 protocol.send_command(session.comm, (protocol.FORGET, [sim_id]))
     build_into(model, network, build_workers=build_workers, session=session)
@@ -187,7 +188,8 @@ def prepare_components(lowered, owners, seed, kinds, components):
     Raises `BuildError` (naming the object) if a Python operator cannot be stored.
     """
     seeds = slot_seeds(seed, lowered.n_seed_slots)
-    by_component = {p.component: p for p in lowered.programs}
+    # (After a halo build, other ranks' programs are None here.)
+    by_component = {p.component: p for p in lowered.programs if p is not None}
     prepared = []
     for c in components:
         program = by_component[c]
@@ -196,15 +198,20 @@ def prepare_components(lowered, owners, seed, kinds, components):
     return prepared
 
 
-def write_main(path, lowered, model, seed, kinds, prepared, linked, commit=True):
+def write_main(path, lowered, model, seed, kinds, prepared, linked, commit=True,
+               probes=None):
     """Write the model file ``path`` (under a temporary name, renamed when complete).
 
     ``prepared`` are the components it holds itself (`prepare_components`); ``linked``
     maps every other component to the part file that holds it (`write_part`, in the
     same directory): the file links there, so readers see one file. With
     ``commit=False`` the file keeps its temporary name, which is returned (the caller
-    renames it once the parts are in place).
+    renames it once the parts are in place). ``probes`` is ``(records, probes)`` for
+    `probe_table` when ``lowered`` and ``model`` do not hold every probe (after a halo
+    build, `nengo_mpi.construction.halo`).
     """
+    if probes is None:
+        probes = (probe_records(lowered), model.probes)
     tmp = temporary_name(path)
     try:
         with h5py.File(tmp, "w") as f:
@@ -229,7 +236,7 @@ def write_main(path, lowered, model, seed, kinds, prepared, linked, commit=True)
                 comps[str(c)] = h5py.ExternalLink(os.path.basename(part_path),
                                                   f"/components/{c}")
             write_kinds(f.create_group("kinds"), kinds)
-            _write_probes(f.create_group("probes"), lowered, model)
+            _write_probes(f.create_group("probes"), *probes)
         if not commit:
             return tmp
         replace_atomically(tmp, path)
@@ -444,8 +451,8 @@ def probe_table(records, probes):
     return table
 
 
-def _write_probes(group, lowered, model):
-    rows = probe_table(probe_records(lowered), model.probes)
+def _write_probes(group, records, probes):
+    rows = probe_table(records, probes)
     for key, dtype in (("index", np.int64), ("component", np.int64), ("view", np.int64),
                        ("period", np.float64)):
         write(group, key, np.asarray([r[key] for r in rows], dtype=dtype))

@@ -344,9 +344,10 @@ def _renumber(prepared, kinds, agreed):
         part.renumber(mapping)
 
 
-def save_everywhere(session, sim_id, path, seed, lowered, model):
+def save_everywhere(session, sim_id, path, seed, lowered, model, probes=None):
     """Rank 0: write the model of distributed construction ``sim_id`` to ``path``, every
-    rank its own components (before its engine opens).
+    rank its own components (before its engine opens). ``probes`` as for
+    `nengo_mpi.files.saving.write_main` (after a halo build, every rank's probes).
 
     Each rank writes its components to ``<path>.part<rank>`` and rank 0 writes ``path``
     with its own components and links to the others: the file set loads at any rank
@@ -388,7 +389,7 @@ def save_everywhere(session, sim_id, path, seed, lowered, model):
     if error is None:
         try:
             tmp = write_main(path, lowered, model, seed, agreed, prepared, linked,
-                             commit=False)
+                             commit=False, probes=probes)
         except Exception as e:  # pylint: disable=broad-except
             error = e
     comm.bcast(error is None, root=0)
