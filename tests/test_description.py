@@ -72,6 +72,21 @@ def test_objects_are_restored_as_nengo_restores_them(build):
         assert _state(a) == _state(b), a
 
 
+class _Tagged(nengo.Node):
+    """A Node with a parameter of its own, left unset."""
+
+    tag = nengo.params.IntParam("tag", default=3, optional=True)
+
+
+def test_a_parameter_never_set_still_reads_its_default():
+    with nengo.Network():
+        node = _Tagged(output=1.0)
+    assert node not in _Tagged.tag.data
+    restored = pickle.loads(description.dumps(node))
+    assert restored.tag == 3 and restored not in _Tagged.tag.data
+    assert restored.output == 1.0
+
+
 def _grid_order(size, n_components):
     """The grid's build order, its rows dealt to the components in blocks."""
     net = models.grid(rows=5, cols=4, neurons=20)

@@ -28,7 +28,15 @@ import nengo
 from nengo.base import NengoObject
 from nengo.params import FrozenObject, ObsoleteParam, Parameter, iter_params
 
-_UNSET = "<nengo_mpi: parameter not set>"
+class _Unset:
+    """Marks a parameter an object never set (it reads its default); pickles as a
+    reference to `_UNSET`, so it is the same object once restored."""
+
+    def __reduce__(self):
+        return "_UNSET"
+
+
+_UNSET = _Unset()
 
 
 @functools.lru_cache(maxsize=None)
