@@ -87,9 +87,19 @@ def test_a_parameter_never_set_still_reads_its_default():
     assert restored.output == 1.0
 
 
-def _grid_order(size, n_components):
-    """The grid's build order, its rows dealt to the components in blocks."""
+class _OwnPickling(nengo.Network):
+    """A network class that pickles itself its own way (so it travels whole)."""
+
+    def __getstate__(self):
+        return super().__getstate__()
+
+
+def _grid_order(size, n_components, wrapped=False):
+    """The grid's build order, its rows dealt to the components in blocks (inside a
+    network that travels whole, if ``wrapped``)."""
     net = models.grid(rows=5, cols=4, neurons=20)
+    if wrapped:
+        net.__class__ = _OwnPickling  # every rank is then sent every object
     assignments = {}
     for ens in net.all_ensembles:
         row = int(ens.label[1:].split("_")[0])
@@ -145,11 +155,14 @@ def _records(built):
             for p in built.lowered.programs if p is not None]
 
 
-@pytest.mark.parametrize("size, n_components", [(2, 3), (3, 5)])
-def test_a_rank_sent_its_part_lowers_what_the_whole_order_gives(size, n_components):
+@pytest.mark.parametrize("size, n_components, wrapped", [
+    (2, 3, False), (3, 5, False), (2, 3, True)])
+def test_a_rank_sent_its_part_lowers_what_the_whole_order_gives(size, n_components,
+                                                                wrapped):
     """A halo build from a rank's part of the description lowers the same programs and
-    channels as a halo build from the whole description."""
-    order, size = _grid_order(size, n_components)
+    channels as a halo build from the whole description (also when a network class
+    of its own makes the part travel with the whole network)."""
+    order, size = _grid_order(size, n_components, wrapped)
     payloads = pack_parts(order, size)
     whole = pack_order(order)
     with threadpool_limits(1):

@@ -15,7 +15,8 @@ by value. Two things here make that cheaper than plain cloudpickle:
 - **Only what a rank builds.** For a halo build (`nengo_mpi.construction.halo`), a rank
   needs only its components' objects and their neighbours. With ``keep``, the networks
   are sent with only the listed objects (and without subnetworks left empty); everything
-  else of the network stays on rank 0.
+  else of the network stays on rank 0. (A network class that pickles itself its own way
+  travels whole; the halo build skips what is not its rank's part either way.)
 """
 
 import functools
@@ -27,6 +28,7 @@ import cloudpickle
 import nengo
 from nengo.base import NengoObject
 from nengo.params import FrozenObject, ObsoleteParam, Parameter, iter_params
+
 
 class _Unset:
     """Marks a parameter an object never set (it reads its default); pickles as a
@@ -113,7 +115,8 @@ class DescriptionPickler(cloudpickle.Pickler):
 
     def reducer_override(self, obj):
         cls = type(obj)
-        if isinstance(obj, nengo.Network) and self.keep is not None:
+        if (isinstance(obj, nengo.Network) and self.keep is not None
+                and _pickles_as(cls, nengo.Network)):
             return self._pruned_network(obj)
         if isinstance(obj, NengoObject) and _pickles_as(cls, NengoObject):
             attributes = dict(obj.__dict__)

@@ -35,9 +35,8 @@ from ..lower.assign import OperatorAssigner
 from ..lower.fallback import fallback_name
 from ..lower.program import lower_model
 from ..placement import rank_of_component
-from . import solve_memo
+from . import description, solve_memo
 from .construct import new_model
-from . import description
 from .halo import (
     Halo, HaloPart, build_sequence, halo_candidate, needed_by_rank, probe_places,
 )
@@ -72,7 +71,7 @@ class BuildOrder:
     optimize: bool
     rc: dict
     builders: dict
-    #: Set when the order holds only one rank's part of the network (`parts_of`).
+    #: Set when the order holds only one rank's part of the network (`pack_parts`).
     part: object = None
 
 

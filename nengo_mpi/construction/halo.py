@@ -231,6 +231,10 @@ class Halo:
             # ``network`` holds only this rank's part (`HaloPart`).
             self.sequence, self.probe_index = part.places, part.probe_index
             self.needed = set(part.places)
+        # The network's own objects: those outside ``needed`` are other ranks'. (Objects
+        # a builder makes as it goes, like the connection of a probe with a synapse,
+        # are not among them.) With a part, what the pruning left in the network.
+        self.members = self.sequence if part is None else build_sequence(network)
         self.op_keys = {}  # operator -> (its builder's place in the sequence, its own)
         self.channel_keys = []
 
@@ -245,7 +249,7 @@ class Halo:
 
     def skips(self, obj):
         """Whether building ``obj`` is left to other ranks."""
-        return obj in self.sequence and obj not in self.needed
+        return obj in self.members and obj not in self.needed
 
     def record_keys(self, obj, ops):
         """Name ``ops``, which building ``obj`` added, by their place in its build."""
