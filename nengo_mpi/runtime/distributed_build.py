@@ -3,9 +3,10 @@
 Rank 0 sends ``("build", sim_id, parted)`` and the packed `BuildOrder`: to every rank
 only its part of the network for a halo build (``parted``, `pack_parts`), else all of
 it. Every rank builds and lowers its part
-(`nengo_mpi.construction.distributed.build_part`) and rank 0 gathers ``(digest, fallbacks, error)`` from all of them. A serving rank keeps its
-part until rank 0 opens the engines (``("open", ..., prebuilt=True)`` takes the part
-from here instead of a scatter) or closes the simulator.
+(`nengo_mpi.construction.distributed.build_part`) and rank 0 gathers ``(digest,
+fallbacks, error)`` from all of them. A serving rank keeps its part until rank 0 opens
+the engines (``("open", ..., prebuilt=True)`` takes the part from here instead of a
+scatter) or closes the simulator.
 
 Rank 0's model holds shadows for what other ranks built. ``("fetch", sim_id, rank,
 kind, indices)`` asks ``rank`` for the real values: ``"params"`` (``model.params`` of
