@@ -89,6 +89,8 @@ def _restore_frozen(obj, state):
 
 
 def _values(obj, cls, names):
+    """``obj``'s stored value of each parameter ``names`` of ``cls`` (`_UNSET` where
+    it never set one)."""
     values = []
     for name in names:
         data = getattr(cls, name).data
@@ -127,12 +129,8 @@ class DescriptionPickler(cloudpickle.Pickler):
             attributes = dict(obj.__dict__)
             attributes.pop("_paramdict", None)
             names = tuple(_frozen_params(cls))
-            values = []
-            for name in names:
-                data = _frozen_params(cls)[name].data
-                values.append(data[obj] if obj in data else _UNSET)
-            return (_new, (cls,), (attributes, names, values), None, None,
-                    _restore_frozen)
+            return (_new, (cls,), (attributes, names, _values(obj, cls, names)), None,
+                    None, _restore_frozen)
         return super().reducer_override(obj)
 
     def _pruned_network(self, net):
