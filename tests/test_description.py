@@ -19,6 +19,7 @@ from nengo_mpi.construction.distributed import (
 )
 from nengo_mpi.construction.halo import Halo, needed_by_rank
 from nengo_mpi.placement import rank_of_component
+from nengo_mpi.lower.stages import stage_keys, stage_numbers
 
 import models
 
@@ -141,8 +142,14 @@ class _Agreement:
     def all(self, ok):
         return ok
 
-    def tags(self, keys):
-        return {key: tag for tag, key in enumerate(sorted(keys))}
+    def stages(self, graph):
+        before, after = stage_numbers(graph, lambda *_: ({}, {}, True))
+        return stage_keys(graph, before, after)
+
+    def tags(self, keys, ends):
+        own = dict(zip(keys, ends))
+        return {key: (tag, *(-1 if end is None else end for end in own[key]))
+                for tag, key in enumerate(sorted(keys))}
 
     def whole(self, order):
         return order

@@ -18,6 +18,7 @@ from nengo_mpi.construction.distributed import (
 from nengo_mpi.construction.halo import Halo, halo_candidate, number_channels
 from nengo_mpi.construction.shadow import Locality, overwrite_initial_value
 from nengo_mpi.lower.program import lower_model
+from nengo_mpi.partition.tiles import Tile
 
 import models
 
@@ -213,15 +214,15 @@ def test_a_halo_is_a_ranks_components_and_their_neighbours():
     assert two.probe_index == {pa: 0, pd: 1}
 
 
-def test_a_value_crossing_within_a_step_rules_out_halos():
-    """A connection without a synapse between two components makes a value cross
-    within a step: the ranks build the whole model, as judged from the description."""
+def test_only_tiles_rule_out_halos_from_the_description():
+    """A connection without a synapse between two components is built as halos
+    (ordered by stages, `nengo_mpi.lower.stages`); a tiled ensemble is not."""
     with nengo.Network(seed=1) as net:
         a = nengo.Ensemble(10, 1)
         b = nengo.Ensemble(10, 1)
         nengo.Connection(a, b, synapse=None)
-    assert not halo_candidate(net, {a: 0, b: 1})
-    assert halo_candidate(net, {a: 1, b: 1})
+    assert halo_candidate(net, {a: 0, b: 1})
+    assert not halo_candidate(net, {a: 0, Tile(b, 0, 0, 5): 1, Tile(b, 1, 5, 10): 0})
 
 
 def test_random_streams_make_every_rank_build_the_whole_model():

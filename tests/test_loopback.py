@@ -25,7 +25,15 @@ def _probes(path, out):
     return nengo_mpi.load_probes(out)
 
 
+def integrator_array():
+    """An EnsembleArray whose decoded values cross components within a step when
+    split (`nengo_mpi.lower.stages`)."""
+    return models.integrator_array()[0]
+
+
 @pytest.mark.parametrize("build, size, n_components, halo", [
+    (integrator_array, 2, 3, True),
+    (integrator_array, 3, 5, True),
     (models.chain, 2, 3, False),
     (models.chain, 3, 3, False),
     (models.chain, 8, 8, False),

@@ -34,6 +34,7 @@ from threadpoolctl import threadpool_limits
 from ..lower.assign import OperatorAssigner
 from ..lower.fallback import fallback_name
 from ..lower.program import lower_model
+from ..lower.stages import stage_graph
 from ..placement import rank_of_component
 from . import description, solve_memo
 from .construct import new_model
@@ -226,7 +227,7 @@ def seeded_model(order):
     return model
 
 
-def build_part(order, rank, size, model=None, progress=None, agree=None):
+def build_part(order, rank, size, model=None, progress=None, agree=None, staged=False):
     """Build and lower rank ``rank``'s part of ``order``'s network; returns `LocalBuild`.
 
     ``model`` is the model to build into (rank 0's own, seeded by `make_order`); other
@@ -234,7 +235,8 @@ def build_part(order, rank, size, model=None, progress=None, agree=None):
     `nengo_mpi.runtime.distributed_build.RankAgreement`), a halo build is tried first
     (`nengo_mpi.construction.halo`): every rank must call this at once, and if any
     rank's part cannot be a halo, every rank builds the whole model (into a new model:
-    the returned one is the model to use).
+    the returned one is the model to use). ``staged``: lower the whole model by stages
+    (`nengo_mpi.lower.stages`), as the ranks' halo builds did.
     """
     if model is None:
         model = seeded_model(order)
@@ -249,7 +251,8 @@ def build_part(order, rank, size, model=None, progress=None, agree=None):
     _build(model, order, locality, progress)
     local = {c for c in range(order.n_components) if rank_of_component(c, size) == rank}
     lowered = lower_model(model, order.assignments, order.n_components,
-                          optimize=order.optimize, local=local)
+                          optimize=order.optimize, local=local,
+                          stages=True if staged else None)
     return _local_build(model, lowered, locality, structure_digest(lowered))
 
 
@@ -285,7 +288,7 @@ def _local_build(model, lowered, locality, digest, halo=None):
 
 def _build_halo(order, rank, size, model, progress, agree):
     """`build_part` as a halo; None (on every rank) if some rank's part cannot be one."""
-    halo = None
+    halo = graph = None
     try:
         halo = Halo(order.network, order.assignments, rank, size, part=order.part)
         locality = Locality(order.network, order.assignments, rank, size)
@@ -293,24 +296,34 @@ def _build_halo(order, rank, size, model, progress, agree):
         assigner = OperatorAssigner(model, order.assignments, order.n_components)
         problem = halo.problem(model, {op: assigner.components(op)
                                        for op in model.operators})
+        if problem is None:
+            graph = stage_graph(model, assigner.components, halo.local,
+                                halo.stage_channel_key(model))
     except Exception as e:  # pylint: disable=broad-except
         # The whole build that follows meets it again and reports it as usual.
         problem = f"{type(e).__name__}: {e}"
     if not agree.all(problem is None):
         return None
+    # Every rank's operators' stages, agreed over the same-step channels: one order
+    # for all ranks without the whole model's graph (`nengo_mpi.lower.stages`).
+    stages = agree.stages(graph)
+    if stages is None:
+        raise PeerFailed()
     lowered, error = None, None
     try:
         lowered = lower_model(model, order.assignments, order.n_components,
-                              optimize=order.optimize, local=halo.local, halo=halo)
+                              optimize=order.optimize, local=halo.local, halo=halo,
+                              stages=stages)
     except Exception as e:  # pylint: disable=broad-except
         error = e
-    tags = agree.tags(None if error is not None else halo.channel_keys)
+    table = agree.tags(None if error is not None else halo.channel_keys,
+                       None if error is not None else halo.channel_ends)
     if error is not None:
         raise error
-    if tags is None:
+    if table is None:
         raise PeerFailed()
     for ch, key in zip(lowered.channels, halo.channel_keys):
-        ch.tag = tags[key]
+        ch.tag, ch.send_after, ch.recv_before = table[key]
     return _local_build(model, lowered, locality, None, halo)
 
 

@@ -13,14 +13,14 @@ nengo's own builder and in nengo's order, only:
 - the other ends of those connections, as shadows: the halo;
 - the probes of this rank's components.
 
-Each component's lowering is then the same as in a build of the whole model, provided
-no value crosses between components within a step (then no dependency leaves a
-component and comes back): merges are planned per component
-(`nengo_mpi.lower.merge.same_step_crossing`), operators run in the build order
-(`nengo_mpi.lower.schedule`), layouts follow the builder's order of operators
-(`nengo_mpi.lower.program`). Channels are named by what carries them (their writer's
-place in the build, `Halo.key_channels`), so the two ends, on two ranks, agree on one
-number for each.
+Each component's lowering is then the same as in a build of the whole model by stages
+(`nengo_mpi.lower.stages`): every rank numbers its operators by how many values
+crossing components within a step feed them and are fed by them, agreed with the
+other ranks in a few rounds over those channels alone, and then merges within a
+component and stage and orders by stage and build order. Layouts follow the builder's
+order of operators (`nengo_mpi.lower.program`). Channels are named by what carries them
+(their writer's place in the build, `Halo.key_channels`), so the two ends, on two
+ranks, agree on one number for each, and on where each end is in its rank's order.
 
 A halo build is tried only for models none of whose operators draws random numbers
 (each random stream's seed is its operator's place in the whole model's order) and
@@ -42,7 +42,6 @@ from nengo.connection import LearningRule
 
 from ..lower.dependencies import dependency_lists
 from ..lower.fence import DETERMINISTIC_NEURONS
-from ..lower.merge import same_step_crossing
 from ..lower.schedule import build_order_sort
 from ..partition.tiles import Tile
 from ..placement import rank_of_component
@@ -72,19 +71,12 @@ def build_sequence(network):
     return sequence
 
 
-def halo_candidate(network, assignments):
+def halo_candidate(network, assignments):  # pylint: disable=unused-argument
     """Whether ``network`` split as ``assignments`` may be built as halos at all,
     judged from its description (each rank checks its part once built,
     `Halo.problem`): no tiled ensemble (tiles rewrite the ensemble's operators across
-    components), and no connection without a synapse between two components (its value
-    would cross within a step)."""
-    if any(isinstance(obj, Tile) for obj in assignments):
-        return False
-    return not any(
-        conn.synapse is None and not isinstance(conn.post_obj, LearningRule)
-        and component_of(conn.pre_obj, assignments)
-        != component_of(conn.post_obj, assignments)
-        for conn in network.all_connections)
+    components)."""
+    return not any(isinstance(obj, Tile) for obj in assignments)
 
 
 def component_of(obj, assignments):
@@ -237,6 +229,7 @@ class Halo:
         self.members = self.sequence if part is None else build_sequence(network)
         self.op_keys = {}  # operator -> (its builder's place in the sequence, its own)
         self.channel_keys = []
+        self.channel_ends = []
 
     def component_of(self, obj):
         """The component holding ``obj``'s own signals."""
@@ -271,8 +264,6 @@ class Halo:
         for op in model.operators:
             if _random_operator(op):
                 return f"{op} may draw random numbers"
-        if same_step_crossing(model.operators, op_components):
-            return "a value crosses between components within a step"
         ops = list(model.operators)
         try:
             build_order_sort(len(ops), dependency_lists(ops))
@@ -280,9 +271,8 @@ class Halo:
             return str(e)  # the whole build raises nengo's own error for it
         return None
 
-    def key_channels(self, channels, model):
-        """Name each of ``channels`` (with an end here) by its components and the build
-        place of its signal's first writer, which both ends' ranks built alike."""
+    def _first_writers(self, model):
+        """Base signal -> the build place of its first writer in ``model``."""
         first = {}
         for op in model.operators:
             key = self.op_keys.get(op)
@@ -291,8 +281,27 @@ class Halo:
             for sig in op.sets + op.incs + op.updates:
                 if sig.base not in first or key < first[sig.base]:
                     first[sig.base] = key
+        return first
+
+    def stage_channel_key(self, model):
+        """The name, for `nengo_mpi.lower.stages.stage_graph`, of each same-step
+        channel ``(base, src, dst)`` of ``model`` (built, not merged): its components
+        and its signal's first writer, which both ends' ranks built alike."""
+        first = self._first_writers(model)
+        return lambda base, src, dst: (src, dst, first[base])
+
+    def key_channels(self, channels, model):
+        """Name each of ``channels`` (with an end here) by its components and the build
+        place of its signal's first writer, which both ends' ranks built alike; and
+        note the ends this rank ordered (``channel_ends``: ``(send_after,
+        recv_before)``, None for the other rank's end)."""
+        first = self._first_writers(model)
         self.channel_keys = [(ch.src_component, ch.dst_component, first[ch.signal])
                              for ch in channels]
+        self.channel_ends = [
+            (ch.send_after if ch.src_component in self.local else None,
+             ch.recv_before if ch.dst_component in self.local else None)
+            for ch in channels]
 
 
 def number_channels(reports, size):
@@ -327,3 +336,42 @@ def number_channels(reports, size):
                 f"known to ranks {sorted(ranks)}, not to the ranks of its ends "
                 f"{sorted(ends)}")
     return {key: tag for tag, key in enumerate(sorted(seen))}
+
+
+def channel_table(reports, size):
+    """Every channel's tag and ends, from every rank's report.
+
+    Parameters
+    ----------
+    reports : list
+        Each rank's ``[(key, (send_after, recv_before))]`` (`Halo.channel_keys` with
+        `Halo.channel_ends`: None for an end another rank ordered), in rank order.
+    size : int
+
+    Returns
+    -------
+    dict
+        Channel key -> ``(tag, send_after, recv_before)`` (tags as `number_channels`).
+
+    Raises
+    ------
+    ValueError
+        As `number_channels`, or if no rank ordered one end of a channel.
+    """
+    tags = number_channels([[key for key, _ in report] for report in reports], size)
+    ends = {}
+    for report in reports:
+        for key, (send_after, recv_before) in report:
+            known = ends.setdefault(key, [None, None])
+            if send_after is not None:
+                known[0] = send_after
+            if recv_before is not None:
+                known[1] = recv_before
+    table = {}
+    for key, tag in tags.items():
+        send_after, recv_before = ends[key]
+        if send_after is None or recv_before is None:
+            raise ValueError(f"no rank ordered an end of the channel from component "
+                             f"{key[0]} to {key[1]} (writer {key[2]})")
+        table[key] = (tag, send_after, recv_before)
+    return table

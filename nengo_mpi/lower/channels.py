@@ -50,7 +50,8 @@ def find_channels(placed_ops, order, owners):
     placed_ops : list of (Operator, int)
         Each executed operator with its component (replicated ops are excluded).
     order : dict
-        Operator -> position in the global order.
+        Operator -> position in the global order (or absent, for the operators of
+        components another rank orders).
     owners : dict
         Operator -> owner object, for error messages.
 
@@ -103,9 +104,13 @@ def find_channels(placed_ops, order, owners):
                     "such a signal cannot cross components: keep these objects on one "
                     "component."
                 )
-            send_after = max(order[op] for op in writing_ops)
-            recv_before = min(order[op] for op in reading_ops)
-            if same_step and send_after >= recv_before:
+            # An end another rank orders (a halo's shadow, `nengo_mpi.lower.stages`) is
+            # -1 here: that rank tells it.
+            send_after = max((order[op] for op in writing_ops if op in order),
+                             default=-1)
+            recv_before = min((order[op] for op in reading_ops if op in order),
+                              default=-1)
+            if same_step and -1 < send_after >= recv_before > -1:
                 # nengo orders a read only after the writes to overlapping views, so
                 # part of a signal can be read before another part is written; a
                 # channel carries the whole signal once per step, which cannot serve

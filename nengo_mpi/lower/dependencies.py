@@ -11,7 +11,7 @@ their first byte finds the overlapping pairs.
 """
 
 
-def _byte_bounds(sig):
+def byte_bounds(sig):
     """``(first, end)`` bytes of ``sig`` relative to its base, or None if it is empty."""
     if sig.size == 0:
         return None
@@ -35,7 +35,7 @@ def _overlapping(signals):
         return pairs
     spans = []
     for sig in signals:
-        bounds = _byte_bounds(sig)
+        bounds = byte_bounds(sig)
         if bounds is not None:
             spans.append((bounds[0], bounds[1], sig))
     spans.sort(key=lambda span: span[0])

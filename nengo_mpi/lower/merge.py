@@ -49,7 +49,7 @@ def merge_placement(model, assigner):
 
 
 def merge_within_components(model, op_components, probe_components, independent=False,
-                            only=None):
+                            only=None, stages=None):
     """Merge the operators of ``model`` that run on one component, within it.
 
     Parameters
@@ -70,6 +70,9 @@ def merge_within_components(model, op_components, probe_components, independent=
         them as a build of the whole model does).
     only : collection of int, optional
         Merge within these components only (with ``independent``).
+    stages : dict, optional
+        ``(operator, component)`` -> stage (`nengo_mpi.lower.stages`): operators merge
+        only within a stage (with ``independent``); merged operators get their parts'.
 
     Returns
     -------
@@ -78,7 +81,7 @@ def merge_within_components(model, op_components, probe_components, independent=
         are also recorded in ``model.op_components``.
     """
     with _gc_paused():
-        return _merge(model, op_components, probe_components, independent, only)
+        return _merge(model, op_components, probe_components, independent, only, stages)
 
 
 def same_step_crossing(operators, op_components):
@@ -121,12 +124,12 @@ def _gc_paused():
 LAYOUT_ORDER = (SimNeurons, DotInc, ElementwiseInc, Copy)
 
 
-def _merge(model, op_components, probe_components, independent, only):
+def _merge(model, op_components, probe_components, independent, only, stages):
     comps = {op: tuple(c) for op, c in op_components.items()}
     fence = ComponentFence.for_model(model.operators, comps, probe_components)
     ops = list(model.operators)
     signals = _SignalIndex(ops)
-    merge_classes = _MergeClasses(fence)
+    merge_classes = _MergeClasses(fence, stages)
     position = {op: i for i, op in enumerate(ops)}
     if independent:
         by_component = defaultdict(list)
@@ -142,7 +145,8 @@ def _merge(model, op_components, probe_components, independent, only):
         graphs = [OpGraph(ops, dependency_lists(ops))]
     final = []
     for graph in graphs:
-        final.extend(_merge_passes(graph, signals, fence, merge_classes, position))
+        final.extend(_merge_passes(graph, signals, fence, merge_classes, position,
+                                   stages))
     placed = {op for graph in graphs for op in graph.ops}
     final.extend(op for op in ops if op not in placed)
     # A merged operator takes the place of the first of its operators (as
@@ -161,7 +165,7 @@ def _merge(model, op_components, probe_components, independent, only):
     return {op: fence.op_components[op] for op in model.operators}
 
 
-def _merge_passes(graph, signals, fence, merge_classes, position):
+def _merge_passes(graph, signals, fence, merge_classes, position, stages):
     """Merge within ``graph`` in passes until one merges nothing; returns the
     operators of the merged graph (``position`` gets theirs: their first part's)."""
     n_layout = 1
@@ -182,6 +186,9 @@ def _merge_passes(graph, signals, fence, merge_classes, position):
             for ops in merge_groups(batch, changed, plain):
                 merged_op, touched = signals.merge(ops)
                 fence.adopt(merged_op, ops)
+                if stages is not None:
+                    home = fence.merge_home(ops[0])
+                    stages[(merged_op, home)] = stages[(ops[0], home)]
                 position[merged_op] = min(position[op] for op in ops)
                 for op in ops:
                     merged_into[op] = merged_op
@@ -204,10 +211,13 @@ class _MergeClasses:
     ----------
     fence : ComponentFence
         Which operators may merge, and within which component.
+    stages : dict or None
+        ``(operator, component)`` -> stage: operators merge only within one.
     """
 
-    def __init__(self, fence):
+    def __init__(self, fence, stages=None):
         self.fence = fence
+        self.stages = stages
         self._known = {}  # op -> (class or None, whether it has a view)
 
     def of(self, op, layout):
@@ -249,7 +259,8 @@ class _MergeClasses:
             else:
                 shape = sig.shape
                 signals.append((sig.dtype, shape[:-1] if last_axis else shape[1:]))
-        return (home, type(op), neurons, tuple(signals)), has_view
+        stage = None if self.stages is None else self.stages[(op, home)]
+        return (home, stage, type(op), neurons, tuple(signals)), has_view
 
 
 class _SignalIndex:

@@ -20,6 +20,9 @@ from .layout import ComponentLayout
 from .merge import merge_placement, merge_within_components, same_step_crossing
 from .ownership import op_owners
 from .schedule import schedule_order, step_order
+from .stages import (
+    LocalExchange, stage_graph, stage_keys, stage_numbers, stage_orders,
+)
 from .tiling import split_tiled_ensembles
 
 
@@ -86,7 +89,7 @@ class LoweredModel:
 
 
 def lower_model(model, obj_components, n_components, optimize=True, local=None,
-                halo=None):
+                halo=None, stages=None):
     """Lower ``model`` into `.LoweredModel` with ``n_components`` programs.
 
     Parameters
@@ -112,27 +115,37 @@ def lower_model(model, obj_components, n_components, optimize=True, local=None,
         others are None), probes are numbered as in the whole model, and no operator
         gets a seed slot (a halo build is made only of models none of whose
         operators draws random numbers).
+    stages : dict or True, optional
+        Order and merge the operators by stages (`nengo_mpi.lower.stages`), as a halo
+        build does: the stages of ``local``'s operators (``(operator, component)`` ->
+        stage, agreed by the ranks of a halo build), or True to find them for every
+        component here (a build of the whole model that must lower each component as
+        its rank's halo build did).
     """
     with shared_discretisations():
-        return _lower(model, obj_components, n_components, optimize, local, halo)
+        return _lower(model, obj_components, n_components, optimize, local, halo, stages)
 
 
-def _lower(model, obj_components, n_components, optimize, local, halo):
+def _lower(model, obj_components, n_components, optimize, local, halo, stages):
     owners = op_owners(model)
     assigner = OperatorAssigner(model, obj_components, n_components)
     # Seed slots first: the operators tiles add draw no random numbers and must not
     # move the seeds of those that do.
     slots = {} if halo is not None else seed_slots(model)
     split_tiled_ensembles(model, obj_components, assigner.components)
+    staged = set(local if halo is not None else range(n_components))
+    if stages is True:
+        stages = whole_model_stages(model, assigner.components, n_components)
     if optimize:
         op_components, probe_components = merge_placement(model, assigner)
-        if halo is not None:
-            independent = True  # checked by every rank (`Halo.crossing`)
+        if stages is not None:
+            independent = True  # within stages: see `nengo_mpi.lower.stages`
         else:
             independent = not same_step_crossing(model.operators, op_components)
         merge_within_components(model, op_components, probe_components,
                                 independent=independent,
-                                only=local if halo is not None else None)
+                                only=local if halo is not None else None,
+                                stages=stages)
         # Forget the ops merged away (and with them their signals' memory: merging
         # copied their initial values into the merged signals); the slot count stays,
         # so the seeds of the remaining ops do not move. Merged ops are placed by
@@ -143,8 +156,16 @@ def _lower(model, obj_components, n_components, optimize, local, halo):
             model.seed_slots = slots
         for op in [op for op in owners if op not in live]:
             del owners[op]
-    ops = schedule_order(model, assigner.components)
-    order = {op: i for i, op in enumerate(ops)}
+    if stages is None:
+        ops = schedule_order(model, assigner.components)
+        order = {op: i for i, op in enumerate(ops)}
+    else:
+        order = stage_orders(model.operators, assigner.components, staged, stages)
+        # Operators of other components (a halo's shadows) are not ordered here: the
+        # ends of their channels come from their ranks (`Halo.key_channels`).
+        ops = sorted(order, key=order.get)
+        ops.extend(op for op in model.operators
+                   if op not in order and hasattr(op, "make_step"))
 
     placed = []  # (op, component) in global order
     for op in ops:
@@ -236,6 +257,15 @@ def _lower(model, obj_components, n_components, optimize, local, halo):
             home.setdefault(base, writer_component.get(base, comp))
     n_slots = 0 if halo is not None else model.n_seed_slots
     return LoweredModel(programs, channels, n_slots, home, ops)
+
+
+def whole_model_stages(model, components, n_components):
+    """``(operator, component)`` -> stage of every component's operators of ``model``
+    (built whole, not merged; see `nengo_mpi.lower.stages`)."""
+    graph = stage_graph(model, components, range(n_components),
+                        lambda base, src, dst: (base, src, dst))
+    before, after = stage_numbers(graph, LocalExchange(len(graph.writers) + 2))
+    return stage_keys(graph, before, after)
 
 
 def probe_records(lowered):

@@ -21,9 +21,11 @@ nothing else an operator computes depends on the order of independent operators.
 
 The build order, unlike nengo's own toposort (a queue), gives each component's
 operators an order that depends only on the operators they depend on: restricted to any
-set of operators closed under "depends on", it is the build order of that set alone. So
-a rank that built only its components and their neighbours (`nengo_mpi.construction.halo`)
-orders their increments exactly as a build of the whole model does.
+set of operators closed under "depends on", it is the build order of that set alone.
+A rank that built only its components and their neighbours (`nengo_mpi.construction.halo`)
+cannot see the whole graph this order needs when values cross components within a
+step; it orders by stages instead (`nengo_mpi.lower.stages`), which keep the same order
+of every signal's increments.
 """
 
 import heapq

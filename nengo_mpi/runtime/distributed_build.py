@@ -29,11 +29,12 @@ from ..construction.distributed import (
     PeerFailed, build_part, fetchable, layout_digest, make_order, pack_order,
     pack_parts, unpack_order,
 )
-from ..construction.halo import build_sequence, halo_candidate, number_channels
+from ..construction.halo import build_sequence, channel_table, halo_candidate
 from ..placement import rank_of_component
 from ..lower.fallback import PythonFallbackWarning, warn_fallback_names
 from ..lower.ownership import op_owners
 from ..lower.program import probe_records
+from ..lower.stages import stage_keys, stage_numbers
 from ..user_frame import user_stacklevel
 from . import protocol
 
@@ -99,14 +100,30 @@ class RankAgreement:
         votes = self.comm.gather(bool(ok), root=0)
         return self.comm.bcast(None if votes is None else all(votes), root=0)
 
-    def tags(self, keys):
-        """Channel key -> tag, from every rank's channel keys (None: this rank failed;
+    def stages(self, graph):
+        """Every node's stage of this rank's `StageGraph` ``graph`` (see
+        `nengo_mpi.lower.stages`), the ranks exchanging their channels' numbers through
+        rank 0 in rounds; None if another rank failed."""
+        exchange = _StageExchange(self.comm)
+        try:
+            before, after = stage_numbers(graph, exchange)
+        except PeerFailed:
+            return None
+        except Exception:
+            exchange.fail()  # the others are waiting for this rank's numbers
+            raise
+        return stage_keys(graph, before, after)
+
+    def tags(self, keys, ends):
+        """Channel key -> ``(tag, send_after, recv_before)``, from every rank's channel
+        keys and the ends it ordered (`Halo.key_channels`; None: this rank failed;
         then every rank gets None)."""
-        reports = self.comm.gather(keys, root=0)
+        reports = self.comm.gather(None if keys is None else list(zip(keys, ends)),
+                                   root=0)
         table = None
         if reports is not None and all(r is not None for r in reports):
             try:
-                table = number_channels(reports, self.size)
+                table = channel_table(reports, self.size)
             except ValueError as e:
                 table = str(e)
         table = self.comm.bcast(table, root=0)
@@ -115,6 +132,53 @@ class RankAgreement:
                              "bug: please report it with the script; build with "
                              "NENGO_MPI_DISTRIBUTED_BUILD=0 meanwhile)")
         return table
+
+
+class _StageExchange:
+    """`stage_numbers`'s exchange between ranks: each round every rank sends rank 0 its
+    channels' numbers and gets back the other ends' (a rank that failed sends None,
+    and every other rank then raises `PeerFailed`)."""
+
+    def __init__(self, comm):
+        self.comm = comm
+        self.last = None
+        self.rounds = 0
+
+    def __call__(self, sent_before, sent_after):
+        replies = None
+        reports = self.comm.gather((sent_before, sent_after), root=0)
+        if reports is not None:
+            replies = self._answer(reports)
+        reply = self.comm.scatter(replies, root=0)
+        if reply is None:
+            raise PeerFailed()
+        if isinstance(reply, str):
+            raise BuildError(reply)
+        return reply
+
+    def fail(self):
+        """Take part in the round the other ranks are in, as a rank that failed."""
+        reports = self.comm.gather(None, root=0)
+        self.comm.scatter(None if reports is None else [None] * len(reports), root=0)
+
+    def _answer(self, reports):
+        """Rank 0: every rank's reply to a round's ``reports``."""
+        if any(r is None for r in reports):
+            return [None] * len(reports)
+        before, after = {}, {}
+        for sent_before, sent_after in reports:
+            before.update(sent_before)
+            after.update(sent_after)
+        self.rounds += 1
+        done = (before, after) == self.last
+        self.last = (before, after)
+        if not done and self.rounds > len(before) + 2:
+            why = ("the same-step channels between the ranks' components form a cycle "
+                   "(a nengo_mpi bug, or a model nengo cannot order either)")
+            return [why] * len(reports)
+        return [({key: before[key] for key in sent_after if key in before},
+                 {key: after[key] for key in sent_before if key in after}, done)
+                for sent_before, sent_after in reports]
 
 
 def build_everywhere(session, order, model, progress=None):
@@ -206,7 +270,7 @@ def whole_on_root(order, built, size):
     nengo.exceptions.BuildError
         If a component's layout or a channel differs from the halo builds' (a bug).
     """
-    whole = build_part(order, 0, size)
+    whole = build_part(order, 0, size, staged=True)
     programs = whole.lowered.programs
     for comp, digest in built.layouts.items():
         if layout_digest(programs[comp].layout) != digest:

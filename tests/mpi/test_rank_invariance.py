@@ -96,6 +96,23 @@ def test_grid_identical_at_any_rank_count():
     assert max(report["max_abs_vs_nengo"]) < 1e-10, report
 
 
+def _integrator_array():
+    net, probes = models.integrator_array()
+    net.probe_list = probes
+    return net
+
+
+@pytest.mark.mpi(min_size=2)
+def test_values_crossing_within_a_step_identical_at_any_rank_count():
+    """An EnsembleArray split from its passthrough nodes (its ensembles' decoded values
+    cross components in the step that computes them), built as halos ordered by stages
+    (`nengo_mpi.lower.stages`): bitwise identical at every split."""
+    report = on_root(_compare_all, _integrator_array, 0.3)
+    assert report["identical"] and all(report["identical"].values()), report
+    assert report["halo"] and all(report["halo"].values()), report
+    assert max(report["max_abs_vs_nengo"]) < 1e-10, report
+
+
 @pytest.mark.mpi(min_size=2)
 def test_tiled_ensemble_identical_at_any_rank_count():
     """One ensemble split into tiles that sit on different ranks: bitwise identical at
