@@ -294,8 +294,7 @@ def _build_halo(order, rank, size, model, progress, agree):
         locality = Locality(order.network, order.assignments, rank, size)
         _build(model, order, locality, progress, halo=halo)
         assigner = OperatorAssigner(model, order.assignments, order.n_components)
-        problem = halo.problem(model, {op: assigner.components(op)
-                                       for op in model.operators})
+        problem = halo.problem(model)
         if problem is None:
             graph = stage_graph(model, assigner.components, halo.local,
                                 halo.stage_channel_key(model))

@@ -251,15 +251,13 @@ class Halo:
             for k, op in enumerate(ops):
                 self.op_keys.setdefault(op, (place, k))
 
-    def problem(self, model, op_components):
+    def problem(self, model):
         """Why this rank's part cannot be lowered as a halo, or None.
 
         Parameters
         ----------
         model : nengo.builder.Model
             The halo, built and not yet merged.
-        op_components : dict
-            Operator -> its components.
         """
         for op in model.operators:
             if _random_operator(op):

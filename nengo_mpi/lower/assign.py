@@ -33,6 +33,10 @@ class OperatorAssigner:
         self.owners = op_owners(model)
         self.obj_components = obj_components
         self.n_components = n_components
+        # Lowering asks for each operator's components several times (merging, ordering,
+        # channels); an operator's components never change (merged and tiled operators
+        # are new operators).
+        self._known = {}
 
     def component_of(self, obj):
         """The component that holds ``obj``'s own signals."""
@@ -51,6 +55,12 @@ class OperatorAssigner:
 
     def components(self, op):
         """The components that run ``op`` (empty: the op needs no execution)."""
+        known = self._known.get(op)
+        if known is None:
+            known = self._known[op] = self._components(op)
+        return known
+
+    def _components(self, op):
         if isinstance(op, TimeUpdate):
             # Every component needs its own clock; replicating it is cheaper than
             # exchanging it and keeps each component self-contained.

@@ -4,7 +4,10 @@ Rank 0 sends ``("build", sim_id, parted)`` and the packed `BuildOrder`: to every
 only its part of the network for a halo build (``parted``, `pack_parts`), else all of
 it. Every rank builds and lowers its part
 (`nengo_mpi.construction.distributed.build_part`) and rank 0 gathers ``(digest,
-fallbacks, error)`` from all of them. A serving rank keeps its part until rank 0 opens
+fallbacks, error)`` from all of them. A rank that cannot load what it was sent says so
+before any rank builds (the whole network) or at the halo build's first vote (its part,
+so that the ranks load and build at once), and rank 0 then builds alone. A serving
+rank keeps its part until rank 0 opens
 the engines (``("open", ..., prebuilt=True)`` takes the part from here instead of a
 scatter) or closes the simulator.
 
@@ -27,7 +30,7 @@ from nengo.exceptions import BuildError
 
 from ..construction.distributed import (
     PeerFailed, build_part, fetchable, layout_digest, make_order, pack_order,
-    pack_parts, unpack_order,
+    pack_parts, seeded_model, unpack_order,
 )
 from ..construction.halo import build_sequence, channel_table, halo_candidate
 from ..placement import rank_of_component
@@ -76,6 +79,21 @@ class Kept:
         return [self.bases[comp][i].initial_value for comp, i in indices]
 
 
+class LoadRefused(Exception):
+    """A rank could not load its part of the network (rank 0 then builds alone).
+
+    Parameters
+    ----------
+    rank : int
+    why : str
+    """
+
+    def __init__(self, rank, why):
+        super().__init__(f"rank {rank} could not load the network: {why}")
+        self.rank = rank
+        self.why = why
+
+
 class RankAgreement:
     """What the ranks of a halo build agree on (`build_part`'s ``agree``), over
     ``comm`` (every rank calls each method at once)."""
@@ -95,10 +113,21 @@ class RankAgreement:
             return order
         return unpack_order(self.comm.bcast(None, root=0))
 
-    def all(self, ok):
-        """Whether every rank says ``ok``."""
-        votes = self.comm.gather(bool(ok), root=0)
-        return self.comm.bcast(None if votes is None else all(votes), root=0)
+    def all(self, ok, refused=None):
+        """Whether every rank says ``ok``.
+
+        ``refused``: why this rank could not load its part of the network. Then (if
+        any rank says so) every rank raises `LoadRefused` naming the first.
+        """
+        votes = self.comm.gather((bool(ok), refused), root=0)
+        verdict = None
+        if votes is not None:
+            refusals = [(rank, why) for rank, (_, why) in enumerate(votes) if why]
+            verdict = refusals[0] if refusals else all(ok for ok, _ in votes)
+        verdict = self.comm.bcast(verdict, root=0)
+        if isinstance(verdict, tuple):
+            raise LoadRefused(*verdict)
+        return verdict
 
     def stages(self, graph):
         """Every node's stage of this rank's `StageGraph` ``graph`` (see
@@ -207,25 +236,28 @@ def build_everywhere(session, order, model, progress=None):
     else:
         comm.bcast(payload, root=0)
     del payload
-    # Every rank must load the network before any builds: one that cannot (a class
-    # only rank 0 can import) leaves it to rank 0, as before distributed construction.
-    refused = [(rank, why) for rank, why in enumerate(comm.gather(None, root=0)) if why]
-    comm.bcast(not refused, root=0)
-    if refused:
-        rank, why = refused[0]
-        advice = ""
-        if why.startswith(("ModuleNotFoundError", "ImportError", "AttributeError")):
-            advice = ("; make every module the network's classes come from importable "
-                      "on every rank to build it on all of them")
-        warnings.warn(DistributedBuildWarning(
-            f"rank {rank} could not load the network ({why}), so rank 0 builds it "
-            f"alone{advice}"), stacklevel=user_stacklevel())
-        return None, None, []
+    # Every rank must load the network: one that cannot (a class only rank 0 can
+    # import) leaves it to rank 0, as before distributed construction.
+    if parted:
+        # Said at the halo build's first vote, so that rank 0 builds its part while the
+        # others load theirs; into a model of its own, so that ``model`` is untouched
+        # if rank 0 must then build alone.
+        model = seeded_model(order)
+    else:
+        refused = [(rank, why) for rank, why in enumerate(comm.gather(None, root=0))
+                   if why]
+        comm.bcast(not refused, root=0)
+        if refused:
+            _warn_refused(*refused[0])
+            return None, None, []
     built, error = None, None
     try:
         built = build_part(order, session.rank, session.size, model=model,
                            progress=progress,
                            agree=RankAgreement(comm, session.size, parted))
+    except LoadRefused as e:
+        _warn_refused(e.rank, e.why)
+        return None, None, []
     except PeerFailed:
         pass  # the rank that failed says why below
     except Exception as e:  # pylint: disable=broad-except
@@ -258,6 +290,17 @@ def build_everywhere(session, order, model, progress=None):
         built.layouts.update(layouts)
         built.probes.extend(probes)
     return sim_id, built, fallbacks
+
+
+def _warn_refused(rank, why):
+    """Say that rank ``rank`` could not load the network (``why``)."""
+    advice = ""
+    if why.startswith(("ModuleNotFoundError", "ImportError", "AttributeError")):
+        advice = ("; make every module the network's classes come from importable "
+                  "on every rank to build it on all of them")
+    warnings.warn(DistributedBuildWarning(
+        f"rank {rank} could not load the network ({why}), so rank 0 builds it "
+        f"alone{advice}"), stacklevel=user_stacklevel())
 
 
 def whole_on_root(order, built, size):
@@ -309,9 +352,17 @@ def serve_build(session, cmd, kept):
     except Exception as e:  # pylint: disable=broad-except
         why = f"{type(e).__name__}: {e}"
     del payload
-    comm.gather(why, root=0)
-    if not comm.bcast(None, root=0):
-        return  # some rank could not load it: rank 0 builds alone
+    agree = RankAgreement(comm, session.size, parted)
+    if not parted:
+        comm.gather(why, root=0)
+        if not comm.bcast(None, root=0):
+            return  # some rank could not load it: rank 0 builds alone
+    elif why is not None:
+        try:
+            agree.all(False, refused=why)  # the halo build's first vote
+        except LoadRefused:
+            pass
+        return
     reply = None
     try:
         with warnings.catch_warnings():
@@ -320,11 +371,12 @@ def serve_build(session, cmd, kept):
             warnings.filterwarnings("ignore", message="Decoder cache")
             # Rank 0 says which operators of every rank run through Python.
             warnings.simplefilter("ignore", PythonFallbackWarning)
-            built = build_part(order, session.rank, session.size,
-                               agree=RankAgreement(comm, session.size, parted))
+            built = build_part(order, session.rank, session.size, agree=agree)
         kept[sim_id] = Kept(built, session.size, session.rank)
         reply = _reply(built)
         del built
+    except LoadRefused:
+        return  # another rank could not load its part: rank 0 builds alone
     except PeerFailed:
         reply = (None, [], None, {}, [])  # the rank that failed says why
     except Exception as e:  # pylint: disable=broad-except
