@@ -183,3 +183,27 @@ def test_a_rank_sent_its_part_lowers_what_the_whole_order_gives(size, n_componen
             assert from_part.halo.channel_keys == from_whole.halo.channel_keys
             assert [ch.tag for ch in from_part.lowered.channels] == \
                 [ch.tag for ch in from_whole.lowered.channels]
+
+
+@pytest.mark.parametrize("build", [models.grid, _learning, _spa])
+def test_a_part_from_the_index_pickles_as_filtering_the_network(build):
+    """`PartIndex.part` (every object's network found once) keeps what
+    `kept_objects` keeps and prunes every network's lists as filtering them would:
+    the pickled part is byte for byte the same."""
+    net = build()
+    index = description.PartIndex(net)
+    objects = net.all_ensembles + net.all_nodes + net.all_connections + net.all_probes
+    for needed in (set(objects[::3]), set(objects[-2:]), set()):
+        keep, lists = index.part(needed)
+        assert keep == description.kept_objects(net, needed)
+        assert set(lists) == {obj for obj in keep if isinstance(obj, nengo.Network)}
+        for kept_net, kinds in lists.items():
+            assert kinds == {kind: [obj for obj in objs if obj in keep]
+                             for kind, objs in kept_net.objects.items()}
+        assert description.dumps(net, keep=keep, lists=lists) == \
+            description.dumps(net, keep=keep)
+    # The pickler sends the lists it is given (not the network filtered again).
+    keep, lists = index.part(set(objects))
+    lists[net] = {kind: [] for kind in net.objects}
+    assert description.dumps(net, keep=keep, lists=lists) != \
+        description.dumps(net, keep=keep)

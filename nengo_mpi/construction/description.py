@@ -109,11 +109,15 @@ class DescriptionPickler(cloudpickle.Pickler):
         connections, probes and subnetworks in ``keep``. Objects outside it that are
         reachable otherwise (an attribute of a network subclass, say) still travel, but
         are not part of any network there.
+    lists : dict, optional
+        With ``keep``: network -> its object lists already pruned to ``keep``
+        (`PartIndex.part`), so that a network is not filtered again for every rank.
     """
 
-    def __init__(self, file, keep=None):
+    def __init__(self, file, keep=None, lists=None):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self.keep = keep
+        self.lists = {} if lists is None else lists
 
     def reducer_override(self, obj):
         cls = type(obj)
@@ -138,8 +142,10 @@ class DescriptionPickler(cloudpickle.Pickler):
         with its object lists filtered)."""
         state = net.__getstate__()
         lists = state["_objects"]
-        kept = {kind: [obj for obj in objs if obj in self.keep]
-                for kind, objs in lists.items()}
+        kept = self.lists.get(net)
+        if kept is None:
+            kept = {kind: [obj for obj in objs if obj in self.keep]
+                    for kind, objs in lists.items()}
         for key, value in list(state.items()):
             for kind, objs in lists.items():
                 if value is objs:  # nengo's per-kind lists alias the dict's
@@ -149,11 +155,63 @@ class DescriptionPickler(cloudpickle.Pickler):
         return (reduced[0], reduced[1], state) + tuple(reduced[3:])
 
 
-def dumps(obj, keep=None):
-    """``obj`` as bytes by `DescriptionPickler` (see there for ``keep``)."""
+def dumps(obj, keep=None, lists=None):
+    """``obj`` as bytes by `DescriptionPickler` (see there for ``keep`` and
+    ``lists``)."""
     buffer = io.BytesIO()
-    DescriptionPickler(buffer, keep=keep).dump(obj)
+    DescriptionPickler(buffer, keep=keep, lists=lists).dump(obj)
     return buffer.getvalue()
+
+
+class PartIndex:
+    """Where every object of a network is, found once, so that each rank's part of it
+    (`part`) costs time in proportion to that part, not to the network.
+
+    Parameters
+    ----------
+    network : nengo.Network
+    """
+
+    def __init__(self, network):
+        self.network = network
+        self.place = {}  # object or subnetwork -> (its network, kind, place in list)
+        stack = [network]
+        while stack:
+            net = stack.pop()
+            for kind, objs in net.objects.items():
+                for i, obj in enumerate(objs):
+                    self.place[obj] = (net, kind, i)
+                    if kind is nengo.Network:
+                        stack.append(obj)
+
+    def part(self, needed):
+        """What to keep of the network for a rank that builds ``needed`` (ensembles,
+        nodes, connections, probes of the network): ``(keep, lists)`` as
+        `DescriptionPickler` takes them. ``keep`` is `kept_objects`'s."""
+        keep = set(needed)
+        keep.add(self.network)
+        held = {}  # network -> kind -> [(place, object)]
+
+        def add(obj):
+            net, kind, i = self.place[obj]
+            held.setdefault(net, {}).setdefault(kind, []).append((i, obj))
+            return net
+
+        for obj in needed:
+            net = add(obj)
+            # The networks holding it, up to one already kept.
+            while net not in keep:
+                keep.add(net)
+                net = add(net)
+        lists = {}
+        for net, kinds in held.items():
+            lists[net] = {kind: [obj for _, obj in sorted(kinds.get(kind, ()),
+                                                          key=lambda p: p[0])]
+                          for kind in net.objects}
+        for net in keep:
+            if isinstance(net, nengo.Network) and net not in lists:
+                lists[net] = {kind: [] for kind in net.objects}
+        return keep, lists
 
 
 def kept_objects(network, needed):

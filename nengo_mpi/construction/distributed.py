@@ -174,12 +174,12 @@ def make_order(model, network, assignments, n_components, optimize):
                       bool(optimize), rc_state(), own_builders(network))
 
 
-def pack_order(order, keep=None):
+def pack_order(order, keep=None, lists=None):
     """``order`` as bytes for the other ranks (its network pruned to ``keep``, see
     `nengo_mpi.construction.description`), or None if part of it cannot travel (a
     function, process or neuron type holding a lock, a file, ...)."""
     try:
-        return description.dumps(order, keep=keep)
+        return description.dumps(order, keep=keep, lists=lists)
     except Exception:  # pylint: disable=broad-except
         return None
 
@@ -187,22 +187,27 @@ def pack_order(order, keep=None):
 def pack_parts(order, size):
     """For a halo build of ``order``: each rank's order, as bytes, with only what that
     rank builds of the network (rank 0's entry is None: it builds from ``order``
-    itself); or None if part of it cannot travel."""
+    itself); or None if part of it cannot travel.
+
+    The network is walked a fixed number of times whatever ``size``; each rank's part
+    then costs time in proportion to the part.
+    """
     sequence = build_sequence(order.network)
     probe_index = probe_places(sequence)
     needed = needed_by_rank(order.network, order.assignments,
                             lambda comp: rank_of_component(comp, size), size)
+    index = description.PartIndex(order.network)
     payloads = [None]
     for rank in range(1, size):
-        keep = description.kept_objects(order.network, needed[rank])
+        keep, lists = index.part(needed[rank])
         part = BuildOrder(
             order.network,
-            {obj: seed for obj, seed in order.seeds.items() if obj in keep},
-            {obj: seeded for obj, seeded in order.seeded.items() if obj in keep},
-            {obj: comp for obj, comp in order.assignments.items() if obj in keep},
+            {obj: order.seeds[obj] for obj in keep if obj in order.seeds},
+            {obj: order.seeded[obj] for obj in keep if obj in order.seeded},
+            {obj: order.assignments[obj] for obj in keep if obj in order.assignments},
             order.n_components, order.dt, order.label, order.optimize, order.rc,
             order.builders, HaloPart.of(sequence, probe_index, needed[rank]))
-        payloads.append(pack_order(part, keep=keep))
+        payloads.append(pack_order(part, keep=keep, lists=lists))
         if payloads[-1] is None:
             return None
     return payloads
