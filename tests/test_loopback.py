@@ -113,6 +113,30 @@ def test_halo_builds_that_disagree_on_a_channel_stop_the_build(tmp_path, monkeyp
     assert os.listdir(tmp_path) == []
 
 
+def test_a_rank_failing_while_the_ranks_agree_on_stages_stops_every_rank(
+        tmp_path, monkeypatch):
+    """A rank that fails between two rounds of the stage exchange
+    (`nengo_mpi.lower.stages`) takes its part in the round the others are in: every
+    rank stops, the failing rank's error reaches rank 0 naming it, and nothing is
+    written."""
+    real = distributed_build.stage_numbers
+
+    def failing(graph, exchange):
+        def flaky(*args):
+            reply = exchange(*args)
+            if threading.current_thread().name != "MainThread":
+                raise RuntimeError("lost its stages")
+            return reply
+        return real(graph, flaky)
+
+    monkeypatch.setattr(distributed_build, "stage_numbers", failing)
+    with pytest.raises(RuntimeError, match="lost its stages") as caught:
+        loopback.run(2, nengo_mpi.save, integrator_array(), tmp_path / "x.h5",
+                     partitioner=nengo_mpi.Partitioner(3))
+    assert caught.value.__notes__ == ["(raised on rank 1 of the nengo_mpi job)"]
+    assert os.listdir(tmp_path) == []
+
+
 def _solved_by_other_ranks(net):
     model = new_model(0.001, "loopback")
     ahead = build_into(model, net, session=mpi_session.active())
