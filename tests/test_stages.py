@@ -71,3 +71,26 @@ def test_only_increments_of_shared_memory_are_chained():
            nengo.builder.operator.Copy(x, second, inc=True),
            nengo.builder.operator.Copy(x, overlap, inc=True)]
     assert sorted(increment_chains(ops)) == [(0, 2), (1, 2)]
+
+
+def test_increment_chains_match_every_overlapping_pair():
+    """On many views of one base, of varied lengths and overlaps, the chains link each
+    increment to the last increment of every span it overlaps (checked pair by pair)."""
+    rng = np.random.RandomState(0)
+    base = nengo.builder.signal.Signal(np.zeros(400), name="base")
+    x = nengo.builder.signal.Signal(np.zeros(400), name="x")
+    ops = []
+    for _ in range(300):
+        start = int(rng.randint(0, 390))
+        stop = start + int(rng.choice([1, 1, 2, 5, 10]))
+        ops.append(nengo.builder.operator.Copy(x[start:stop], base[start:stop], inc=True))
+    expected = set()
+    last = {}
+    for j, op in enumerate(ops):
+        (sig,) = op.incs
+        span = (sig.offset, sig.offset + sig.nbytes)
+        for (first, end), i in last.items():
+            if first < span[1] and span[0] < end:
+                expected.add((i, j))
+        last[span] = j
+    assert set(increment_chains(ops)) == expected

@@ -28,6 +28,7 @@ component and coming back crosses two channels, so two operators of one stage ha
 path between them through other components, and merging them cannot make a cycle.
 """
 
+import bisect
 import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -78,22 +79,46 @@ def increment_chains(ops):
     signals into one base, and ordering their increments would add edges between
     operators that no stage orders.
     """
-    # base -> {(first byte, end byte): position of the last increment of that span}
-    # (an earlier one of the same span is chained to it already).
-    spans = defaultdict(dict)
+    spans = defaultdict(_Spans)  # base -> the byte spans of its increments so far
     edges = []
     for j, op in enumerate(ops):
         for sig in op.incs:
             bounds = byte_bounds(sig)
-            if bounds is None:
-                continue
-            first, end = bounds
-            earlier = spans[sig.base]
-            for (f, e), i in earlier.items():
-                if f < end and first < e and i != j:
-                    edges.append((i, j))
-            earlier[bounds] = j
+            if bounds is not None:
+                edges.extend((i, j) for i in spans[sig.base].add(bounds, j) if i != j)
     return edges
+
+
+class _Spans:
+    """The byte spans of one base's increments so far, each with its last incrementer,
+    sorted by first byte: a span's overlapping predecessors are found by bisection
+    (a base merging concatenated may have thousands of disjoint spans)."""
+
+    def __init__(self):
+        self.firsts = []  # sorted (first, end)
+        self.last = {}  # (first, end) -> position of its last increment
+        self.longest = 0
+
+    def add(self, span, position):
+        """Record an increment of ``span`` at ``position``; return the positions of
+        the last increments of the spans it overlaps."""
+        first, end = span
+        found = []
+        # Spans starting before ``end`` and at most ``longest`` bytes before ``first``
+        # are the only ones that can overlap.
+        k = bisect.bisect_left(self.firsts, (end, -1))
+        while k > 0:
+            k -= 1
+            f, e = self.firsts[k]
+            if f + self.longest <= first:
+                break
+            if e > first:
+                found.append(self.last[(f, e)])
+        if span not in self.last:
+            bisect.insort(self.firsts, span)
+            self.longest = max(self.longest, end - first)
+        self.last[span] = position
+        return found
 
 
 def component_graph(ops):
@@ -268,8 +293,6 @@ class LocalExchange:
 
 def stage_keys(graph, before, after):
     """``{(operator, component): stage}``, the stage ``(-after, before)``."""
-    if max(before + after, default=0) >= 1 << _STAGE_BITS:
-        raise ValueError("more same-step crossings in a row than nengo_mpi orders")
     return {node: (-after[i], before[i]) for i, node in enumerate(graph.nodes)}
 
 
@@ -296,7 +319,8 @@ def stage_orders(ops, components, local, stages):
     Raises
     ------
     ValueError
-        If a component's dependencies do not follow its stages (a nengo_mpi bug).
+        If a component's dependencies do not follow its stages (a nengo_mpi bug), or
+        if more values cross components in a row than an order can number.
     """
     local = set(local)
     by_comp = defaultdict(list)
@@ -326,6 +350,10 @@ def stage_orders(ops, components, local, stages):
             place = place + 1 if k == last else 1
             last = k
             after, before = -k[0], k[1]
+            if max(after, before) >= 1 << _STAGE_BITS:
+                # Raised here, within lowering, so that every rank hears of it.
+                raise ValueError("more values cross components in a row within a "
+                                 f"step than nengo_mpi orders ({1 << _STAGE_BITS})")
             stage = ((((1 << _STAGE_BITS) - 1 - after) << _STAGE_BITS) | before)
             orders[comp_ops[i]] = (stage << _PLACE_BITS) | place
             for j in succ[i]:
