@@ -21,6 +21,7 @@ from nengo_mpi.files import probes_out
 from nengo_mpi.files.checkpoint import Checkpoint
 from nengo_mpi.files.codec import CallReader, CallWriter, read_kinds, write_kinds
 from nengo_mpi.files.load import ModelFile
+from nengo_mpi.files import run as file_run
 from nengo_mpi.files.run import main as run_main
 
 from models import chain, sine_squared
@@ -258,6 +259,23 @@ def test_bad_arguments_are_refused(tmp_path, capsys, args, message):
     path = saved(tmp_path, sine_squared(), n_components=1)
     assert run_file(path, *args) != 0
     assert message in capsys.readouterr().err
+
+
+def test_exit_codes_come_from_error_types(tmp_path, monkeypatch):
+    """Bad arguments exit with 2 (as argparse's own); every other problem with 1,
+    whatever its message says."""
+    path = saved(tmp_path, sine_squared(), n_components=1)
+    assert run_file(path, "--time", "-0.5") == 2
+    assert run_file(path, "--bogus") == 2
+    assert run_file(path, "--time", "0.1", "--out", "/no/such/dir/p.h5") == 1
+
+    def fails(path):
+        raise file_run.RunError("arguments of the model file's ops are out of range")
+
+    monkeypatch.setattr(file_run, "_open_model", fails)
+    assert run_file(path, "--time", "0.1") == 1
+    monkeypatch.setattr(file_run, "_run", lambda job, argv: fails(None))
+    assert run_file(path, "--time", "0.1") == 1
 
 
 def test_output_that_is_a_directory_is_refused(tmp_path, capsys):

@@ -47,16 +47,21 @@ CHUNK_SECONDS = 1.0
 
 
 class RunError(Exception):
-    """A problem with a run's input, reported to the user without a traceback."""
+    """A problem with a run's input, reported to the user without a traceback (exit
+    code 1)."""
+
+
+class UsageError(RunError):
+    """Bad arguments to ``run`` (exit code 2, as argparse's own)."""
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        raise RunError(message)
+        raise UsageError(message)
 
 
 def parse(argv):
-    """The options of ``run``; raises `RunError` on bad ones."""
+    """The options of ``run``; raises `UsageError` on bad ones."""
     p = _Parser(prog="python -m nengo_mpi run", add_help=False)
     p.add_argument("model")
     p.add_argument("--time", type=float, required=True)
@@ -68,22 +73,22 @@ def parse(argv):
     p.add_argument("--resume")
     opts = p.parse_args(argv)
     if not math.isfinite(opts.time) or opts.time < 0:
-        raise RunError(f"--time must be a number of seconds >= 0 (got {opts.time:g})")
+        raise UsageError(f"--time must be a number of seconds >= 0 (got {opts.time:g})")
     if opts.checkpoint_every is not None:
         if opts.checkpoint is None:
-            raise RunError("--checkpoint-every needs --checkpoint PATH")
+            raise UsageError("--checkpoint-every needs --checkpoint PATH")
         if not opts.checkpoint_every > 0:
-            raise RunError(f"--checkpoint-every must be > 0 seconds (got "
+            raise UsageError(f"--checkpoint-every must be > 0 seconds (got "
                            f"{opts.checkpoint_every:g})")
     if opts.out is None:
         stem = opts.model[:-3] if opts.model.endswith(".h5") else opts.model
         opts.out = stem + ".probes.h5"
     same = os.path.abspath
     if same(opts.out) == same(opts.model):
-        raise RunError("--out must not be the model file")
+        raise UsageError("--out must not be the model file")
     if opts.checkpoint is not None and same(opts.checkpoint) in (same(opts.out),
                                                                 same(opts.model)):
-        raise RunError("--checkpoint must differ from the model file and --out")
+        raise UsageError("--checkpoint must differ from the model file and --out")
     return opts
 
 
@@ -99,16 +104,16 @@ class _Job:
     def agree(self, step, fn):
         """Run ``fn()`` on every rank; if it fails anywhere, raise on every rank.
 
-        Returns ``fn``'s result. The `RunError` names the lowest failing rank, what it
-        was doing (``step``) and why.
+        Returns ``fn``'s result. The `RunError` (a `UsageError` if the lowest failing
+        rank's was one) names that rank, what it was doing (``step``) and why.
         """
         error, result = None, None
         try:
             result = fn()
         except (RunError, FileFormatError, OSError) as e:
-            error = str(e)
+            error = (isinstance(e, UsageError), str(e))
         except Exception as e:  # pylint: disable=broad-except
-            error = f"{type(e).__name__}: {e}"
+            error = (False, f"{type(e).__name__}: {e}")
         errors = [error] if self.comm is None else self.comm.allgather(error)
         failed = [r for r, e in enumerate(errors) if e is not None]
         if not failed:
@@ -117,7 +122,8 @@ class _Job:
         if self.size > 1:
             where = (" (on every rank)" if len(failed) == self.size else
                      f" (on rank {', '.join(map(str, failed))} of {self.size})")
-        raise RunError(f"{step}{where}: {errors[failed[0]]}")
+        usage, why = errors[failed[0]]
+        raise (UsageError if usage else RunError)(f"{step}{where}: {why}")
 
     def bcast(self, value):
         return value if self.comm is None else self.comm.bcast(value, root=0)
@@ -142,7 +148,7 @@ def main(argv, session=None):
         return _run(job, argv)
     except RunError as e:
         job.say(f"nengo_mpi run: error: {e}")
-        return 2 if str(e).startswith("arguments") else 1
+        return 2 if isinstance(e, UsageError) else 1
 
 
 def _run(job, argv):
