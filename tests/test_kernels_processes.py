@@ -434,6 +434,19 @@ def test_white_signal_above_nyquist_raises():
         nengo_mpi.Simulator(net, progress_bar=False)
 
 
+def test_a_white_signal_translator_error_surfaces(monkeypatch):
+    """An error in our own translation (here, reading the signal nengo drew) is raised,
+    not turned into a silent Python fallback."""
+    def broken(*args):
+        raise RuntimeError("a translator bug")
+
+    monkeypatch.setattr(process_kernels, "_closure_value", broken)
+    with nengo.Network() as net:
+        nengo.Node(WhiteSignal(1.0, high=5, seed=1))
+    with pytest.raises(RuntimeError, match="a translator bug"):
+        nengo_mpi.Simulator(net, progress_bar=False)
+
+
 @pytest.mark.parametrize("mode", ["set", "inc"])
 @pytest.mark.parametrize("presentation_time", [0.003, 0.0037, 0.01])
 @pytest.mark.parametrize("kind", ["float", "int", "2d"])

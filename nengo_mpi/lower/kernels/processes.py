@@ -238,9 +238,11 @@ def _closure_value(fn, name):
     return cells[name].cell_contents if name in cells else None
 
 
-def _white_signal(process, shape_out, dt, rng):
-    """WhiteSignal's whole signal as nengo's make_step draws it from ``rng``."""
-    step = process.make_step((0,), shape_out, dt, rng, {})
+def _white_signal(process, shape_out, dt, rng, step=None):
+    """WhiteSignal's whole signal as nengo's make_step draws it from ``rng`` (or as
+    its ``step`` function, already made, holds it)."""
+    if step is None:
+        step = process.make_step((0,), shape_out, dt, rng, {})
     signal = _closure_value(step, "signal")
     if not isinstance(signal, np.ndarray) or signal.shape[1:] != tuple(shape_out):
         return None
@@ -271,11 +273,14 @@ def _white_signal_record(op, layout, dt):
     if views is None:
         return None
     try:
-        # Only the shape matters here (the reseed hook draws the real signal); errors
-        # (e.g. high above Nyquist) are left for nengo's make_step to raise.
-        table = _white_signal(op.process, op.output.shape, dt, np.random.RandomState(0))
+        # Only the shape matters here (the reseed hook draws the real signal). nengo's
+        # own errors (e.g. high above Nyquist) are left for its make_step to raise when
+        # the operator runs through Python, as in nengo; ours below surface.
+        step = op.process.make_step((0,), op.output.shape, dt, np.random.RandomState(0),
+                                    {})
     except Exception:  # pylint: disable=broad-except
         return None
+    table = _white_signal(op.process, op.output.shape, dt, None, step=step)
     if table is None:
         return None
     args = views + (WRITE_MODES[op.mode], TABLE_RULES["Periodic"], dt, 0.0, [], table)
