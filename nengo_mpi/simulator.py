@@ -175,21 +175,29 @@ class Simulator:
             check_writable(probe_file)
         self._runtime = Runtime(self._lowered, self._model.dt, seed, session=session,
                                 label=str(self._model.label), prebuilt=self._prebuilt)
-        if probe_file is not None:
-            from .files.probes_out import ProbeWriter  # pylint: disable=import-outside-toplevel
-            from .files.saving import probe_table  # pylint: disable=import-outside-toplevel
+        try:
+            if probe_file is not None:
+                # pylint: disable=import-outside-toplevel
+                from .files.probes_out import ProbeWriter
+                from .files.saving import probe_table
 
-            self._probe_writer = ProbeWriter(
-                probe_file, probe_table(self._probe_records, self._probes),
-                self._model.dt)
-        self._sim_data = self._model.params
-        self.data = _Data(self._sim_data, self._probe_writer, self._probes,
-                          fetch=self._fetch_params if self._remote else None,
-                          complete=None if self._halo is None else self._complete_model)
-        self._n_steps = 0
-        self._time = 0.0
+                self._probe_writer = ProbeWriter(
+                    probe_file, probe_table(self._probe_records, self._probes),
+                    self._model.dt)
+            self._sim_data = self._model.params
+            self.data = _Data(self._sim_data, self._probe_writer, self._probes,
+                              fetch=self._fetch_params if self._remote else None,
+                              complete=None if self._halo is None else
+                              self._complete_model)
+            self._n_steps = 0
+            self._time = 0.0
+            self.clear_probes()
+        except BaseException:
+            # The engines are open on every rank: a Simulator that never existed for
+            # the user (no ``with``, no close) must not leave them behind.
+            self.close()
+            raise
         self.closed = False
-        self.clear_probes()
 
     def _build_here(self, network, session, partitioner, assignments, optimize,
                     build_workers):

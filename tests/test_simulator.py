@@ -337,3 +337,29 @@ def test_signal_read_in_part_before_written_in_full_cannot_cross():
                              progress_bar=False) as sim:
         sim.run_steps(5)
         np.testing.assert_array_equal(sim.data[net.probes[0]], whole)
+
+
+def test_construction_failing_after_the_engines_opened_closes_them(tmp_path,
+                                                                   monkeypatch):
+    """A Simulator whose construction fails once its engines are open (here, its probe
+    file cannot be made) closes them before raising: the user never got a simulator to
+    close."""
+    from nengo_mpi.files import probes_out  # pylint: disable=import-outside-toplevel
+    from nengo_mpi.runtime import controller  # pylint: disable=import-outside-toplevel
+
+    closed = []
+    real_close = controller.Runtime.close
+
+    def close(self):
+        closed.append(self)
+        real_close(self)
+
+    def refuse(*args, **kwargs):
+        raise OSError("no room for the probe file")
+
+    monkeypatch.setattr(controller.Runtime, "close", close)
+    monkeypatch.setattr(probes_out, "ProbeWriter", refuse)
+    with pytest.raises(OSError, match="no room for the probe file"):
+        nengo_mpi.Simulator(models.sine_squared(), probe_file=tmp_path / "p.h5",
+                            progress_bar=False)
+    assert len(closed) == 1
