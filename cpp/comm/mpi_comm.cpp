@@ -1,4 +1,7 @@
+#include <climits>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "comm/comm.hpp"
@@ -8,10 +11,27 @@ namespace nengo_mpi {
 
 namespace {
 
+// MPI counts are ints: one message of MPI_BYTE holds at most INT_MAX bytes. Checked
+// when the engine opens its channels (before the first step, and before the staging
+// buffer is allocated), so an oversized message is an error the user can act on, not
+// a count that wraps around mid-run.
+std::size_t checked_message_size(std::size_t nbytes, int peer, int tag, bool send) {
+    if (nbytes > static_cast<std::size_t>(INT_MAX)) {
+        throw std::length_error(
+            "a message of " + std::to_string(nbytes) + " bytes " +
+            (send ? "to" : "from") + " rank " + std::to_string(peer) + " (tag " +
+            std::to_string(tag) + ") is larger than one MPI message can be (" +
+            std::to_string(INT_MAX) + " bytes): split the model into more components, "
+            "so that fewer values cross between each pair of ranks in one message");
+    }
+    return nbytes;
+}
+
 class MpiTransfer final : public Transfer {
 public:
     MpiTransfer(MPI_Comm comm, int peer, int tag, std::size_t nbytes, bool send)
-        : comm_(comm), peer_(peer), tag_(tag), send_(send), staging_(nbytes) {}
+        : comm_(comm), peer_(peer), tag_(tag), send_(send),
+          staging_(checked_message_size(nbytes, peer, tag, send)) {}
 
     ~MpiTransfer() override {
         // A transfer still in flight at destruction means the engine was torn down
