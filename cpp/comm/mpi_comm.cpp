@@ -27,6 +27,13 @@ std::size_t checked_message_size(std::size_t nbytes, int peer, int tag, bool sen
     return nbytes;
 }
 
+// The staging buffers of sends still in flight when their transfer was destroyed (see
+// ~MpiTransfer). Never freed: MPI may read them until the receivers take the messages.
+std::vector<std::vector<std::uint8_t>>& orphaned_buffers() {
+    static auto* kept = new std::vector<std::vector<std::uint8_t>>();
+    return *kept;
+}
+
 class MpiTransfer final : public Transfer {
 public:
     MpiTransfer(MPI_Comm comm, int peer, int tag, std::size_t nbytes, bool send)
@@ -35,11 +42,23 @@ public:
 
     ~MpiTransfer() override {
         // A transfer still in flight at destruction means the engine was torn down
-        // mid-run (an exception); cancel receives so MPI does not write into freed memory.
-        if (request_ != MPI_REQUEST_NULL && !send_) {
+        // mid-run (an exception, or a Simulator closed before its peers received).
+        if (request_ == MPI_REQUEST_NULL) return;
+        if (!send_) {
+            // Cancel receives so MPI does not write into freed memory.
             MPI_Cancel(&request_);
             MPI_Request_free(&request_);
+            return;
         }
+        int done = 0;
+        MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
+        if (done) return;
+        // A send cannot be cancelled (MPI 4 deprecates it) and waiting may never end
+        // (the peer may be gone), but MPI may still read its buffer until the peer
+        // receives: let the request go and keep the buffer for the process's lifetime.
+        // Only sends in flight at teardown are kept, so this stays small.
+        MPI_Request_free(&request_);
+        orphaned_buffers().push_back(std::move(staging_));
     }
 
     std::uint8_t* staging() override { return staging_.data(); }
