@@ -406,7 +406,7 @@ void Engine::record_probes() {
     }
 }
 
-void Engine::run(std::int64_t steps) {
+void Engine::run(std::int64_t steps, const std::function<void()>& between_steps) {
     if (!finalized_) throw std::logic_error("engine not finalized");
     if (drained_) throw std::logic_error("engine was drained; reset it before running again");
     if (steps < 0) throw std::invalid_argument("negative number of steps");
@@ -424,16 +424,16 @@ void Engine::run(std::int64_t steps) {
     // One loop, compiled three times, so that timing that is off costs nothing at all
     // and profiling costs nothing unless it is on.
     if (profile_) {
-        run_steps<true, true>(steps);
+        run_steps<true, true>(steps, between_steps);
     } else if (timing_) {
-        run_steps<true, false>(steps);
+        run_steps<true, false>(steps, between_steps);
     } else {
-        run_steps<false, false>(steps);
+        run_steps<false, false>(steps, between_steps);
     }
 }
 
 template <bool Timed, bool Profile>
-void Engine::run_steps(std::int64_t steps) {
+void Engine::run_steps(std::int64_t steps, const std::function<void()>& between_steps) {
     // An op that throws (a user's Node function, nengo's own SimulationError checks) must
     // not leave other ranks waiting for this rank's messages. Alone, the engine stops at
     // once, as nengo does. With peers, it keeps the step schedule's message traffic going
@@ -512,6 +512,10 @@ void Engine::run_steps(std::int64_t steps) {
         if constexpr (Timed) ++timed_steps_;
         watch.to(Watch::kCompute);
         if (!error) record_probes();
+        // Not deferred like an op's error: an interrupt ends the job on every rank (the
+        // Python side aborts the MPI job on KeyboardInterrupt), so the peers are not
+        // left waiting, and a long run() would otherwise only end at its last step.
+        if (between_steps && !error) between_steps();
     }
     if (error) std::rethrow_exception(error);
 }

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -98,7 +99,11 @@ public:
     // Runs `steps` steps. If an op throws, the exception is rethrown: at once when this
     // is the only rank, else after the remaining steps' messages (ops skipped), so that
     // peers never wait forever; probes record nothing after the failing step.
-    void run(std::int64_t steps);
+    // `between_steps`, if given, is called after every step; what it throws is rethrown
+    // at once, with or without peers (the caller ends the whole job then). The Python
+    // binding checks there for signals (Ctrl-C), which the engine would otherwise not see
+    // until the run ends, as it holds Python's interpreter lock.
+    void run(std::int64_t steps, const std::function<void()>& between_steps = {});
     // Completes every message still in flight, so the ranks agree there is nothing pending.
     // Only reset() (or destruction) may follow: the last step's messages are consumed.
     void drain();
@@ -174,7 +179,7 @@ private:
     class Stopwatch;
 
     template <bool Timed, bool Profile>
-    void run_steps(std::int64_t steps);
+    void run_steps(std::int64_t steps, const std::function<void()>& between_steps);
 
     void record_probes();
     void group_channels(std::vector<ChannelEnd>& ends, bool send,

@@ -124,7 +124,15 @@ void register_engine(py::module_& m) {
              py::arg("same_step") = false, py::arg("send_after") = -1)
         .def("add_probe", &Engine::add_probe)
         .def("finalize", &Engine::finalize)
-        .def("run", &Engine::run, py::arg("steps"))
+        .def("run",
+             // Between steps, Python's pending signals: Ctrl-C raises KeyboardInterrupt
+             // within a step, as in nengo, instead of when the whole run ends.
+             [](Engine& e, std::int64_t steps) {
+                 e.run(steps, [] {
+                     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+                 });
+             },
+             py::arg("steps"))
         .def("drain", &Engine::drain)
         .def("reset", &Engine::reset)
         .def("probe_samples", &Engine::probe_samples)
