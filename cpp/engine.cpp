@@ -240,13 +240,6 @@ SignalBuffer& Engine::buffer(int local) {
     return components_[static_cast<std::size_t>(local)]->buffer;
 }
 
-int Engine::component_id(int local) const {
-    if (local < 0 || local >= n_components()) {
-        throw std::out_of_range("no local component " + std::to_string(local));
-    }
-    return components_[static_cast<std::size_t>(local)]->id;
-}
-
 int Engine::add_op(int local, std::int64_t order, std::unique_ptr<Op> op) {
     check_open();
     buffer(local);  // validates the index

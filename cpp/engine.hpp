@@ -55,7 +55,6 @@ public:
     // Adds a component given the initial bytes of its buffer; returns its local index.
     int add_component(int component_id, const std::uint8_t* initial, std::size_t nbytes);
     SignalBuffer& buffer(int local);
-    int component_id(int local) const;
     int n_components() const { return static_cast<int>(components_.size()); }
 
     // `order` is the op's position in the global order. Returns a handle for replace_op.

@@ -21,7 +21,6 @@ public:
     virtual void wait() = 0;
     // Completes the transfer if it can without blocking; true when nothing is pending.
     virtual bool test() = 0;
-    virtual bool pending() const = 0;
 };
 
 class Comm {
@@ -33,8 +32,6 @@ public:
     // matched in order, which is what makes one outstanding message per channel safe.
     virtual std::unique_ptr<Transfer> open_send(int peer, int tag, std::size_t nbytes) = 0;
     virtual std::unique_ptr<Transfer> open_recv(int peer, int tag, std::size_t nbytes) = 0;
-    virtual void barrier() = 0;
-    virtual std::string describe() const = 0;
 };
 
 // A single process: rank 0 of 1. Any attempt to reach another rank is a lowering bug.

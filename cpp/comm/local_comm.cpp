@@ -17,8 +17,6 @@ public:
         throw std::logic_error("single-process engine asked to receive from rank " +
                                std::to_string(peer));
     }
-    void barrier() override {}
-    std::string describe() const override { return "local (1 process)"; }
 };
 }  // namespace
 

@@ -84,8 +84,6 @@ public:
         return done != 0;
     }
 
-    bool pending() const override { return request_ != MPI_REQUEST_NULL; }
-
 private:
     MPI_Comm comm_;
     int peer_;
@@ -111,10 +109,6 @@ public:
     }
     std::unique_ptr<Transfer> open_recv(int peer, int tag, std::size_t nbytes) override {
         return std::make_unique<MpiTransfer>(comm_, peer, tag, nbytes, false);
-    }
-    void barrier() override { NENGO_MPI_CHECK(MPI_Barrier(comm_)); }
-    std::string describe() const override {
-        return "MPI rank " + std::to_string(rank_) + " of " + std::to_string(size_);
     }
 
 private:

@@ -20,14 +20,3 @@ class ProcessRng:
 
     def __call__(self, engine, handle, slot_rng):
         engine.set_rng_state(handle, self.process.get_rng(slot_rng).get_state())
-
-
-class FixedRng:
-    """Start from a fixed RandomState state (e.g. a stochastic neuron type's own rng,
-    which nengo's builder seeds from the ensemble's seed)."""
-
-    def __init__(self, state):
-        self.state = state
-
-    def __call__(self, engine, handle, slot_rng):
-        engine.set_rng_state(handle, self.state)
