@@ -66,6 +66,25 @@ def test_random_neurons_are_not_merged():
         assert len(poisson) == 3
 
 
+def test_regular_spiking_neurons_merge_and_keep_their_results():
+    """RegularSpiking is deterministic: its ensembles' ops merge into one, as do their
+    base type's, and the spikes are those of the unmerged model."""
+    with nengo.Network(seed=2) as net:
+        stim = nengo.Node([0.4])
+        probes = []
+        for _ in range(3):
+            ens = nengo.Ensemble(10, 1, neuron_type=nengo.RegularSpiking(nengo.LIFRate()))
+            nengo.Connection(stim, ens)
+            probes.append(nengo.Probe(ens.neurons))
+    merged, got = run(net, probes)
+    _, expected = run(net, probes, optimize=False)
+    methods = [rec.method for p in merged._lowered.programs for rec in p.ops]
+    assert methods.count("add_regular_spiking") == 1
+    assert methods.count("add_lif_rate") == 1
+    for a, b in zip(expected, got):
+        np.testing.assert_array_equal(b, a)
+
+
 def test_pickled_simulator_keeps_its_merged_split():
     net, probes = integrator_array()
     sim, _ = run(net, probes, partitioner=nengo_mpi.Partitioner(2))
