@@ -142,3 +142,34 @@ def grid(rows=3, cols=4, neurons=30, seed=6):
         net.probe_list = [nengo.Probe(ens[-1][-1], synapse=0.01),
                           nengo.Probe(ens[1][1].neurons)]
     return net
+
+
+def spa_question(dimensions=16, seed=0):
+    """nengo_spa's question answering with memory and control (its documentation's
+    "question_control" model) at ``dimensions``: its passthrough nodes make values cross
+    components within a step wherever it is split. Probes in ``net.probe_list``."""
+    import nengo_spa as spa  # pylint: disable=import-outside-toplevel
+
+    # A seeded vocabulary: an unseeded one differs between processes.
+    vocab = spa.Vocabulary(dimensions, pointer_gen=np.random.RandomState(seed))
+    vocab.populate("STATEMENT; QUESTION; RED; BLUE; CIRCLE; SQUARE")
+
+    def visual_input(t):
+        if t < 0.1:
+            return "STATEMENT+RED*CIRCLE"
+        if t < 0.2:
+            return "STATEMENT+BLUE*SQUARE"
+        return "QUESTION+~CIRCLE"
+
+    with spa.Network(seed=seed) as net:
+        visual = spa.State(vocab)
+        motor = spa.State(vocab)
+        memory = spa.State(vocab, feedback=1.0, feedback_synapse=0.1)
+        stim = spa.Transcode(visual_input, output_vocab=vocab)
+        stim >> visual
+        with spa.ActionSelection():
+            spa.ifmax(spa.dot(visual, spa.sym.STATEMENT), visual >> memory)
+            spa.ifmax(spa.dot(visual, spa.sym.QUESTION), memory * ~visual >> motor)
+        net.probe_list = [nengo.Probe(motor.output, synapse=0.03),
+                          nengo.Probe(memory.output, synapse=0.03)]
+    return net

@@ -114,6 +114,17 @@ def test_values_crossing_within_a_step_identical_at_any_rank_count():
 
 
 @pytest.mark.mpi(min_size=2)
+def test_nengo_spa_model_identical_at_any_rank_count():
+    """nengo_spa's question answering (D = 16), built as halos ordered by stages: bitwise
+    identical at every split, and to nengo within its tolerances."""
+    pytest.importorskip("nengo_spa", reason="a nengo_spa model, if installed")
+    report = on_root(_compare_all, models.spa_question, 0.3)
+    assert report["identical"] and all(report["identical"].values()), report
+    assert report["halo"] and all(report["halo"].values()), report
+    assert max(report["max_abs_vs_nengo"]) < 1e-10, report
+
+
+@pytest.mark.mpi(min_size=2)
 def test_tiled_ensemble_identical_at_any_rank_count():
     """One ensemble split into tiles that sit on different ranks: bitwise identical at
     every split, and equal to nengo to rounding (each decoded value is summed tile by
