@@ -30,8 +30,9 @@ from scipy.optimize import nnls
 from . import cost_model
 from .cost_model import FEATURES, Costs, ObjectCost, object_costs, shipped_costs
 
-#: The rates-to-spikes types the engine runs natively, besides the deterministic ones
-#: (`nengo_mpi.lower.fence.DETERMINISTIC_NEURONS`); each wraps a LIFRate here.
+#: The rates-to-spikes types the engine runs natively (RegularSpiking is among the
+#: deterministic ones too, `nengo_mpi.lower.fence.DETERMINISTIC_NEURONS`); each wraps a
+#: LIFRate here.
 SPIKING_WRAPPERS = (nengo.RegularSpiking, nengo.StochasticSpiking, nengo.PoissonSpiking)
 
 
@@ -39,7 +40,7 @@ def _neuron_network(n_neurons):
     """One ensemble of every neuron type the engine runs natively."""
     from ..lower.fence import DETERMINISTIC_NEURONS  # pylint: disable=import-outside-toplevel
 
-    types = [cls() for cls in DETERMINISTIC_NEURONS]
+    types = [cls() for cls in DETERMINISTIC_NEURONS if cls not in SPIKING_WRAPPERS]
     types += [wrapper(nengo.LIFRate()) for wrapper in SPIKING_WRAPPERS]
     with nengo.Network(seed=0) as net:
         for neuron_type in types:
