@@ -523,7 +523,6 @@ void Engine::drain() {
 
 void Engine::reset() {
     drain();
-    for (auto& c : components_) c->buffer.reset();
     for (auto& slot : ops_) slot->op->reset();
     for (auto& p : probes_) {
         p->data.clear();

@@ -106,7 +106,9 @@ public:
     // Completes every message still in flight, so the ranks agree there is nothing pending.
     // Only reset() (or destruction) may follow: the last step's messages are consumed.
     void drain();
-    // Drains, restores every signal to its initial value and clears probe data.
+    // Drains, resets every op and clears probe data and the step count. Signals keep
+    // their values: the caller writes the initial values back into buffer(local) (the
+    // engine keeps no copy of them; see SignalBuffer).
     void reset();
 
     std::int64_t steps() const { return steps_; }

@@ -78,6 +78,11 @@ void register_engine(py::module_& m) {
                  return e.add_component(component_id, initial.data(),
                                         static_cast<std::size_t>(initial.size()));
              })
+        .def("add_zeroed_component",
+             // The caller then writes the initial values into buffer(local) in place.
+             [](Engine& e, int component_id, std::size_t nbytes) {
+                 return e.add_component(component_id, nullptr, nbytes);
+             })
         .def("add_view",
              [](Engine& e, int local, std::size_t byte_offset, int dtype, const Index& shape,
                 const Index& strides) {

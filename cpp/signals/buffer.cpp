@@ -59,16 +59,16 @@ void SignalBuffer::FreeDeleter::operator()(std::uint8_t* p) const { std::free(p)
 constexpr std::size_t kAlign = 64;
 
 SignalBuffer::SignalBuffer(const std::uint8_t* initial, std::size_t nbytes)
-    : initial_(initial, initial + nbytes), nbytes_(nbytes) {
+    : nbytes_(nbytes) {
     std::size_t padded = ((nbytes + kAlign - 1) / kAlign) * kAlign;
     if (padded == 0) padded = kAlign;
     data_.reset(static_cast<std::uint8_t*>(std::aligned_alloc(kAlign, padded)));
     if (!data_) throw std::bad_alloc();
-    reset();
-}
-
-void SignalBuffer::reset() {
-    if (nbytes_ > 0) std::memcpy(data_.get(), initial_.data(), nbytes_);
+    if (initial != nullptr) {
+        if (nbytes_ > 0) std::memcpy(data_.get(), initial, nbytes_);
+    } else {
+        std::memset(data_.get(), 0, padded);
+    }
 }
 
 int SignalBuffer::add_view(const View& view) {

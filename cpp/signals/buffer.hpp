@@ -72,14 +72,15 @@ struct Mat {
 
 class SignalBuffer {
 public:
-    // `initial` holds the initial value of every signal, laid out by the lowering step.
-    explicit SignalBuffer(const std::uint8_t* initial, std::size_t nbytes);
+    // `initial` holds the initial value of every signal, laid out by the lowering step;
+    // null: all zeros (the caller writes the initial values in place through data(), so
+    // that they are not held twice while the engine opens). The buffer keeps no copy of
+    // them: the caller writes them back on reset (a copy per component would double the
+    // engine's memory for a rarely used operation).
+    SignalBuffer(const std::uint8_t* initial, std::size_t nbytes);
 
     std::uint8_t* data() { return data_.get(); }
     std::size_t nbytes() const { return nbytes_; }
-
-    // Restores every signal to its initial value.
-    void reset();
 
     // Adds a view after checking that every element it can address lies in the buffer.
     int add_view(const View& view);
@@ -115,7 +116,6 @@ private:
         void operator()(std::uint8_t* p) const;
     };
     std::unique_ptr<std::uint8_t[], FreeDeleter> data_;
-    std::vector<std::uint8_t> initial_;
     std::size_t nbytes_;
     std::vector<View> views_;
 };

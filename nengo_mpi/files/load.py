@@ -37,6 +37,10 @@ class LoadedLayout:
     def initial_bytes(self):
         return self._buffer
 
+    def fill(self, buf):
+        """Write the initial values into ``buf`` (see `ComponentLayout.fill`)."""
+        buf[: self.nbytes] = self._buffer
+
 
 class Replay:
     """Reseed hook of a loaded op: replays the engine calls recorded when it was saved."""

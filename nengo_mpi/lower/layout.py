@@ -154,6 +154,13 @@ class ComponentLayout:
     def initial_bytes(self):
         """The buffer holding every base signal's initial value."""
         buf = np.zeros(self.nbytes, dtype=np.uint8)
+        self.fill(buf)
+        return buf
+
+    def fill(self, buf):
+        """Write every base signal's initial value into ``buf`` (``nbytes`` bytes,
+        zeros where no signal lies), e.g. an engine's buffer in place."""
+        buf[: self.nbytes] = 0
         for base, offset in self.bases.items():
             if base in self.sparse:
                 values = self.sparse[base].data.astype(base.dtype)
@@ -161,7 +168,6 @@ class ComponentLayout:
                 values = np.ascontiguousarray(base.initial_value, dtype=base.dtype)
             raw = values.reshape(-1).view(np.uint8)
             buf[offset : offset + raw.size] = raw
-        return buf
 
 
 def is_c_contiguous(sig):
