@@ -311,6 +311,7 @@ def _build_halo(order, rank, size, model, progress, agree):
     # Every rank's operators' stages, agreed over the same-step channels: one order
     # for all ranks without the whole model's graph (`nengo_mpi.lower.stages`).
     stages = agree.stages(graph)
+    del graph  # an entry per operator, not needed while lowering
     if stages is None:
         raise PeerFailed()
     lowered, error = None, None

@@ -28,6 +28,7 @@ from .dependencies import dependency_lists
 from .fence import ComponentFence
 from .merge_ops import merge_ops
 from .planner import OpGraph, merge_groups, plan_batches
+from .stages import ZERO_STAGE, stage_of
 
 
 def merge_placement(model, assigner):
@@ -188,7 +189,9 @@ def _merge_passes(graph, signals, fence, merge_classes, position, stages):
                 fence.adopt(merged_op, ops)
                 if stages is not None:
                     home = fence.merge_home(ops[0])
-                    stages[(merged_op, home)] = stages[(ops[0], home)]
+                    stage = stage_of(stages, ops[0], home)
+                    if stage != ZERO_STAGE:
+                        stages[(merged_op, home)] = stage
                 position[merged_op] = min(position[op] for op in ops)
                 for op in ops:
                     merged_into[op] = merged_op
@@ -259,7 +262,7 @@ class _MergeClasses:
             else:
                 shape = sig.shape
                 signals.append((sig.dtype, shape[:-1] if last_axis else shape[1:]))
-        stage = None if self.stages is None else self.stages[(op, home)]
+        stage = None if self.stages is None else stage_of(self.stages, op, home)
         return (home, stage, type(op), neurons, tuple(signals)), has_view
 
 

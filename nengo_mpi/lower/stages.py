@@ -41,6 +41,9 @@ from .dependencies import byte_bounds, dependency_lists
 _PLACE_BITS = 32
 #: Bits of each of a stage's two numbers.
 _STAGE_BITS = 14
+#: The stage of an operator no crossing feeds and that feeds none: most operators, so
+#: stage dicts (`stage_keys`) leave it out.
+ZERO_STAGE = (0, 0)
 
 
 @dataclass
@@ -292,8 +295,15 @@ class LocalExchange:
 
 
 def stage_keys(graph, before, after):
-    """``{(operator, component): stage}``, the stage ``(-after, before)``."""
-    return {node: (-after[i], before[i]) for i, node in enumerate(graph.nodes)}
+    """``{(operator, component): stage}``, the stage ``(-after, before)``, of the nodes
+    whose stage is not `ZERO_STAGE` (see `stage_of`)."""
+    return {node: (-after[i], before[i]) for i, node in enumerate(graph.nodes)
+            if after[i] or before[i]}
+
+
+def stage_of(stages, op, comp):
+    """The stage of ``op`` on ``comp`` in a dict from `stage_keys`."""
+    return stages.get((op, comp), ZERO_STAGE)
 
 
 def stage_orders(ops, components, local, stages):
@@ -307,7 +317,8 @@ def stage_orders(ops, components, local, stages):
         Operator -> the components that run it.
     local : collection of int
     stages : dict
-        ``(operator, component)`` -> stage (`stage_keys`, kept by merging).
+        ``(operator, component)`` -> stage (`stage_keys`, kept by merging; absent:
+        `ZERO_STAGE`).
 
     Returns
     -------
@@ -334,7 +345,7 @@ def stage_orders(ops, components, local, stages):
                 by_comp[comp].append(op)
     for comp, comp_ops in by_comp.items():
         succ = component_graph(comp_ops)
-        key = [stages[(op, comp)] for op in comp_ops]
+        key = [stage_of(stages, op, comp) for op in comp_ops]
         n_pred = [0] * len(comp_ops)
         for nexts in succ:
             for j in nexts:
