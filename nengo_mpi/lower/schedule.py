@@ -48,10 +48,13 @@ def step_order(model, dg=None):
     return [op for op in toposort(dg) if hasattr(op, "make_step")]
 
 
-def build_order_sort(n, succ):
+def build_order_sort(n, succ, priority=None):
     """The topological order of ``n`` operators (``succ[i]``: positions of the
     operators after ``i``) that always runs, of the operators ready, the one first in
     their list: for a model's operators, the one nengo's builder made first.
+
+    ``priority``, if given, is each operator's sort key, ahead of its place in the
+    list (the stages of `nengo_mpi.lower.stages`).
 
     Raises
     ------
@@ -62,16 +65,20 @@ def build_order_sort(n, succ):
     for nexts in succ:
         for j in nexts:
             n_pred[j] += 1
-    ready = [i for i in range(n) if n_pred[i] == 0]
+    def entry(i):
+        return i if priority is None else (priority[i], i)
+
+    ready = [entry(i) for i in range(n) if n_pred[i] == 0]
     heapq.heapify(ready)
     order = []
     while ready:
         i = heapq.heappop(ready)
+        i = i if priority is None else i[1]
         order.append(i)
         for j in succ[i]:
             n_pred[j] -= 1
             if n_pred[j] == 0:
-                heapq.heappush(ready, j)
+                heapq.heappush(ready, entry(j))
     if len(order) != n:
         raise ValueError("the operators' dependencies form a cycle")
     return order

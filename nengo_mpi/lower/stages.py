@@ -29,13 +29,13 @@ path between them through other components, and merging them cannot make a cycle
 """
 
 import bisect
-import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from nengo.builder.operator import TimeUpdate
 
 from .dependencies import byte_bounds, dependency_lists
+from .schedule import build_order_sort
 
 #: Bits of an operator's order (`stage_orders`) below its stage: its place within it.
 _PLACE_BITS = 32
@@ -201,23 +201,6 @@ def stage_graph(model, components, local, channel_key):
     return graph
 
 
-def _topological(succ):
-    n = len(succ)
-    n_pred = [0] * n
-    for nexts in succ:
-        for j in nexts:
-            n_pred[j] += 1
-    order = [i for i in range(n) if n_pred[i] == 0]
-    for i in order:  # grows as it goes
-        for j in succ[i]:
-            n_pred[j] -= 1
-            if n_pred[j] == 0:
-                order.append(j)
-    if len(order) != n:
-        raise ValueError("the operators' dependencies form a cycle")
-    return order
-
-
 def stage_numbers(graph, exchange):
     """``(before, after)`` of every node of ``graph`` (see the module's docstring).
 
@@ -239,7 +222,7 @@ def stage_numbers(graph, exchange):
         while not exchange({}, {})[2]:
             pass
         return [0] * n, [0] * n
-    order = _topological(graph.succ)
+    order = build_order_sort(n, graph.succ)  # any topological order serves
     before_in, after_in = {}, {}
     while True:
         before = [0] * n
@@ -344,17 +327,10 @@ def stage_orders(ops, components, local, stages):
             if comp in local:
                 by_comp[comp].append(op)
     for comp, comp_ops in by_comp.items():
-        succ = component_graph(comp_ops)
         key = [stage_of(stages, op, comp) for op in comp_ops]
-        n_pred = [0] * len(comp_ops)
-        for nexts in succ:
-            for j in nexts:
-                n_pred[j] += 1
-        ready = [(key[i], i) for i in range(len(comp_ops)) if n_pred[i] == 0]
-        heapq.heapify(ready)
         last, place = None, 0
-        while ready:
-            k, i = heapq.heappop(ready)
+        for i in build_order_sort(len(comp_ops), component_graph(comp_ops), key):
+            k = key[i]
             if last is not None and k < last:
                 raise ValueError(f"component {comp}'s operators do not follow their "
                                  "stages (a nengo_mpi bug)")
@@ -367,10 +343,4 @@ def stage_orders(ops, components, local, stages):
                                  f"step than nengo_mpi orders ({1 << _STAGE_BITS})")
             stage = ((((1 << _STAGE_BITS) - 1 - after) << _STAGE_BITS) | before)
             orders[comp_ops[i]] = (stage << _PLACE_BITS) | place
-            for j in succ[i]:
-                n_pred[j] -= 1
-                if n_pred[j] == 0:
-                    heapq.heappush(ready, (key[j], j))
-        if any(n_pred):
-            raise ValueError("the operators' dependencies form a cycle")
     return orders
