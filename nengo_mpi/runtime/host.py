@@ -59,12 +59,10 @@ class RankEngine:
         # Fallback op handle -> the RandomState its step function was made with.
         self.fallback_rngs = {}
         eng = self.engine
-        self.layouts = {}  # local index -> layout: the initial values, on every reset
         for p in programs:
             # Written in place: no second copy of the buffer while the engine opens.
             li = eng.add_zeroed_component(p.component, p.layout.nbytes)
             p.layout.fill(eng.buffer(li))
-            self.layouts[li] = p.layout
             self.local[p.component] = li
             for view in p.layout.views:
                 eng.add_view(li, *view)
@@ -149,8 +147,8 @@ class RankEngine:
     def reset(self, seed):
         self.engine.reset()
         # The engine keeps no copy of the initial values (see SignalBuffer).
-        for li, layout in self.layouts.items():
-            layout.fill(self.engine.buffer(li))
+        for signals in self.signals.values():
+            signals.layout.fill(signals.buffer)
         self.make_fallback_steps(seed)
 
     def take_probes(self):
