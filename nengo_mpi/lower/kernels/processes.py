@@ -238,11 +238,9 @@ def _closure_value(fn, name):
     return cells[name].cell_contents if name in cells else None
 
 
-def _white_signal(process, shape_out, dt, rng, step=None):
-    """WhiteSignal's whole signal as nengo's make_step draws it from ``rng`` (or as
-    its ``step`` function, already made, holds it)."""
-    if step is None:
-        step = process.make_step((0,), shape_out, dt, rng, {})
+def _white_signal(step, shape_out):
+    """WhiteSignal's whole signal, as the ``step`` function nengo's make_step made
+    holds it."""
     signal = _closure_value(step, "signal")
     if not isinstance(signal, np.ndarray) or signal.shape[1:] != tuple(shape_out):
         return None
@@ -264,7 +262,8 @@ class WhiteSignalTable:
 
     def __call__(self, engine, handle, slot_rng):
         rng = self.process.get_rng(slot_rng)
-        table = _white_signal(self.process, self.shape_out, self.dt, rng)
+        step = self.process.make_step((0,), self.shape_out, self.dt, rng, {})
+        table = _white_signal(step, self.shape_out)
         engine.set_process_table(handle, table)
 
 
@@ -280,7 +279,7 @@ def _white_signal_record(op, layout, dt):
                                     {})
     except Exception:  # pylint: disable=broad-except
         return None
-    table = _white_signal(op.process, op.output.shape, dt, None, step=step)
+    table = _white_signal(step, op.output.shape)
     if table is None:
         return None
     args = views + (WRITE_MODES[op.mode], TABLE_RULES["Periodic"], dt, 0.0, [], table)
