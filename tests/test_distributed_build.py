@@ -217,12 +217,12 @@ def test_a_halo_is_a_ranks_components_and_their_neighbours():
 def test_only_tiles_rule_out_halos_from_the_description():
     """A connection without a synapse between two components is built as halos
     (ordered by stages, `nengo_mpi.lower.stages`); a tiled ensemble is not."""
-    with nengo.Network(seed=1) as net:
+    with nengo.Network(seed=1):
         a = nengo.Ensemble(10, 1)
         b = nengo.Ensemble(10, 1)
         nengo.Connection(a, b, synapse=None)
-    assert halo_candidate(net, {a: 0, b: 1})
-    assert not halo_candidate(net, {a: 0, Tile(b, 0, 0, 5): 1, Tile(b, 1, 5, 10): 0})
+    assert halo_candidate({a: 0, b: 1})
+    assert not halo_candidate({a: 0, Tile(b, 0, 0, 5): 1, Tile(b, 1, 5, 10): 0})
 
 
 def test_random_streams_make_every_rank_build_the_whole_model():
@@ -233,7 +233,7 @@ def test_random_streams_make_every_rank_build_the_whole_model():
         b = nengo.Ensemble(10, 1, neuron_type=nengo.PoissonSpiking(nengo.LIFRate()))
         nengo.Connection(a, b)
     _, order = _order(net, 2, assignments={a: 0, b: 1})
-    assert halo_candidate(order.network, order.assignments)
+    assert halo_candidate(order.assignments)
     votes = []
 
     class Agreement:

@@ -187,7 +187,8 @@ class PartIndex:
     def part(self, needed):
         """What to keep of the network for a rank that builds ``needed`` (ensembles,
         nodes, connections, probes of the network): ``(keep, lists)`` as
-        `DescriptionPickler` takes them. ``keep`` is `kept_objects`'s."""
+        `DescriptionPickler` takes them. ``keep`` holds ``needed``, the networks that
+        hold any of it, and the network itself."""
         keep = set(needed)
         keep.add(self.network)
         held = {}  # network -> kind -> [(place, object)]
@@ -213,22 +214,3 @@ class PartIndex:
                 lists[net] = {kind: [] for kind in net.objects}
         return keep, lists
 
-
-def kept_objects(network, needed):
-    """What to keep of ``network`` for a rank that builds ``needed`` (ensembles, nodes,
-    connections, probes): those, and the networks that hold any of them."""
-    keep = set(needed)
-
-    def visit(net):
-        held = any(obj in needed for kind in (nengo.Ensemble, nengo.Node,
-                                              nengo.Connection, nengo.Probe)
-                   for obj in net.objects[kind])
-        for sub in net.networks:
-            held = visit(sub) or held
-        if held:
-            keep.add(net)
-        return held
-
-    visit(network)
-    keep.add(network)
-    return keep

@@ -246,7 +246,7 @@ def build_part(order, rank, size, model=None, progress=None, agree=None, staged=
     if model is None:
         model = seeded_model(order)
     if agree is not None and (order.part is not None
-                              or halo_candidate(order.network, order.assignments)):
+                              or halo_candidate(order.assignments)):
         built = _build_halo(order, rank, size, model, progress, agree)
         if built is not None:
             return built

@@ -71,11 +71,10 @@ def build_sequence(network):
     return sequence
 
 
-def halo_candidate(network, assignments):  # pylint: disable=unused-argument
-    """Whether ``network`` split as ``assignments`` may be built as halos at all,
-    judged from its description (each rank checks its part once built,
-    `Halo.problem`): no tiled ensemble (tiles rewrite the ensemble's operators across
-    components)."""
+def halo_candidate(assignments):
+    """Whether a network split as ``assignments`` may be built as halos at all, judged
+    before building (each rank checks its part once built, `Halo.problem`): no tiled
+    ensemble (tiles rewrite the ensemble's operators across components)."""
     return not any(isinstance(obj, Tile) for obj in assignments)
 
 
@@ -164,7 +163,7 @@ def probe_places(sequence):
 @dataclass
 class HaloPart:
     """Where one rank's part of a network is in the whole network's build: what a rank
-    sent only its part (`nengo_mpi.construction.description.kept_objects`) needs to
+    sent only its part (`nengo_mpi.construction.description.PartIndex`) needs to
     name its operators and probes as a build of the whole network would.
 
     Attributes

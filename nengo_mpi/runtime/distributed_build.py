@@ -224,7 +224,7 @@ def build_everywhere(session, order, model, progress=None):
         Global order of every rank's operators that run through Python.
     """
     # A halo build sends each rank only its part of the network.
-    parted = session.size > 1 and halo_candidate(order.network, order.assignments)
+    parted = session.size > 1 and halo_candidate(order.assignments)
     payload = pack_parts(order, session.size) if parted else pack_order(order)
     if payload is None:
         return None, None, []
