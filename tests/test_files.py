@@ -20,6 +20,7 @@ from nengo.exceptions import BuildError
 from nengo_mpi.files import probes_out
 from nengo_mpi.files.checkpoint import Checkpoint
 from nengo_mpi.files.codec import CallReader, CallWriter, read_kinds, write_kinds
+from nengo_mpi.files.format import write
 from nengo_mpi.files.load import ModelFile
 from nengo_mpi.files import run as file_run
 from nengo_mpi.files.run import main as run_main
@@ -229,6 +230,17 @@ def _damage(path, how):
     elif how == "not_hdf5":
         with open(path, "wb") as f:
             f.write(b"not an HDF5 file at all" * 10)
+    elif how == "kernel_arguments":
+        # A forged LIF call with one parameter fewer, its CRC recomputed: the reader
+        # would take the next call's values for the missing one.
+        with h5py.File(path, "a") as f:
+            kinds = f["kinds"]
+            methods = [m.decode() for m in kinds["method"][()]]
+            signatures = [s.decode() for s in kinds["signature"][()]]
+            i = methods.index("add_lif")
+            signatures[i] = signatures[i].rsplit(" ", 1)[0]
+            del kinds["signature"]
+            write(kinds, "signature", signatures, strings=True)
 
 
 @pytest.mark.parametrize("how, message", [
@@ -237,6 +249,8 @@ def _damage(path, how):
     ("version", "format version 99"),
     ("missing", "component 2 of 3 is missing"),
     ("not_hdf5", "not a readable HDF5 file"),
+    ("kernel_arguments", "add_lif takes ['J', 'output', 'voltage', 'refractory_time', "
+                         "'tau_rc', 'tau_ref', 'min_voltage', 'amplitude']"),
 ])
 def test_bad_model_file_is_refused(tmp_path, capsys, how, message):
     path = saved(tmp_path, sine_squared())

@@ -32,7 +32,8 @@ from nengo.rc import rc
 
 import nengo_mpi
 from nengo_mpi import _engine
-from nengo_mpi.lower.kernels.neurons import NeuronTypeRng, lower_sim_neurons
+from nengo_mpi.kernels import neuron_kernels
+from nengo_mpi.lower.translators.neurons import NeuronTypeRng, lower_sim_neurons
 from nengo_mpi.lower.layout import ComponentLayout
 
 from kernel_harness import DT, N_STEPS, model_signals, op_kinds, run_against_nengo
@@ -318,6 +319,17 @@ def step_against_nengo(model, kind, inputs, exact_signals, dtype, reset_at=None)
         sim.close()
         ref.close()
     return {sig: np.array(values) for sig, values in history.items()}
+
+
+def test_every_registered_kernel_is_tested():
+    """The kernel registry drives these tables: each kernel for a nengo type has a step
+    case and a network case here, so a kernel cannot be added without its tests."""
+    kinds = {case.kind for case in CASES.values()}
+    network_kinds = {kind for _, needed in NETWORK_TYPES.values() for kind in needed}
+    registered = {k.neuron_type.__name__ for k in neuron_kernels()
+                  if k.neuron_type.__module__ == "nengo.neurons"}
+    assert registered - kinds == set(), "kernels without a step case"
+    assert registered - network_kinds == set(), "kernels without a network case"
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

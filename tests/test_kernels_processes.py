@@ -35,7 +35,7 @@ from nengo.processes import (
 from nengo.synapses import Triangle
 
 import nengo_mpi
-from nengo_mpi.lower.kernels import processes as process_kernels
+from nengo_mpi.lower.translators import processes as process_translators
 
 from kernel_harness import DT, model_signals, op_kinds
 
@@ -440,7 +440,7 @@ def test_a_white_signal_translator_error_surfaces(monkeypatch):
     def broken(*args):
         raise RuntimeError("a translator bug")
 
-    monkeypatch.setattr(process_kernels, "_closure_value", broken)
+    monkeypatch.setattr(process_translators, "_closure_value", broken)
     with nengo.Network() as net:
         nengo.Node(WhiteSignal(1.0, high=5, seed=1))
     with pytest.raises(RuntimeError, match="a translator bug"):
@@ -675,7 +675,7 @@ def test_seedless_streams_match_fallback(bits, monkeypatch):
     with nengo_mpi.Simulator(net, seed=4, progress_bar=False) as sim:
         assert "Python" not in op_kinds(sim)
         native = run_data(sim, probes)
-    monkeypatch.setattr(process_kernels, "LOWERINGS", {})
+    monkeypatch.setattr(process_translators, "LOWERINGS", {})
     with nengo_mpi.Simulator(net, seed=4, progress_bar=False) as sim:
         assert "Python" in op_kinds(sim)  # the premise: nengo's own steps ran
         fallback = run_data(sim, probes)

@@ -41,7 +41,7 @@ from nengo.builder.processes import SimProcess
 from nengo.connection import LearningRule
 
 from ..lower.dependencies import dependency_lists
-from ..lower.fence import DETERMINISTIC_NEURONS
+from ..kernels import neuron_kernel
 from ..lower.schedule import build_order_sort
 from ..partition.tiles import Tile
 from ..placement import rank_of_component
@@ -95,7 +95,8 @@ def component_of(obj, assignments):
 def _random_operator(op):
     """Whether ``op`` may draw random numbers as it steps."""
     if isinstance(op, SimNeurons):
-        return type(op.neurons) not in DETERMINISTIC_NEURONS
+        kernel = neuron_kernel(type(op.neurons))
+        return kernel is None or not kernel.deterministic
     if isinstance(op, SimProcess):
         return not isinstance(op.process, _NOT_RANDOM_PROCESSES)
     return type(op) not in _NOT_RANDOM

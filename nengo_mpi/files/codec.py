@@ -142,10 +142,35 @@ def write_kinds(group, kinds):
 
 
 def read_kinds(group, where):
-    """The ``[(method, parsed signature)]`` table written by `write_kinds`."""
+    """The ``[(method, parsed signature)]`` table written by `write_kinds`; a registered
+    kernel's signature must fit its registry entry (`check_kernel_signature`)."""
     methods = read(group, "method", where)
     signatures = read(group, "signature", where)
-    return [(str(m), _parse(str(s), where)) for m, s in zip(methods, signatures)]
+    kinds = [(str(m), _parse(str(s), where)) for m, s in zip(methods, signatures)]
+    for method, tokens in kinds:
+        check_kernel_signature(method, tokens, where)
+    return kinds
+
+
+def check_kernel_signature(method, tokens, where):
+    """Raise FileFormatError if ``method`` is a registered neuron kernel's and
+    ``tokens`` (a parsed signature) are not its arguments: a view (``i``) for J, the
+    output and each state signal, then a float or bool per parameter."""
+    # Imported here: the registry reads the engine module, which files need not.
+    from ..kernels import neuron_kernels  # pylint: disable=import-outside-toplevel
+
+    for kernel in neuron_kernels():
+        if kernel.method != method:
+            continue
+        n_views = 2 + len(kernel.state)
+        ok = (len(tokens) == n_views + len(kernel.params)
+              and all(t == "i" for t in tokens[:n_views])
+              and all(t in ("f", "b") for t in tokens[n_views:]))
+        if not ok:
+            raise FileFormatError(
+                f"{where}: {method} takes {list(kernel.arguments[2:])} (views, then "
+                f"numbers), but the file stores the arguments {tokens}")
+        return
 
 
 def _parse(signature, where):

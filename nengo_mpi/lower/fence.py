@@ -7,25 +7,10 @@ places. Neuron types that draw random numbers are never merged: the engine seeds
 stream per operator, and merging would make the draws depend on the partition.
 """
 
-import nengo
 from nengo.builder.neurons import SimNeurons
 from nengo.builder.optimizer import OpMerger
 
-#: Neuron types whose ``step`` is deterministic and elementwise, so that one op over the
-#: concatenated neurons computes exactly what the separate ops would.
-DETERMINISTIC_NEURONS = (
-    nengo.LIF,
-    nengo.LIFRate,
-    nengo.AdaptiveLIF,
-    nengo.AdaptiveLIFRate,
-    nengo.RectifiedLinear,
-    nengo.SpikingRectifiedLinear,
-    nengo.Sigmoid,
-    nengo.Tanh,
-    nengo.Izhikevich,
-    # Its own op only (nengo builds its base type's as a second op, listed or not).
-    nengo.RegularSpiking,
-)
+from ..kernels import neuron_kernel
 
 
 def mergeable_kind(op):
@@ -33,7 +18,10 @@ def mergeable_kind(op):
     if not OpMerger.is_type_mergeable(type(op)):
         return False
     if isinstance(op, SimNeurons):
-        return type(op.neurons) in DETERMINISTIC_NEURONS
+        # Only a kernel whose step is deterministic and elementwise computes, over the
+        # concatenated neurons, exactly what the separate ops would.
+        kernel = neuron_kernel(type(op.neurons))
+        return kernel is not None and kernel.deterministic
     return True
 
 

@@ -15,7 +15,7 @@ from ..construction.synapse_memo import shared_discretisations
 from .assign import OperatorAssigner
 from .channels import find_channels
 from .fallback import warn_fallbacks
-from .kernels import native_record
+from .translators import native_record
 from .layout import ComponentLayout
 from .merge import merge_placement, merge_within_components, same_step_crossing
 from .ownership import op_owners
@@ -34,7 +34,7 @@ class OpRecord:
     the operator runs through the Python fallback and ``op`` is the nengo Operator.
     ``reseed``, for native ops that draw random numbers, is a picklable callable
     ``reseed(engine, handle, slot_rng)`` run at setup and on every reset (see
-    `nengo_mpi.lower.kernels.seeding`). ``seed_slot`` is the op's place in the model's
+    `nengo_mpi.lower.translators.seeding`). ``seed_slot`` is the op's place in the model's
     order before operators were merged (`seed_slots`), so that its seed does not depend
     on how the model was split; ops that draw random numbers are never merged.
     """

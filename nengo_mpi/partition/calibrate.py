@@ -30,18 +30,23 @@ from scipy.optimize import nnls
 from . import cost_model
 from .cost_model import FEATURES, Costs, ObjectCost, object_costs, shipped_costs
 
-#: The rates-to-spikes types the engine runs natively (RegularSpiking is among the
-#: deterministic ones too, `nengo_mpi.lower.fence.DETERMINISTIC_NEURONS`); each wraps a
-#: LIFRate here.
-SPIKING_WRAPPERS = (nengo.RegularSpiking, nengo.StochasticSpiking, nengo.PoissonSpiking)
-
-
 def _neuron_network(n_neurons):
-    """One ensemble of every neuron type the engine runs natively."""
-    from ..lower.fence import DETERMINISTIC_NEURONS  # pylint: disable=import-outside-toplevel
+    """One ensemble of every nengo neuron type the engine runs natively (the kernel
+    registry's; a rates-to-spikes type wraps a LIFRate). Types other packages register
+    are left out: their constructors may need arguments, and the shipped costs are
+    nengo's."""
+    # pylint: disable=import-outside-toplevel
+    from nengo.neurons import RatesToSpikesNeuronType
 
-    types = [cls() for cls in DETERMINISTIC_NEURONS if cls not in SPIKING_WRAPPERS]
-    types += [wrapper(nengo.LIFRate()) for wrapper in SPIKING_WRAPPERS]
+    from ..kernels import neuron_kernels
+
+    types = []
+    for kernel in neuron_kernels():
+        cls = kernel.neuron_type
+        if cls.__module__ != "nengo.neurons":
+            continue
+        types.append(cls(nengo.LIFRate()) if issubclass(cls, RatesToSpikesNeuronType)
+                     else cls())
     with nengo.Network(seed=0) as net:
         for neuron_type in types:
             nengo.Ensemble(n_neurons, 1, neuron_type=neuron_type)

@@ -107,10 +107,11 @@ def _touching(network):
 
 def why_whole(ens, touching):
     """Why ``ens`` cannot be tiled, or None if it can."""
-    # The engine's list (imported here: the rest of this package needs only nengo).
-    from ..lower.fence import DETERMINISTIC_NEURONS  # pylint: disable=import-outside-toplevel
+    # The engine's registry (imported here: the rest of this package needs only nengo).
+    from ..kernels import neuron_kernel  # pylint: disable=import-outside-toplevel
 
-    if type(ens.neuron_type) not in DETERMINISTIC_NEURONS:
+    kernel = neuron_kernel(type(ens.neuron_type))
+    if kernel is None or not kernel.deterministic:
         return (
             f"its neuron type {type(ens.neuron_type).__name__} is not one the engine "
             "steps elementwise and deterministically"

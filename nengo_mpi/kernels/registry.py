@@ -1,0 +1,222 @@
+"""Registry entries for native kernels, their lookup, plugins and the bindings check."""
+
+import re
+import threading
+from dataclasses import dataclass
+from importlib import import_module, metadata
+
+from nengo.neurons import NeuronType
+
+#: Entry point group through which other packages register kernels.
+ENTRY_POINT_GROUP = "nengo_mpi.kernels"
+#: The dtypes native kernels compute in (the engine instantiates each for these).
+KERNEL_DTYPES = ("float64", "float32")
+#: The engine call's arguments before a neuron kernel's own: the local component, the
+#: op's place in the step order, then nengo's SimNeurons input and output views.
+NEURON_LEADING_ARGUMENTS = ("local", "order", "J", "output")
+
+
+class KernelRegistryError(Exception):
+    """A kernel entry that cannot be registered or does not match its binding."""
+
+
+@dataclass(frozen=True)
+class NeuronKernel:
+    """A native kernel for one nengo neuron type (its SimNeurons operator).
+
+    The engine call is ``Engine.<method>(local, order, J, output, *state, *params)``:
+    views of the input and output, then one view per state signal in ``state``'s
+    order, then the neuron type's parameters in ``params``'s order. The binding names
+    its arguments so (checked by `check_bindings`).
+
+    Parameters
+    ----------
+    neuron_type : type
+        The nengo neuron type (matched exactly: a subclass may change ``step``, so it
+        runs through the Python fallback unless it has its own entry).
+    method : str
+        The Engine method that adds the kernel.
+    state : tuple of str
+        The type's state signals (``neuron_type.state``'s names), in argument order.
+    params : tuple of str
+        The type's parameters, read as attributes of the neuron type object, in
+        argument order. A bool parameter is passed as a bool, any other as a float.
+    deterministic : bool
+        Whether ``step`` is deterministic and elementwise, so that one op over
+        concatenated neurons computes exactly what the separate ops would: only such
+        kernels merge, tile, and build as halos without a random stream.
+    draws_from_rng : bool
+        Whether the type draws from the RandomState nengo's builder gives its op
+        (``op.state_extra["rng"]``); the kernel is then seeded with that generator's
+        state once, as nengo keeps drawing from it across resets.
+    dtypes : tuple of str
+        The dtypes the kernel computes in; others run through the Python fallback.
+    """
+
+    neuron_type: type
+    method: str
+    state: tuple = ()
+    params: tuple = ()
+    deterministic: bool = True
+    draws_from_rng: bool = False
+    dtypes: tuple = KERNEL_DTYPES
+
+    def __post_init__(self):
+        # Tuples, whatever sequence was given (the entry is hashed and compared).
+        for name in ("state", "params", "dtypes"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        self._validate()
+
+    def _validate(self):
+        who = f"NeuronKernel for {getattr(self.neuron_type, '__name__', self.neuron_type)!r}"
+        if not (isinstance(self.neuron_type, type)
+                and issubclass(self.neuron_type, NeuronType)):
+            raise KernelRegistryError(f"{who}: neuron_type must be a nengo NeuronType class")
+        if not isinstance(self.method, str) or not self.method.startswith("add_"):
+            raise KernelRegistryError(
+                f"{who}: method must name an Engine method add_<kernel> (got {self.method!r})")
+        declared = set(getattr(self.neuron_type, "state", {}))
+        if set(self.state) != declared or len(self.state) != len(declared):
+            raise KernelRegistryError(
+                f"{who}: state {list(self.state)} must list each of the type's state "
+                f"signals once ({sorted(declared)})")
+        missing = [p for p in self.params if not hasattr(self.neuron_type, p)]
+        if missing:
+            raise KernelRegistryError(f"{who}: the type has no parameters {missing}")
+        clash = set(self.params) & (set(self.state) | set(NEURON_LEADING_ARGUMENTS))
+        if clash:
+            raise KernelRegistryError(f"{who}: parameter names {sorted(clash)} are taken")
+        unknown = [d for d in self.dtypes if d not in KERNEL_DTYPES]
+        if unknown or not self.dtypes:
+            raise KernelRegistryError(
+                f"{who}: dtypes must be among {list(KERNEL_DTYPES)} (got {list(self.dtypes)})")
+        if self.draws_from_rng and self.deterministic:
+            raise KernelRegistryError(f"{who}: a type that draws random numbers is not "
+                                      "deterministic")
+
+    @property
+    def arguments(self):
+        """The engine call's argument names, in order (``self`` not included)."""
+        return NEURON_LEADING_ARGUMENTS + self.state + self.params
+
+    def param_values(self, neurons):
+        """The parameter arguments of the engine call for the neuron type object
+        ``neurons``."""
+        values = []
+        for name in self.params:
+            value = getattr(neurons, name)
+            values.append(value if isinstance(value, bool) else float(value))
+        return tuple(values)
+
+
+_lock = threading.Lock()
+_neurons = {}  # neuron type -> NeuronKernel
+_builtins_loaded = False
+_plugins_loaded = False
+
+
+def register(kernel, replace=False):
+    """Add ``kernel`` (a `NeuronKernel`) to the registry, after checking it against its
+    engine binding (`check_bindings`).
+
+    Raises `KernelRegistryError` if the binding disagrees, or if its neuron type already
+    has a kernel, unless ``replace``.
+    """
+    if not isinstance(kernel, NeuronKernel):
+        raise KernelRegistryError(f"register takes a NeuronKernel (got {kernel!r})")
+    # Imported here: the engine module is compiled, and this module is read before it
+    # may be needed (nengo_mpi's import order).
+    from .. import _engine  # pylint: disable=import-outside-toplevel
+
+    check_bindings(_engine.Engine, [kernel])
+    with _lock:
+        old = _neurons.get(kernel.neuron_type)
+        if old is not None and old != kernel and not replace:
+            raise KernelRegistryError(
+                f"{kernel.neuron_type.__name__} already has a kernel ({old.method}); "
+                "pass replace=True to change it")
+        _neurons[kernel.neuron_type] = kernel
+    return kernel
+
+
+def unregister(neuron_type):
+    """Remove ``neuron_type``'s kernel (if any); returns it, or None."""
+    with _lock:
+        return _neurons.pop(neuron_type, None)
+
+
+def _ensure_loaded():
+    global _builtins_loaded  # pylint: disable=global-statement
+    if not _builtins_loaded:
+        import_module(".neurons", __package__)  # registers nengo's own types
+        _builtins_loaded = True
+    if not _plugins_loaded:
+        load_plugins()
+
+
+def load_plugins():
+    """Run every ``nengo_mpi.kernels`` entry point once (each registers its kernels).
+
+    An entry point names a module (importing it registers) or a callable (called with
+    no arguments). A plugin that fails raises `KernelRegistryError` naming it.
+    """
+    global _plugins_loaded  # pylint: disable=global-statement
+    _plugins_loaded = True
+    for point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            loaded = point.load()
+            if callable(loaded):
+                loaded()
+        except KernelRegistryError:
+            raise
+        except Exception as e:  # pylint: disable=broad-except
+            raise KernelRegistryError(
+                f"kernel plugin {point.name!r} ({point.value}) failed to load: "
+                f"{type(e).__name__}: {e}") from e
+
+
+def neuron_kernel(neuron_type):
+    """The `NeuronKernel` of exactly this neuron type (a class), or None."""
+    _ensure_loaded()
+    return _neurons.get(neuron_type)
+
+
+def neuron_kernels():
+    """Every registered `NeuronKernel`, in registration order."""
+    _ensure_loaded()
+    return list(_neurons.values())
+
+
+def deterministic_neuron_types():
+    """The neuron types whose kernels are deterministic and elementwise (they merge)."""
+    return tuple(k.neuron_type for k in neuron_kernels() if k.deterministic)
+
+
+_ARGUMENT = re.compile(r"[(,]\s*(\w+)\s*:")
+
+
+def binding_arguments(function):
+    """The argument names of a pybind11 function, read from its signature line."""
+    doc = (getattr(function, "__doc__", None) or "").strip()
+    first = doc.splitlines()[0] if doc else ""
+    head = first.split(") ->")[0]
+    return tuple(name for name in _ARGUMENT.findall(head) if name != "self")
+
+
+def check_bindings(engine_class, kernels=None):
+    """Check that every kernel's Engine method exists and names its arguments as the
+    kernel's entry does. Raises `KernelRegistryError` listing every mismatch."""
+    problems = []
+    for kernel in neuron_kernels() if kernels is None else kernels:
+        method = getattr(engine_class, kernel.method, None)
+        if method is None:
+            problems.append(f"{kernel.neuron_type.__name__}: the engine has no "
+                            f"{kernel.method}")
+            continue
+        found = binding_arguments(method)
+        if found != kernel.arguments:
+            problems.append(f"{kernel.neuron_type.__name__}: {kernel.method} takes "
+                            f"{list(found)}, its entry says {list(kernel.arguments)}")
+    if problems:
+        raise KernelRegistryError("native kernels and their bindings disagree:\n  "
+                                  + "\n  ".join(problems))
