@@ -59,6 +59,15 @@ void register_neuron_ops(py::module_& m) {
                                                      LIFParams{tau_rc, tau_ref, 0.0, amplitude});
              },
              NEURON_ARGS, py::arg("tau_rc"), py::arg("tau_ref"), py::arg("amplitude"))
+        .def("add_soft_lif_rate",
+             [](Engine& e, int local, std::int64_t order, int J, int output, double tau_rc,
+                double tau_ref, double amplitude, double sigma) {
+                 return add_real<nengo_mpi::SoftLIFRate>(
+                     e, local, order, J, output, LIFParams{tau_rc, tau_ref, 0.0, amplitude},
+                     sigma);
+             },
+             NEURON_ARGS, py::arg("tau_rc"), py::arg("tau_ref"), py::arg("amplitude"),
+             py::arg("sigma"))
         .def("add_adaptive_lif",
              [](Engine& e, int local, std::int64_t order, int J, int output, int voltage,
                 int refractory_time, int adaptation, double tau_rc, double tau_ref,

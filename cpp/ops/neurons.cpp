@@ -164,6 +164,18 @@ T lif_rate(T amplitude, T tau_ref, T tau_rc, T J) {
     return j > zero ? amplitude / (tau_ref + tau_rc * std::log1p(one / j)) : zero;
 }
 
+// SoftLIFRate's rate for one neuron, in the order of its nengo step: x = (J - 1) / sigma,
+// p = sigma * softplus(x) (x itself from 34 on, where log1p(exp(x)) == x in both
+// precisions), then LIFRate's expression with p for j. p underflows to 0 far below
+// threshold: 1 / p is then inf and the rate 0, as in numpy.
+template <class T>
+T soft_lif_rate(T amplitude, T tau_ref, T tau_rc, T sigma, T J) {
+    const T one = 1, cap = 34;
+    const T x = (J - one) / sigma;
+    const T p = sigma * (x >= cap ? x : std::log1p(std::exp(std::min(x, cap))));
+    return amplitude / (tau_ref + tau_rc * std::log1p(one / p));
+}
+
 // n += (dt / tau_n) * (inc_n * output - n), with dt / tau_n a Python float.
 template <class T>
 struct AdaptConsts {
@@ -390,6 +402,25 @@ void SpikingRectifiedLinear<T>::step() {
     integrate_and_spike(j_, out_, v_, amplitude_, dt_, /*rectify=*/true);
 }
 
+template <class T>
+SoftLIFRate<T>::SoftLIFRate(SignalBuffer& buf, int j_view, int out_view, LIFParams params,
+                            double sigma)
+    : j_(buf.vec<T>(j_view)), out_(buf.vec<T>(out_view)), p_(params), sigma_(sigma) {
+    same_length("SoftLIFRate", j_, out_);
+}
+
+template <class T>
+void SoftLIFRate<T>::step() {
+    // Parameters rounded to T where numpy's float32 arrays meet them (see the top).
+    const T amplitude = static_cast<T>(p_.amplitude);
+    const T tau_ref = static_cast<T>(p_.tau_ref);
+    const T tau_rc = static_cast<T>(p_.tau_rc);
+    const T sigma = static_cast<T>(sigma_);
+    for (std::int64_t i = 0; i < j_.n; ++i) {
+        out_[i] = soft_lif_rate(amplitude, tau_ref, tau_rc, sigma, j_[i]);
+    }
+}
+
 // --- Izhikevich -----------------------------------------------------------------------
 
 template <class T>
@@ -550,6 +581,8 @@ template class LIF<double>;
 template class LIF<float>;
 template class LIFRate<double>;
 template class LIFRate<float>;
+template class SoftLIFRate<double>;
+template class SoftLIFRate<float>;
 template class AdaptiveLIF<double>;
 template class AdaptiveLIF<float>;
 template class AdaptiveLIFRate<double>;

@@ -82,6 +82,23 @@ private:
     LIFParams p_;
 };
 
+// LIFRate with a smoothed threshold (Hunsberger & Eliasmith 2015, as nengo_dl's
+// SoftLIFRate): the rate's j = J - 1 passes through sigma * softplus(j / sigma), so the
+// rate and its derivative are continuous at threshold. It is the worked example of
+// docs/adding_a_kernel.md, whose test defines the nengo type.
+template <class T>
+class SoftLIFRate final : public Op {
+public:
+    SoftLIFRate(SignalBuffer& buf, int j_view, int out_view, LIFParams params, double sigma);
+    void step() override;
+    const char* kind() const override { return "SoftLIFRate"; }
+
+private:
+    Vec<T> j_, out_;
+    LIFParams p_;
+    double sigma_;
+};
+
 // LIF whose input is reduced by an adaptation state that grows with every spike.
 template <class T>
 class AdaptiveLIF final : public Op {
