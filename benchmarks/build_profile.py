@@ -11,7 +11,7 @@ only, so a stage's cumulative time is its wall time under the profiler):
   nengo.Simulator, ``nengo_mpi.lower.merge.merge_within_components`` in nengo_mpi;
 - lowering: ``nengo_mpi.lower.program.lower_model`` minus its merging;
 - partitioning: ``nengo_mpi.Partitioner.partition``;
-- engine start: ``nengo_mpi.runtime.controller.Runtime.__init__`` (programs into the
+- engine start: ``nengo_mpi.runtime.runtime.Runtime.__init__`` (programs into the
   engine, shipped to the other ranks if any);
 - rest of nengo's build: nengo's ``Model.build`` minus the decoder solves (building
   objects, signals, operators);
@@ -35,7 +35,7 @@ STAGES = [
                     ("nengo_mpi/lower/merge.py", "merge_within_components")]),
     ("lowering", [("nengo_mpi/lower/program.py", "lower_model")]),
     ("partitioning", [("nengo_mpi/partition/partitioner.py", "partition")]),
-    ("engine start", [("nengo_mpi/runtime/controller.py", "__init__")]),
+    ("engine start", [("nengo_mpi/runtime/runtime.py", "__init__")]),
     ("rest of nengo's build", [("nengo/builder/builder.py", "build")]),
 ]
 

@@ -17,7 +17,7 @@ import nengo
 import nengo_mpi
 from nengo_mpi.lower.program import lower_model
 from nengo_mpi.runtime import protocol
-from nengo_mpi.runtime.host import RankEngine
+from nengo_mpi.runtime.rank_engine import RankEngine
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from models import MODELS  # noqa: E402  pylint: disable=wrong-import-position

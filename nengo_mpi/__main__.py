@@ -175,13 +175,13 @@ def main(argv=None):
         except BaseException as e:  # pylint: disable=broad-except
             session.abort(f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
 
-    from .runtime import controller, protocol  # pylint: disable=import-outside-toplevel
+    from .runtime import protocol, runtime  # pylint: disable=import-outside-toplevel
 
     log = timing.start_log() if options["timing"] else None
     session.serving = True
     try:
         code = run_target(kind, target, rest)
-        controller.close_all()  # also keeps the final timing of simulators left open
+        runtime.close_all()  # also keeps the final timing of simulators left open
         print_timing(log)
     except BaseException as e:  # pylint: disable=broad-except
         traceback.print_exc()

@@ -16,12 +16,12 @@ from .construction.distributed import distributes, fetchable
 from .construction.halo import build_sequence
 from .construction.shadow import overwrite_initial_value
 from .placement import rank_of_component
-from .census import record_split
+from .testing.split_log import record_split
 from .lower.program import lower_model, probe_records
 from .partition import Partitioner
 from .runtime import session as mpi_session
 from .runtime import protocol
-from .runtime.controller import Runtime
+from .runtime.runtime import Runtime
 from .runtime.distributed_build import (
     INITIAL, PARAMS, construct_everywhere, fetch, save_everywhere, whole_on_root,
 )

@@ -345,10 +345,10 @@ def test_construction_failing_after_the_engines_opened_closes_them(tmp_path,
     file cannot be made) closes them before raising: the user never got a simulator to
     close."""
     from nengo_mpi.files import probes_out  # pylint: disable=import-outside-toplevel
-    from nengo_mpi.runtime import controller  # pylint: disable=import-outside-toplevel
+    from nengo_mpi.runtime import runtime  # pylint: disable=import-outside-toplevel
 
     closed = []
-    real_close = controller.Runtime.close
+    real_close = runtime.Runtime.close
 
     def close(self):
         closed.append(self)
@@ -357,7 +357,7 @@ def test_construction_failing_after_the_engines_opened_closes_them(tmp_path,
     def refuse(*args, **kwargs):
         raise OSError("no room for the probe file")
 
-    monkeypatch.setattr(controller.Runtime, "close", close)
+    monkeypatch.setattr(runtime.Runtime, "close", close)
     monkeypatch.setattr(probes_out, "ProbeWriter", refuse)
     with pytest.raises(OSError, match="no room for the probe file"):
         nengo_mpi.Simulator(models.sine_squared(), probe_file=tmp_path / "p.h5",

@@ -82,7 +82,7 @@ def write_checkpoint(path, comm, host, meta):
         Destination (written as ``<path>.partial``, then renamed).
     comm : mpi4py.MPI.Comm or None
         The control communicator (None: this process runs every component).
-    host : nengo_mpi.runtime.host.RankEngine
+    host : nengo_mpi.runtime.rank_engine.RankEngine
         This rank's engine, settled.
     meta : dict
         Root attributes: model_id, model_path, dt, seed, n_components, step.

@@ -153,7 +153,7 @@ def main(argv, session=None):
 
 def _run(job, argv):
     # pylint: disable=import-outside-toplevel
-    from ..runtime.host import RankEngine
+    from ..runtime.rank_engine import RankEngine
     from .checkpoint import Checkpoint, write_checkpoint
     from .probes_out import ProbeWriter
 

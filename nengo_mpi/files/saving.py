@@ -52,7 +52,7 @@ from ..runtime import protocol, session as mpi_session
 from ..runtime.distributed_build import (
     construct_everywhere, save_everywhere,
 )
-from ..runtime.host import slot_seeds
+from ..runtime.rank_engine import slot_seeds
 from .codec import CallWriter, write_kinds
 from .format import (
     MODEL_FORMAT, MODEL_PART_FORMAT, replace_atomically, stamp, temporary_name, write,

@@ -38,7 +38,7 @@ def describe(cls):
 
 
 def fallback_name(op):
-    """The name `warn_fallback_names` and the census know fallback ``op`` by."""
+    """The name `warn_fallback_names` and the split log know fallback ``op`` by."""
     return describe(fallback_subject(op) or type(op))
 
 

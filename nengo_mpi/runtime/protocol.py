@@ -38,7 +38,7 @@ import numpy as np
 from nengo.exceptions import BuildError, SimulationError
 
 from ..construction.sources import serve_solve
-from .host import RankEngine
+from .rank_engine import RankEngine
 
 OPEN, RUN, RESET, CLOSE, EXIT = "open", "run", "reset", "close", "exit"
 READ, WRITE = "read", "write"

@@ -6,7 +6,7 @@ SPMD script) rather than ``python -m nengo_mpi``.
 
 import traceback
 
-from . import controller, protocol, session as mpi_session
+from . import protocol, runtime, session as mpi_session
 
 
 def on_root(fn, *args, **kwargs):
@@ -25,7 +25,7 @@ def on_root(fn, *args, **kwargs):
             outcome = ("error", f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
         finally:
             s.serving = False
-        controller.close_all()
+        runtime.close_all()
         protocol.send_command(s.comm, (protocol.EXIT, 0))
     else:
         protocol.serve(s)

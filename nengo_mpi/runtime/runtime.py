@@ -7,7 +7,7 @@ from nengo.exceptions import BuildError
 
 from ..placement import rank_of_component
 from . import protocol, timing
-from .host import RankEngine
+from .rank_engine import RankEngine
 from .signals import ComponentSignals, SimulatorSignals
 
 
