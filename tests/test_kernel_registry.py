@@ -13,11 +13,18 @@ from nengo.builder.neurons import SimNeurons
 
 from nengo_mpi import _engine
 from nengo_mpi.kernels import (
-    KernelRegistryError, NeuronKernel, check_bindings, deterministic_neuron_types,
-    neuron_kernel, neuron_kernels, register, unregister,
+    KernelRegistryError, NeuronKernel, OperatorKernel, check_bindings,
+    deterministic_neuron_types, neuron_kernel, neuron_kernels, operator_kernel,
+    operator_kernels, register, register_operator, unregister,
 )
 from nengo_mpi.kernels.registry import binding_arguments
 from nengo_mpi.lower.fence import mergeable_kind
+from nengo_mpi.lower.translators import native_record
+
+#: Engine methods that build components, channels and probes, not operators.
+STRUCTURE_METHODS = {"add_component", "add_zeroed_component", "add_view",
+                     "add_python_op", "add_local_channel", "add_send", "add_recv",
+                     "add_probe"}
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLUGIN = os.path.join(HERE, "kernel_plugin")
@@ -29,6 +36,10 @@ class _MyRate(nengo.RectifiedLinear):
 
 class _MyLIFRate(nengo.LIFRate):
     """A subclass with no kernel of its own."""
+
+
+class _MyOp(nengo.builder.operator.DotInc):
+    """An operator subclass with no kernel of its own."""
 
 
 def test_every_nengo_neuron_type_with_a_kernel_matches_its_binding():
@@ -44,6 +55,57 @@ def test_every_nengo_neuron_type_with_a_kernel_matches_its_binding():
     assert binding_arguments(_engine.Engine.add_lif) == lif.arguments == (
         "local", "order", "J", "output", "voltage", "refractory_time", "tau_rc",
         "tau_ref", "min_voltage", "amplitude")
+
+
+def test_every_engine_kernel_has_one_entry():
+    """Each add_<kernel> method of the engine is declared by a registry entry (and
+    named as its binding names it): none is reached without the registry."""
+    # The guide's example kernel is declared by the guide's test, with its type.
+    # pylint: disable-next=import-outside-toplevel,unused-import
+    import test_adding_a_kernel  # noqa: F401
+
+    engine_methods = {m for m in dir(_engine.Engine) if m.startswith("add_")}
+    declared = {k.method for k in neuron_kernels()}
+    for kernel in operator_kernels():
+        declared |= set(kernel.methods or ())
+    assert engine_methods - STRUCTURE_METHODS == declared
+    assert {k.op_type for k in operator_kernels()} >= {
+        SimNeurons, nengo.builder.processes.SimProcess, nengo.builder.operator.DotInc,
+        nengo.builder.learning_rules.SimPES, nengo.builder.transforms.ConvInc}
+
+
+def test_a_translated_call_the_entry_does_not_declare_is_a_bug_that_surfaces():
+    """A translator returning a method or argument count its entry does not declare
+    raises, naming the operator, instead of reaching the engine as a wrong call."""
+    kernel = operator_kernel(nengo.builder.operator.Reset)
+    op = nengo.builder.operator.Reset(nengo.builder.Signal(shape=3), value=1.0)
+    short = OperatorKernel(nengo.builder.operator.Reset,
+                           lambda op, layout, dt: ("add_reset", (0,)),
+                           kernel.methods)
+    other = OperatorKernel(nengo.builder.operator.Reset,
+                           lambda op, layout, dt: ("add_copy", (0, 1, [], [], False)),
+                           kernel.methods)
+    try:
+        register_operator(short, replace=True)
+        with pytest.raises(KernelRegistryError, match=r"translator of Reset returned "
+                           r"add_reset with 1 arguments \(\['dst', 'value'\]\)"):
+            native_record(op, None, 0.001)
+        register_operator(other, replace=True)
+        with pytest.raises(KernelRegistryError, match="add_copy with 5 arguments "
+                           r"\(not one of its methods\)"):
+            native_record(op, None, 0.001)
+    finally:
+        register_operator(kernel, replace=True)
+    assert operator_kernel(nengo.builder.operator.Reset) is kernel
+
+
+def test_an_operator_entry_that_disagrees_with_its_binding_is_refused():
+    swapped = OperatorKernel(_MyOp, lambda op, layout, dt: None,
+                             {"add_dot_inc": ("x", "a", "y")})
+    with pytest.raises(KernelRegistryError, match=r"_MyOp: add_dot_inc takes "
+                       r"\['local', 'order', 'a', 'x', 'y'\], its entry says"):
+        register_operator(swapped)
+    assert operator_kernel(_MyOp) is None
 
 
 def test_an_entry_that_disagrees_with_its_binding_is_refused():

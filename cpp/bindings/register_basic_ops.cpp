@@ -35,11 +35,13 @@ void register_basic_ops(py::module_& m) {
                      return add_time_update<float>(e, local, order, step, time);
                  }
                  return add_time_update<double>(e, local, order, step, time);
-             })
+             },
+             py::arg("local"), py::arg("order"), py::arg("step"), py::arg("time"))
         .def("add_reset",
              [](Engine& e, int local, std::int64_t order, int dst, double value) {
                  return add_real<nengo_mpi::Reset>(e, local, order, dst, value);
-             })
+             },
+             py::arg("local"), py::arg("order"), py::arg("dst"), py::arg("value"))
         .def("add_copy",
              [](Engine& e, int local, std::int64_t order, int src, int dst, Index src_index,
                 Index dst_index, bool inc) {
@@ -58,26 +60,35 @@ void register_basic_ops(py::module_& m) {
                  return add_real<nengo_mpi::Copy>(e, local, order, src, dst,
                                                   std::move(src_index), std::move(dst_index),
                                                   inc);
-             })
+             },
+             py::arg("local"), py::arg("order"), py::arg("src"), py::arg("dst"),
+             py::arg("src_index"), py::arg("dst_index"), py::arg("inc"))
         .def("add_elementwise_inc",
              [](Engine& e, int local, std::int64_t order, int a, int x, int y) {
                  return add_real<nengo_mpi::ElementwiseInc>(e, local, order, a, x, y);
-             })
+             },
+             py::arg("local"), py::arg("order"), py::arg("a"), py::arg("x"), py::arg("y"))
         .def("add_dot_inc",
              [](Engine& e, int local, std::int64_t order, int a, int x, int y) {
                  return add_real<nengo_mpi::DotInc>(e, local, order, a, x, y);
-             })
+             },
+             py::arg("local"), py::arg("order"), py::arg("a"), py::arg("x"), py::arg("y"))
         .def("add_sparse_dot_inc",
              [](Engine& e, int local, std::int64_t order, int data, int x, int y, Index indptr,
                 Index indices) {
                  return add_real<nengo_mpi::SparseDotInc>(e, local, order, data, x, y,
                                                           std::move(indptr), std::move(indices));
-             })
+             },
+             py::arg("local"), py::arg("order"), py::arg("data"), py::arg("x"),
+             py::arg("y"), py::arg("indptr"), py::arg("indices"))
         .def("add_bsr_dot_inc",
              [](Engine& e, int local, std::int64_t order, int data, int x, int y,
                 std::int64_t block_rows, std::int64_t block_cols, Index indptr, Index indices) {
                  return add_real<nengo_mpi::BsrDotInc>(e, local, order, data, x, y, block_rows,
                                                        block_cols, std::move(indptr),
                                                        std::move(indices));
-             });
+             },
+             py::arg("local"), py::arg("order"), py::arg("data"), py::arg("x"),
+             py::arg("y"), py::arg("block_rows"), py::arg("block_cols"), py::arg("indptr"),
+             py::arg("indices"));
 }

@@ -47,24 +47,34 @@ void register_learning_ops(py::module_& m) {
              [](Engine& e, int local, std::int64_t order, int pre, int error, int delta,
                 double alpha) {
                  return add_real<nengo_mpi::SimPES>(e, local, order, pre, error, delta, alpha);
-             })
+             },
+             py::arg("local"), py::arg("order"), py::arg("pre"), py::arg("error"),
+             py::arg("delta"), py::arg("alpha"))
         .def("add_sim_bcm",
              [](Engine& e, int local, std::int64_t order, int pre, int post, int theta,
                 int delta, double alpha) {
                  return add_real<nengo_mpi::SimBCM>(e, local, order, pre, post, theta, delta,
                                                     alpha);
-             })
+             },
+             py::arg("local"), py::arg("order"), py::arg("pre"), py::arg("post"),
+             py::arg("theta"), py::arg("delta"), py::arg("alpha"))
         .def("add_sim_oja",
              [](Engine& e, int local, std::int64_t order, int pre, int post, int weights,
                 int delta, double alpha, double beta) {
                  return add_real<nengo_mpi::SimOja>(e, local, order, pre, post, weights, delta,
                                                     alpha, beta);
-             })
+             },
+             py::arg("local"), py::arg("order"), py::arg("pre"), py::arg("post"),
+             py::arg("weights"), py::arg("delta"), py::arg("alpha"), py::arg("beta"))
         .def("add_sim_voja",
              [](Engine& e, int local, std::int64_t order, int pre, int post, int encoders,
                 int learning, int delta, double alpha, std::vector<double> scale) {
                  return add_real<nengo_mpi::SimVoja>(e, local, order, pre, post, encoders,
                                                      learning, delta, alpha, scale);
-             })
-        .def("add_sim_rls", &add_rls);
+             },
+             py::arg("local"), py::arg("order"), py::arg("pre"), py::arg("post"),
+             py::arg("encoders"), py::arg("learning"), py::arg("delta"), py::arg("alpha"),
+             py::arg("scale"))
+        .def("add_sim_rls", &add_rls, py::arg("local"), py::arg("order"), py::arg("pre"),
+             py::arg("error"), py::arg("delta"), py::arg("p"));
 }

@@ -75,20 +75,29 @@ void register_process_ops(py::module_& m) {
                  return add_real<nengo_mpi::Synapse>(
                      e, local, order, u, y, write_mode(mode),
                      linear_spec(x, form, std::move(A), std::move(B), std::move(C), D));
-             })
+             },
+             py::arg("local"), py::arg("order"), py::arg("u"), py::arg("y"), py::arg("x"),
+             py::arg("form"), py::arg("mode"), py::arg("A"), py::arg("B"), py::arg("C"),
+             py::arg("D"))
         .def("add_triangle",
              [](Engine& e, int local, std::int64_t order, int u, int y, int ystate, int x,
                 int xi, int mode, double n0, double ndiff) {
                  return add_real<nengo_mpi::Synapse>(e, local, order, u, y, write_mode(mode),
                                                      triangle_spec(ystate, x, xi, n0, ndiff));
-             })
+             },
+             py::arg("local"), py::arg("order"), py::arg("u"), py::arg("y"),
+             py::arg("ystate"), py::arg("x"), py::arg("xi"), py::arg("mode"),
+             py::arg("n0"), py::arg("ndiff"))
         .def("add_white_noise",
              [](Engine& e, int local, std::int64_t order, int y, int mode, int dist, double p0,
                 double p1, bool scale, double alpha) {
                  return add_real<nengo_mpi::Noise>(e, local, order, y, write_mode(mode),
                                                    noise_dist(dist), p0, p1, scale, alpha,
                                                    SynapseSpec{});
-             })
+             },
+             py::arg("local"), py::arg("order"), py::arg("y"), py::arg("mode"),
+             py::arg("dist"), py::arg("p0"), py::arg("p1"), py::arg("scale"),
+             py::arg("alpha"))
         .def("add_filtered_noise_linear",
              [](Engine& e, int local, std::int64_t order, int y, int mode, int dist, double p0,
                 double p1, bool scale, double alpha, int x, int form, std::vector<double> A,
@@ -96,7 +105,11 @@ void register_process_ops(py::module_& m) {
                  return add_real<nengo_mpi::Noise>(
                      e, local, order, y, write_mode(mode), noise_dist(dist), p0, p1, scale,
                      alpha, linear_spec(x, form, std::move(A), std::move(B), std::move(C), D));
-             })
+             },
+             py::arg("local"), py::arg("order"), py::arg("y"), py::arg("mode"),
+             py::arg("dist"), py::arg("p0"), py::arg("p1"), py::arg("scale"),
+             py::arg("alpha"), py::arg("x"), py::arg("form"), py::arg("A"), py::arg("B"),
+             py::arg("C"), py::arg("D"))
         .def("add_filtered_noise_triangle",
              [](Engine& e, int local, std::int64_t order, int y, int mode, int dist, double p0,
                 double p1, bool scale, double alpha, int ystate, int x, int xi, double n0,
@@ -104,7 +117,11 @@ void register_process_ops(py::module_& m) {
                  return add_real<nengo_mpi::Noise>(e, local, order, y, write_mode(mode),
                                                    noise_dist(dist), p0, p1, scale, alpha,
                                                    triangle_spec(ystate, x, xi, n0, ndiff));
-             })
+             },
+             py::arg("local"), py::arg("order"), py::arg("y"), py::arg("mode"),
+             py::arg("dist"), py::arg("p0"), py::arg("p1"), py::arg("scale"),
+             py::arg("alpha"), py::arg("ystate"), py::arg("x"), py::arg("xi"),
+             py::arg("n0"), py::arg("ndiff"))
         .def("add_time_table",
              [](Engine& e, int local, std::int64_t order, int y, int t, int mode, int rule,
                 double dt, double param, std::vector<double> keys, const DoubleArray& table) {
@@ -114,7 +131,10 @@ void register_process_ops(py::module_& m) {
                      e, local, order, y, t, write_mode(mode),
                      static_cast<nengo_mpi::TableIndex>(rule), dt, param, std::move(keys),
                      std::move(values));
-             })
+             },
+             py::arg("local"), py::arg("order"), py::arg("y"), py::arg("t"),
+             py::arg("mode"), py::arg("rule"), py::arg("dt"), py::arg("param"),
+             py::arg("keys"), py::arg("table"))
         .def("set_process_table",
              // WhiteSignal draws its whole signal when nengo makes its step function, so
              // a reset (new seed) brings a new table, computed in Python.

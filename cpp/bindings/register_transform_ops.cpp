@@ -78,7 +78,11 @@ void register_transform_ops(py::module_& m) {
                 g.groups = groups;
                 return add_conv<nengo_mpi::ConvInc>(e, local, order, w, x, y, g);
             },
-            "Y += conv(W, X), nengo's ConvInc; shapes as (height, width[, channels]).")
+            "Y += conv(W, X), nengo's ConvInc; shapes as (height, width[, channels]).",
+            py::arg("local"), py::arg("order"), py::arg("w"), py::arg("x"), py::arg("y"),
+            py::arg("in_shape"), py::arg("out_shape"), py::arg("kernel"),
+            py::arg("strides"), py::arg("pad"), py::arg("groups"),
+            py::arg("channels_last"))
         .def(
             "add_conv_transpose_inc",
             [](Engine& e, int local, std::int64_t order, int w, int x, int y, Index in_shape,
@@ -90,5 +94,9 @@ void register_transform_ops(py::module_& m) {
                 g.extent_h = extent[0], g.extent_w = extent[1];
                 return add_conv<nengo_mpi::ConvTransposeInc>(e, local, order, w, x, y, g);
             },
-            "Y += conv_transpose(W, X), nengo's ConvTransposeInc.");
+            "Y += conv_transpose(W, X), nengo's ConvTransposeInc.",
+            py::arg("local"), py::arg("order"), py::arg("w"), py::arg("x"), py::arg("y"),
+            py::arg("in_shape"), py::arg("out_shape"), py::arg("kernel"),
+            py::arg("strides"), py::arg("pad"), py::arg("extent"),
+            py::arg("channels_last"));
 }

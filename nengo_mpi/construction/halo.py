@@ -31,27 +31,18 @@ must agree, or every rank builds the whole model as before.
 from dataclasses import dataclass
 
 import nengo
-from nengo.builder.learning_rules import SimBCM, SimOja, SimPES, SimRLS, SimVoja
-from nengo.builder.neurons import SimNeurons
-from nengo.builder.operator import (
-    BsrDotInc, Copy, DotInc, ElementwiseInc, Reset, SimPyFunc, SparseDotInc, TimeUpdate,
-)
+from nengo.builder.operator import SimPyFunc
 from nengo.builder.probe import SimProbe
-from nengo.builder.processes import SimProcess
 from nengo.connection import LearningRule
 
+from ..kernels import operator_kernel
 from ..lower.dependencies import dependency_lists
-from ..kernels import neuron_kernel
 from ..lower.schedule import build_order_sort
 from ..partition.tiles import Tile
 from ..placement import rank_of_component
 
-#: Operator types whose step draws no random numbers.
-_NOT_RANDOM = (BsrDotInc, Copy, DotInc, ElementwiseInc, Reset, SimPyFunc, SparseDotInc,
-               TimeUpdate, SimProbe, SimBCM, SimOja, SimPES, SimRLS, SimVoja)
-#: Processes whose step draws no random numbers.
-_NOT_RANDOM_PROCESSES = (nengo.synapses.LinearFilter, nengo.processes.PresentInput,
-                         nengo.processes.Piecewise)
+#: Operator types without a native kernel whose step draws no random numbers.
+_NOT_RANDOM = (SimPyFunc, SimProbe)
 
 
 def build_sequence(network):
@@ -93,12 +84,11 @@ def component_of(obj, assignments):
 
 
 def _random_operator(op):
-    """Whether ``op`` may draw random numbers as it steps."""
-    if isinstance(op, SimNeurons):
-        kernel = neuron_kernel(type(op.neurons))
-        return kernel is None or not kernel.deterministic
-    if isinstance(op, SimProcess):
-        return not isinstance(op.process, _NOT_RANDOM_PROCESSES)
+    """Whether ``op`` may draw random numbers as it steps (its kernel's entry says; an
+    operator without one may, unless it is one of `_NOT_RANDOM`)."""
+    kernel = operator_kernel(type(op))
+    if kernel is not None:
+        return kernel.may_draw_random(op)
     return type(op) not in _NOT_RANDOM
 
 

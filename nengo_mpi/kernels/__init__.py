@@ -1,11 +1,14 @@
 """The registry of native kernels: what the C++ engine computes, declared once.
 
 A kernel is one ``Engine.add_<name>`` method of the engine module (``nengo_mpi._engine``)
-and the nengo class whose work it does. Its registry entry (`NeuronKernel`) is the one
-statement of the contract between Python and C++; everything else reads it:
+and the nengo class whose work it does. Its registry entry is the one statement of the
+contract between Python and C++: a `NeuronKernel` per neuron type (``neurons.py``), an
+`OperatorKernel` per other nengo operator type (``operators.py``). Everything else
+reads them:
 
-- the translator (`nengo_mpi.lower.translators.neurons`) turns a nengo operator into
-  the engine call the entry describes, arguments in the entry's order;
+- the translators (`nengo_mpi.lower.translators`) turn a nengo operator into the engine
+  call the entry describes, arguments in the entry's order (each call is checked
+  against its entry);
 - the merge rule (`nengo_mpi.lower.fence.mergeable_kind`), halo builds and tiles ask
   it whether a kernel is deterministic;
 - the kernel tests (``tests/test_kernels_neurons.py``) step every entry against nengo's
@@ -21,13 +24,14 @@ is such a package, and docs/adding_a_kernel.md walks through a new neuron type.
 """
 
 from .registry import (
-    ENTRY_POINT_GROUP, KernelRegistryError, NeuronKernel, check_bindings,
-    deterministic_neuron_types, load_plugins, neuron_kernel, neuron_kernels, register,
-    unregister,
+    ENTRY_POINT_GROUP, KernelRegistryError, NeuronKernel, OperatorKernel, check_bindings,
+    deterministic_neuron_types, load_plugins, neuron_kernel, neuron_kernels,
+    operator_kernel, operator_kernels, register, register_operator, unregister,
 )
 
 __all__ = [
-    "ENTRY_POINT_GROUP", "KernelRegistryError", "NeuronKernel", "check_bindings",
-    "deterministic_neuron_types", "load_plugins", "neuron_kernel", "neuron_kernels",
-    "register", "unregister",
+    "ENTRY_POINT_GROUP", "KernelRegistryError", "NeuronKernel", "OperatorKernel",
+    "check_bindings", "deterministic_neuron_types", "load_plugins", "neuron_kernel",
+    "neuron_kernels", "operator_kernel", "operator_kernels", "register",
+    "register_operator", "unregister",
 ]

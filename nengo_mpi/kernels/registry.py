@@ -109,8 +109,82 @@ class NeuronKernel:
         return tuple(values)
 
 
+@dataclass(frozen=True, eq=False)
+class OperatorKernel:
+    """The native kernels of one nengo operator type.
+
+    ``translate(op, layout, dt)`` returns the engine call for ``op``: ``(method,
+    args)``, or ``(method, args, reseed)`` for an op that draws random numbers (see
+    `nengo_mpi.lower.translators.seeding`), or None to leave it to the Python fallback.
+    The call is ``Engine.<method>(local, order, *args)``; ``methods`` names every
+    method the translator may call and its arguments after ``local`` and ``order``,
+    as the binding names them (checked by `check_bindings`, and each translated call
+    against it by `check_record`).
+
+    Parameters
+    ----------
+    op_type : type
+        The nengo operator type (matched exactly: a subclass may change
+        ``make_step``).
+    translate : callable
+        ``translate(op, layout, dt)``, see above.
+    methods : dict or None
+        Engine method -> its argument names after ``local`` and ``order``. None for
+        SimNeurons, whose methods are the neuron kernels' (`NeuronKernel`).
+    draws_random : bool or callable
+        Whether an op of this type may draw random numbers as it steps (a callable
+        decides per op): halo builds then keep its component's random streams whole.
+    """
+
+    op_type: type
+    translate: object
+    methods: object = None
+    draws_random: object = False
+
+    def __post_init__(self):
+        who = f"OperatorKernel for {getattr(self.op_type, '__name__', self.op_type)!r}"
+        if not isinstance(self.op_type, type) or not callable(self.translate):
+            raise KernelRegistryError(f"{who}: needs an operator type and a translate "
+                                      "function")
+        if self.methods is not None:
+            methods = {m: tuple(a) for m, a in dict(self.methods).items()}
+            bad = [m for m in methods if not m.startswith("add_")]
+            if bad or not methods:
+                raise KernelRegistryError(f"{who}: methods must name Engine methods "
+                                          f"add_<kernel> (got {sorted(methods)})")
+            object.__setattr__(self, "methods", methods)
+
+    def arguments(self, method):
+        """The argument names of ``method`` after ``local`` and ``order``, or None if
+        this kernel does not call it."""
+        if self.methods is not None:
+            return self.methods.get(method)
+        for kernel in neuron_kernels():
+            if kernel.method == method:
+                return kernel.arguments[2:]
+        return None
+
+    def may_draw_random(self, op):
+        """Whether ``op`` may draw random numbers as it steps."""
+        if callable(self.draws_random):
+            return bool(self.draws_random(op))
+        return bool(self.draws_random)
+
+    def check_record(self, op, record):
+        """Raise `KernelRegistryError` if ``record`` (what ``translate`` returned for
+        ``op``) is not a call this kernel declares, with its number of arguments."""
+        method, args = record[0], record[1]
+        names = self.arguments(method)
+        if names is None or len(args) != len(names):
+            expected = "not one of its methods" if names is None else list(names)
+            raise KernelRegistryError(
+                f"the translator of {type(op).__name__} returned {method} with "
+                f"{len(args)} arguments ({expected}): a bug in nengo_mpi's translator")
+
+
 _lock = threading.Lock()
 _neurons = {}  # neuron type -> NeuronKernel
+_operators = {}  # operator type -> OperatorKernel
 _builtins_loaded = False
 _plugins_loaded = False
 
@@ -128,7 +202,7 @@ def register(kernel, replace=False):
     # may be needed (nengo_mpi's import order).
     from .. import _engine  # pylint: disable=import-outside-toplevel
 
-    check_bindings(_engine.Engine, [kernel])
+    check_bindings(_engine.Engine, [kernel], [])
     with _lock:
         old = _neurons.get(kernel.neuron_type)
         if old is not None and old != kernel and not replace:
@@ -145,11 +219,43 @@ def unregister(neuron_type):
         return _neurons.pop(neuron_type, None)
 
 
+def register_operator(kernel, replace=False):
+    """Add ``kernel`` (an `OperatorKernel`) to the registry, after checking its
+    methods against their bindings. Raises `KernelRegistryError` as `register` does."""
+    if not isinstance(kernel, OperatorKernel):
+        raise KernelRegistryError(f"register_operator takes an OperatorKernel "
+                                  f"(got {kernel!r})")
+    from .. import _engine  # pylint: disable=import-outside-toplevel
+
+    check_bindings(_engine.Engine, [], [kernel])
+    with _lock:
+        old = _operators.get(kernel.op_type)
+        if old is not None and old is not kernel and not replace:
+            raise KernelRegistryError(
+                f"{kernel.op_type.__name__} already has a kernel; pass replace=True to "
+                "change it")
+        _operators[kernel.op_type] = kernel
+    return kernel
+
+
+def operator_kernel(op_type):
+    """The `OperatorKernel` of exactly this operator type (a class), or None."""
+    _ensure_loaded()
+    return _operators.get(op_type)
+
+
+def operator_kernels():
+    """Every registered `OperatorKernel`, in registration order."""
+    _ensure_loaded()
+    return list(_operators.values())
+
+
 def _ensure_loaded():
     global _builtins_loaded  # pylint: disable=global-statement
     if not _builtins_loaded:
-        import_module(".neurons", __package__)  # registers nengo's own types
         _builtins_loaded = True
+        import_module(".neurons", __package__)  # registers nengo's own types
+        import_module(".operators", __package__)  # and nengo's operators
     if not _plugins_loaded:
         load_plugins()
 
@@ -203,20 +309,26 @@ def binding_arguments(function):
     return tuple(name for name in _ARGUMENT.findall(head) if name != "self")
 
 
-def check_bindings(engine_class, kernels=None):
-    """Check that every kernel's Engine method exists and names its arguments as the
-    kernel's entry does. Raises `KernelRegistryError` listing every mismatch."""
-    problems = []
+def check_bindings(engine_class, kernels=None, operators=None):
+    """Check that every kernel's Engine methods exist and name their arguments as the
+    kernel's entry does (all registered kernels by default). Raises
+    `KernelRegistryError` listing every mismatch."""
+    expected = []  # (who, method, argument names)
     for kernel in neuron_kernels() if kernels is None else kernels:
-        method = getattr(engine_class, kernel.method, None)
+        expected.append((kernel.neuron_type.__name__, kernel.method, kernel.arguments))
+    for kernel in operator_kernels() if operators is None else operators:
+        for method, names in (kernel.methods or {}).items():
+            expected.append((kernel.op_type.__name__, method, ("local", "order") + names))
+    problems = []
+    for who, name, arguments in expected:
+        method = getattr(engine_class, name, None)
         if method is None:
-            problems.append(f"{kernel.neuron_type.__name__}: the engine has no "
-                            f"{kernel.method}")
+            problems.append(f"{who}: the engine has no {name}")
             continue
         found = binding_arguments(method)
-        if found != kernel.arguments:
-            problems.append(f"{kernel.neuron_type.__name__}: {kernel.method} takes "
-                            f"{list(found)}, its entry says {list(kernel.arguments)}")
+        if found != arguments:
+            problems.append(f"{who}: {name} takes {list(found)}, its entry says "
+                            f"{list(arguments)}")
     if problems:
         raise KernelRegistryError("native kernels and their bindings disagree:\n  "
                                   + "\n  ".join(problems))

@@ -6,19 +6,26 @@ fallback (its own ``make_step`` on views of the engine's buffer). Returning None
 always correct, only slower: each translator declines anything it does not fully
 understand rather than guessing.
 
-One module per operator family; each exposes ``TRANSLATORS``, a dict from the exact
-operator type to its translator. Subclasses are not matched: they may change
-``make_step``, and the fallback runs whatever they do.
+One module per operator family. The kernel registry (`nengo_mpi.kernels`) says which
+translator serves which exact operator type, and which engine calls it may return.
+Subclasses are not matched: they may change ``make_step``, and the fallback runs
+whatever they do.
 """
 
-from . import basic, learning, neurons, processes, transforms
-
-TRANSLATORS = {}
-for _family in (basic, neurons, processes, learning, transforms):
-    TRANSLATORS.update(_family.TRANSLATORS)
+from ...kernels import operator_kernel
 
 
 def native_record(op, layout, dt):
-    """``(engine_method, args)`` for ``op``, or None to run it through Python."""
-    translator = TRANSLATORS.get(type(op))
-    return None if translator is None else translator(op, layout, dt)
+    """``(engine_method, args)`` for ``op``, or None to run it through Python.
+
+    A call the registry does not declare for the op's type (another method, another
+    number of arguments) raises `nengo_mpi.kernels.KernelRegistryError`: that is a bug
+    in a translator, which must not reach the engine as a wrong call.
+    """
+    kernel = operator_kernel(type(op))
+    if kernel is None:
+        return None
+    record = kernel.translate(op, layout, dt)
+    if record is not None:
+        kernel.check_record(op, record)
+    return record

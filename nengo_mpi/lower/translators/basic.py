@@ -1,15 +1,6 @@
 """Native records for nengo's bookkeeping and linear-algebra operators."""
 
 import numpy as np
-from nengo.builder.operator import (
-    BsrDotInc,
-    Copy,
-    DotInc,
-    ElementwiseInc,
-    Reset,
-    SparseDotInc,
-    TimeUpdate,
-)
 from nengo.utils.numpy import is_array_like
 
 from ..layout import same_real_dtype
@@ -163,14 +154,3 @@ def lower_bsr_dot_inc(op, layout, dt):
         np.asarray(op.indptr, dtype=np.int64).tolist(),
         np.asarray(op.indices, dtype=np.int64).tolist(),
     )
-
-
-TRANSLATORS = {
-    TimeUpdate: lower_time_update,
-    Reset: lower_reset,
-    Copy: lower_copy,
-    ElementwiseInc: lower_elementwise_inc,
-    DotInc: lower_dot_inc,
-    SparseDotInc: lower_sparse_dot_inc,
-    BsrDotInc: lower_bsr_dot_inc,
-}

@@ -11,7 +11,6 @@ that way (one outside float32's range, say) makes the translator decline.
 import numbers
 
 import numpy as np
-from nengo.builder.learning_rules import SimBCM, SimOja, SimPES, SimRLS, SimVoja
 
 from ..layout import same_real_dtype
 
@@ -121,12 +120,3 @@ def lower_sim_rls(op, layout, dt):
     if vectors is None or d is None or p is None:
         return None
     return "add_sim_rls", (*vectors, d, p)
-
-
-TRANSLATORS = {
-    SimPES: lower_sim_pes,
-    SimBCM: lower_sim_bcm,
-    SimOja: lower_sim_oja,
-    SimVoja: lower_sim_voja,
-    SimRLS: lower_sim_rls,
-}

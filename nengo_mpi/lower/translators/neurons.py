@@ -8,7 +8,6 @@ through the Python fallback unless it has an entry of its own).
 """
 
 import numpy as np
-from nengo.builder.neurons import SimNeurons
 
 from ...kernels import neuron_kernel
 from ..layout import same_real_dtype
@@ -101,6 +100,3 @@ def lower_sim_neurons(op, layout, dt):
     if rng_state is None:
         return None
     return kernel.method, args, NeuronTypeRng(rng_state)
-
-
-TRANSLATORS = {SimNeurons: lower_sim_neurons}

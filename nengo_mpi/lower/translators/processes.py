@@ -21,7 +21,6 @@ parameters that nengo itself rejects or computes in a way not reproduced here.
 
 import nengo
 import numpy as np
-from nengo.builder.processes import SimProcess
 from nengo.processes import (
     BrownNoise,
     FilteredNoise,
@@ -371,9 +370,16 @@ LOWERINGS = {
 }
 
 
+#: Processes whose step draws no random numbers (subclasses included, as halo builds
+#: have always taken them).
+NOT_RANDOM = (nengo.synapses.LinearFilter, PresentInput, Piecewise)
+
+
 def lower_sim_process(op, layout, dt):
     lower = LOWERINGS.get(type(op.process))
     return None if lower is None else lower(op, layout, dt)
 
 
-TRANSLATORS = {SimProcess: lower_sim_process}
+def draws_random(op):
+    """Whether a SimProcess ``op`` may draw random numbers as it steps."""
+    return not isinstance(op.process, NOT_RANDOM)

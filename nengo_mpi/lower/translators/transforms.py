@@ -7,13 +7,7 @@ product. The padding arithmetic below calls nengo's own helpers (``calc_size``,
 the engine then sums the same products directly (cpp/ops/transforms.hpp).
 """
 
-from nengo.builder.transforms import (
-    ConvInc,
-    ConvTransposeInc,
-    calc_gradx_pad,
-    calc_pad,
-    calc_size,
-)
+from nengo.builder.transforms import calc_gradx_pad, calc_pad, calc_size
 from nengo.transforms import Convolution, ConvolutionTranspose
 
 from ..layout import is_c_contiguous, same_real_dtype
@@ -127,9 +121,3 @@ def lower_conv_transpose_inc(op, layout, dt):
         extents,
         bool(conv.channels_last),
     )
-
-
-TRANSLATORS = {
-    ConvInc: lower_conv_inc,
-    ConvTransposeInc: lower_conv_transpose_inc,
-}
