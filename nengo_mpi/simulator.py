@@ -11,19 +11,20 @@ from nengo.simulator import SimulationData
 from nengo.utils.progress import Progress, ProgressTracker
 import nengo.utils.numpy as npext
 
-from .construction.construct import build_into, new_model
-from .construction.distributed import distributes, fetchable
+from .construction.construct import new_model
+from .construction.distributed import fetchable
 from .construction.halo import build_sequence
 from .construction.shadow import overwrite_initial_value
 from .placement import rank_of_component
 from .testing.split_log import record_split
 from .lower.program import lower_model, probe_records
 from .partition import Partitioner
+from .prepare import checked_partitioner, prepare
 from .runtime import session as mpi_session
 from .runtime import protocol
 from .runtime.runtime import Runtime
 from .runtime.distributed_build import (
-    INITIAL, PARAMS, construct_everywhere, fetch, save_everywhere, whole_on_root,
+    INITIAL, PARAMS, fetch, save_everywhere, whole_on_root,
 )
 
 #: Steps per engine call when a progress bar is shown (the bar's resolution).
@@ -111,16 +112,8 @@ class Simulator:
         self.progress_bar = progress_bar
         self.optimize = optimize
         session = mpi_session.active()
-
-        if partitioner is None:
-            partitioner = Partitioner(session.size if session is not None else 1)
-        elif not isinstance(partitioner, Partitioner):
-            raise ValidationError(
-                f"must be a nengo_mpi.Partitioner (got {type(partitioner).__name__})",
-                attr="partitioner",
-                obj=self,
-            )
-        self.partitioner = partitioner
+        self.partitioner = checked_partitioner(
+            partitioner, self, session.size if session is not None else 1)
 
         self._model = new_model(dt, f"{network}, dt={dt:f}") if model is None else model
 
@@ -134,17 +127,22 @@ class Simulator:
         #: After a halo build: (the build order, rank 0's LocalBuild) until rank 0 has
         #: built the whole model (see `model`).
         self._halo = None
-        built = None
-        if network is not None and model is None:
-            built = self._build_everywhere(network, session, partitioner, assignments,
-                                           optimize)
-        self.distributed_build = built is not None
-        self.halo_build = built is not None and built.halo is not None
-        if built is not None:
-            self._lowered = built.lowered
+        self.distributed_build = self.halo_build = False
+        if network is None:
+            self._lower_prebuilt(assignments, optimize)
         else:
-            self._build_here(network, session, partitioner, assignments, optimize,
-                             build_workers)
+            # Into a model of the user's own, only this process builds.
+            prepared = prepare(network, self._model, self.partitioner, assignments,
+                               optimize, session, build_workers, distribute=model is None,
+                               progress_bar=self.progress_bar)
+            self._model, self._lowered = prepared.model, prepared.lowered
+            self.assignments = prepared.assignments
+            self.decoders_solved_ahead = prepared.decoders_solved_ahead
+            if prepared.distributed is not None:
+                self._use_distributed(prepared.distributed, network)
+            else:
+                self._fallbacks = [rec.op for program in self._lowered.programs
+                                   for rec in program.fallback_ops()]
         if self._halo is None:
             self._probes = list(self._model.probes)
             self._probe_records = probe_records(self._lowered)
@@ -199,65 +197,43 @@ class Simulator:
             raise
         self.closed = False
 
-    def _build_here(self, network, session, partitioner, assignments, optimize,
-                    build_workers):
-        """Build the whole model in this process (decoders solved by workers or, under
-        MPI, by the other ranks), partition and lower every component."""
-        with ProgressTracker(self.progress_bar, Progress("Building", "Build")) as pt:
-            if network is not None:
-                self.decoders_solved_ahead = build_into(
-                    self._model, network, build_workers=build_workers, session=session,
-                    progress=pt.next_stage("Building", "Build"))
-
-        if network is not None:
-            self.assignments = partitioner.partition(network, assignments=assignments)
-            n_components = partitioner.n_components
-        else:
-            # A prebuilt model has no network to partition; explicit assignments (e.g.
-            # from a pickled Simulator) still apply if its builder recorded op owners.
-            self.assignments = dict(assignments or {})
-            for obj, comp in self.assignments.items():
-                if not 0 <= comp < partitioner.n_components:
-                    raise ValidationError(
-                        f"component {comp} of {obj} is out of range", attr="assignments"
-                    )
-            # Without a record of op owners there is nothing to split: one component.
-            n_components = partitioner.n_components if self.assignments else 1
+    def _lower_prebuilt(self, assignments, optimize):
+        """Partition and lower a model built before (``model`` without a network)."""
+        # A prebuilt model has no network to partition; explicit assignments (e.g.
+        # from a pickled Simulator) still apply if its builder recorded op owners.
+        self.assignments = dict(assignments or {})
+        for obj, comp in self.assignments.items():
+            if not 0 <= comp < self.partitioner.n_components:
+                raise ValidationError(
+                    f"component {comp} of {obj} is out of range", attr="assignments"
+                )
+        # Without a record of op owners there is nothing to split: one component.
+        n_components = self.partitioner.n_components if self.assignments else 1
         self._lowered = lower_model(
             self._model, self.assignments, n_components, optimize=optimize
         )
         self._fallbacks = [rec.op for program in self._lowered.programs
                            for rec in program.fallback_ops()]
 
-    def _build_everywhere(self, network, session, partitioner, assignments, optimize):
-        """Distributed construction (`nengo_mpi.construction.distributed`): every rank
-        builds and lowers its own components. Returns rank 0's `LocalBuild`, or None if
-        this network is built here alone (no MPI job, one component, a part that cannot
-        be sent, a rank that cannot load it, or ``$NENGO_MPI_DISTRIBUTED_BUILD`` set to
-        0)."""
-        if not distributes(session, partitioner):
-            return None
-        with ProgressTracker(self.progress_bar, Progress("Building", "Build")) as pt:
-            done = construct_everywhere(session, network, partitioner, assignments,
-                                        optimize, self._model,
-                                        progress=pt.next_stage("Building", "Build"))
-        if done is None:
-            return None
-        sim_id, built, self._fallbacks, self.assignments, order = done
-        self._prebuilt = sim_id
-        self._model = built.model  # a new one if the ranks gave up a halo build
+    def _use_distributed(self, distributed, network):
+        """Keep what a distributed construction (`nengo_mpi.prepare`) left here: every
+        rank built and lowered its own components."""
+        built = distributed.built
+        self.distributed_build = True
+        self.halo_build = built.halo is not None
+        self._fallbacks = distributed.fallbacks
+        self._prebuilt = distributed.sim_id
         # The other ranks keep what they built (for sim.data) until this one is gone,
         # whether or not the engines open.
-        protocol.forget_later(self, sim_id)
+        protocol.forget_later(self, distributed.sim_id)
         self._remote = self._remote_objects(built, network)
         self.decoders_solved_ahead = sum(
             1 for obj in self._remote if isinstance(obj, nengo.Connection))
         if built.halo is not None:
-            self._halo = (order, built)
+            self._halo = (distributed.order, built)
             index = built.halo.probe_index
             self._probes = sorted(index, key=index.get)
             self._probe_records = built.probes
-        return built
 
     @staticmethod
     def _remote_objects(built, network):

@@ -43,15 +43,12 @@ import h5py
 
 from .. import __version__
 from ..lower.layout import DTYPE_CODES
-from ..construction.construct import build_into, new_model
+from ..construction.construct import new_model
 from ..lower.ownership import op_owners
-from ..lower.program import lower_model, probe_records
-from ..partition import Partitioner
-from ..construction.distributed import distributes
+from ..lower.program import probe_records
+from ..prepare import checked_partitioner, prepare
 from ..runtime import protocol, session as mpi_session
-from ..runtime.distributed_build import (
-    construct_everywhere, save_everywhere,
-)
+from ..runtime.distributed_build import save_everywhere
 from ..runtime.rank_engine import slot_seeds
 from .codec import CallWriter, write_kinds
 from .format import (
@@ -117,38 +114,27 @@ def save(network, path, partitioner=None, dt=0.001, seed=None, assignments=None,
         If an operator (e.g. a Node's function) cannot be stored; the message names
         the object.
     """
-    if partitioner is None:
-        partitioner = Partitioner(1)
-    elif not isinstance(partitioner, Partitioner):
-        raise nengo.exceptions.ValidationError(
-            f"must be a nengo_mpi.Partitioner (got {type(partitioner).__name__})",
-            attr="partitioner",
-        )
+    partitioner = checked_partitioner(partitioner, None)
     model = new_model(dt, f"{network}, dt={dt:f}")
     session = mpi_session.active()
     if session is not None and not session.serving:
         session = None  # rank 0 of a program of its own: the other ranks are elsewhere
-    if distributes(session, partitioner):
-        done = construct_everywhere(session, network, partitioner, assignments, optimize,
-                                    model)
-        if done is not None:
-            sim_id, built, _, _, order = done
-            try:
-                probes = None
-                if built.halo is not None:
-                    # Every rank's probes, gathered (rank 0 built only its own).
-                    index = built.halo.probe_index
-                    probes = (built.probes, sorted(index, key=index.get))
-                return save_everywhere(session, sim_id, path, _seed(network, seed),
-                                       built.lowered, built.model, probes=probes)
-            finally:
-                protocol.send_command(session.comm, (protocol.FORGET, [sim_id]))
-    build_into(model, network, build_workers=build_workers, session=session)
-    obj_components = partitioner.partition(network, assignments=assignments)
-    lowered = lower_model(model, obj_components, partitioner.n_components,
-                          optimize=optimize)
-    write_model(path, lowered, model, _seed(network, seed))
-    return path
+    prepared = prepare(network, model, partitioner, assignments, optimize, session,
+                       build_workers)
+    done = prepared.distributed
+    if done is None:
+        write_model(path, prepared.lowered, prepared.model, _seed(network, seed))
+        return path
+    try:
+        probes = None
+        if done.built.halo is not None:
+            # Every rank's probes, gathered (rank 0 built only its own).
+            index = done.built.halo.probe_index
+            probes = (done.built.probes, sorted(index, key=index.get))
+        return save_everywhere(session, done.sim_id, path, _seed(network, seed),
+                               prepared.lowered, prepared.model, probes=probes)
+    finally:
+        protocol.send_command(session.comm, (protocol.FORGET, [done.sim_id]))
 
 
 def _seed(network, seed):
