@@ -18,6 +18,7 @@ from .construction.shadow import overwrite_initial_value
 from .placement import rank_of_component
 from .testing.split_log import record_split
 from .lower.program import lower_model, probe_records
+from .lower.state import attach, lowering_state
 from .partition import Partitioner
 from .prepare import checked_partitioner, prepare
 from .runtime import session as mpi_session
@@ -323,8 +324,12 @@ class Simulator:
         signals = {}
         if self.signals is not None:
             signals = {k: np.array(v) for k, v in self.signals.items() if not k.readonly}
+        model = self.model  # complete: no shadow is pickled as a value
         return {
-            "model": self.model,  # complete: no shadow is pickled as a value
+            "model": model,
+            # Ours, not nengo's: how the model was lowered (owners, seed slots), so
+            # that lowering it again places and seeds every operator the same way.
+            "lowering": lowering_state(model),
             "signals": signals,
             # Streamed probes are read back from their file (a restored simulator keeps
             # its data in memory).
@@ -343,6 +348,7 @@ class Simulator:
         }
 
     def __setstate__(self, state):
+        attach(state["model"], state["lowering"])
         self.__init__(
             network=None,
             model=state["model"],

@@ -15,6 +15,7 @@ import nengo_mpi
 from nengo_mpi.lower.assign import OperatorAssigner
 from nengo_mpi.lower.dependencies import dependency_lists
 from nengo_mpi.lower.merge import merge_placement, merge_within_components
+from nengo_mpi.lower.state import lowering_state
 from nengo_mpi.lower.merge_ops import merge_ops
 from nengo_mpi.lower.ownership import OwnershipBuilder
 from nengo_mpi.lower.planner import OpGraph, plan_batches
@@ -181,7 +182,7 @@ def test_merges_stay_in_one_component(n_components):
             users.setdefault(sig.base, set()).update(comps)
     for op in made:
         assert len(merged[op]) == 1
-        assert model.op_components[op] == merged[op]
+        assert lowering_state(model).op_components[op] == merged[op]
         for sig in op.all_signals:
             assert users[sig.base] == set(merged[op])
 

@@ -363,3 +363,30 @@ def test_construction_failing_after_the_engines_opened_closes_them(tmp_path,
         nengo_mpi.Simulator(models.sine_squared(), probe_file=tmp_path / "p.h5",
                             progress_bar=False)
     assert len(closed) == 1
+
+
+def test_lowering_state_is_ours_not_set_on_nengos_model():
+    """What lowering keeps (owners, seed slots, merged and tiled operators) lives in a
+    LoweringState of ours, not in attributes set on nengo's Model: a model built and
+    lowered here (merged, split, with tiles and noise) has only the attributes nengo's
+    own Model has. The state travels with a pickled Simulator."""
+    from nengo_mpi.lower.state import lowering_state  # pylint: disable=import-outside-toplevel
+
+    net = models.chain()
+    big = models.tiled_recurrent()
+    fresh = set(vars(nengo.builder.Model()))
+    for network, n in ((net, 3), (big, 2)):
+        with nengo_mpi.Simulator(network, partitioner=nengo_mpi.Partitioner(n),
+                                 progress_bar=False) as sim:
+            sim.run_steps(5)
+            assert set(vars(sim.model)) == fresh
+            state = lowering_state(sim.model)
+            assert state.op_owner and state.seed_slots and state.op_components
+            if network is big:  # (chain's functions are lambdas: no pickle)
+                assert state.tiled_ensembles
+                restored = pickle.loads(pickle.dumps(sim))
+                with restored:
+                    assert set(vars(restored.model)) == fresh
+                    again = lowering_state(restored.model)
+                    assert again.n_seed_slots == state.n_seed_slots
+                    assert len(again.op_owner) == len(state.op_owner)

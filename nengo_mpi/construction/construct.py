@@ -6,6 +6,7 @@ from threadpoolctl import threadpool_limits
 
 from . import solve_memo
 from .synapse_memo import shared_discretisations
+from ..lower.state import use_builder
 from .prefetch import DecoderPrefetch, PrefetchBuilder, resolve_workers
 
 
@@ -31,12 +32,12 @@ def build_into(model, network, build_workers=None, session=None, progress=None):
         How many connections took their decoders from a worker.
     """
     if not isinstance(model.builder, PrefetchBuilder):
-        model.builder = PrefetchBuilder()
+        use_builder(model, PrefetchBuilder())
     n_workers = resolve_workers(build_workers)
     prefetch = None
     if model.toplevel is None:  # else nengo will not seed the network: neither can we
         prefetch = DecoderPrefetch.start(model, network, n_workers, session)
-    model.decoder_prefetch = prefetch
+    model.builder.prefetch = prefetch
     try:
         # OpenBLAS's results depend on its thread count. Workers solve with one thread
         # (more would oversubscribe the cores they share), so the solves left to this
@@ -47,7 +48,7 @@ def build_into(model, network, build_workers=None, session=None, progress=None):
             model.build(network, progress=progress)
     finally:
         # Not part of the built model (which is pickled with a Simulator).
-        del model.decoder_prefetch
+        model.builder.prefetch = None
         solve_memo.forget(model)
         if prefetch is not None:
             prefetch.close()

@@ -35,6 +35,7 @@ from ..lower.assign import OperatorAssigner
 from ..lower.fallback import fallback_name
 from ..lower.program import lower_model
 from ..lower.stages import stage_graph
+from ..lower.state import use_builder
 from ..placement import rank_of_component
 from . import description, solve_memo
 from .construct import new_model
@@ -265,10 +266,9 @@ def _build(model, order, locality, progress, halo=None):
     """nengo's build of ``order``'s network into ``model``, real where ``locality``
     says (and only what ``halo`` needs, if given)."""
     if not isinstance(model.builder, LocalBuilder):
-        model.builder = LocalBuilder()
-    model.locality = locality
-    if halo is not None:
-        model.halo = halo
+        use_builder(model, LocalBuilder())
+    model.builder.locality = locality
+    model.builder.halo = halo
     try:
         # One BLAS thread, as every solve of a distributed or worker build: decoders
         # do not depend on which process solved them.
@@ -277,8 +277,7 @@ def _build(model, order, locality, progress, halo=None):
             model.build(order.network, progress=progress)
     finally:
         # Not part of the built model (pickled with a Simulator).
-        del model.locality
-        model.__dict__.pop("halo", None)
+        model.builder.locality = model.builder.halo = None
         solve_memo.forget(model)
 
 

@@ -215,14 +215,18 @@ def _deal(chunks, costs, size):
 
 class PrefetchBuilder(OwnershipBuilder):
     """`OwnershipBuilder` that builds the solvers of nengo's `build_solver` itself:
-    decoders from ``model.decoder_prefetch`` when a worker solved them, else solved
-    here (`nengo_mpi.construction.decoders`, as the workers do)."""
+    decoders from its ``prefetch`` (a `DecoderPrefetch`, set on the model's builder
+    while `nengo_mpi.construction.construct.build_into` builds) when a worker solved
+    them, else solved here (`nengo_mpi.construction.decoders`, as the workers do)."""
+
+    #: The running build's `DecoderPrefetch`, or None.
+    prefetch = None
 
     @classmethod
     def build(cls, model, obj, *args, **kwargs):
         if isinstance(obj, Solver) and builder_of(obj) is build_solver:
             conn, rng = args
-            prefetch = model.__dict__.get("decoder_prefetch")
+            prefetch = model.builder.prefetch
             found = (None if prefetch is None
                      else prefetch.take(conn, model.params[conn.pre_obj]))
             if found is None:

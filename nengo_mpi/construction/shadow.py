@@ -177,14 +177,18 @@ def shadow_decoders(conn):
 class LocalBuilder(PrefetchBuilder):
     """`PrefetchBuilder` that builds as shadows what this rank does not run.
 
-    The model's ``locality`` (a `Locality`) says what is real; without one, this is a
-    `PrefetchBuilder`. With a ``halo`` too (a `nengo_mpi.construction.halo.Halo`), the
-    objects it does not need are not built at all.
+    Its ``locality`` (a `Locality`, set while a part is built) says what is real;
+    without one, this is a `PrefetchBuilder`. With a ``halo`` too (a
+    `nengo_mpi.construction.halo.Halo`), the objects it does not need are not built at
+    all.
     """
+
+    locality = None
+    halo = None
 
     @classmethod
     def build(cls, model, obj, *args, **kwargs):
-        halo = model.__dict__.get("halo")
+        halo = model.builder.halo
         if halo is not None:
             if halo.skips(obj):
                 return None  # another rank's, and no neighbour of this rank's
@@ -197,7 +201,7 @@ class LocalBuilder(PrefetchBuilder):
 
     @classmethod
     def _build_local(cls, model, obj, *args, **kwargs):
-        locality = model.__dict__.get("locality")
+        locality = model.builder.locality
         if locality is not None:
             if isinstance(obj, nengo.Ensemble) and locality.is_shadow_ensemble(obj):
                 locality.shadowed.add(obj)

@@ -13,6 +13,7 @@ from nengo.builder.probe import SimProbe
 from nengo.connection import LearningRule
 
 from .ownership import op_owners
+from .state import lowering_state
 
 
 class OperatorAssigner:
@@ -21,7 +22,7 @@ class OperatorAssigner:
     Parameters
     ----------
     model : nengo.builder.Model
-        The built model (its ``op_owner`` map comes from `.OwnershipBuilder`).
+        The built model (its operators' owners come from `.OwnershipBuilder`).
     obj_components : dict
         Ensemble/Node -> component. Objects not in it (e.g. models built by hand) go to 0.
     n_components : int
@@ -31,6 +32,7 @@ class OperatorAssigner:
     def __init__(self, model, obj_components, n_components):
         self.model = model
         self.owners = op_owners(model)
+        self.made = lowering_state(model).op_components
         self.obj_components = obj_components
         self.n_components = n_components
         # Lowering asks for each operator's components several times (merging, ordering,
@@ -67,7 +69,7 @@ class OperatorAssigner:
             return list(range(self.n_components))
         if isinstance(op, SimProbe):
             return []  # nengo's SimProbe is a no-op marker; the engine records probes
-        merged = self.model.__dict__.get("op_components", {}).get(op)
+        merged = self.made.get(op)
         if merged is not None and all(c < self.n_components for c in merged):
             return list(merged)  # made by merging operators of one component
         owner = self.owners.get(op)

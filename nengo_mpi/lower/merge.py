@@ -12,7 +12,8 @@ Merging is repeated in passes until one merges nothing: a merge turns the signal
 its operators into views of a new base, and then the operators that use those views
 (upstream, or in a batch already done) may merge in the next pass.
 
-Merged operators remember their component (``model.op_components``), so a model lowered
+Merged operators remember their component (the model's
+`nengo_mpi.lower.state.LoweringState`), so a model lowered
 again with the same assignment (an unpickled Simulator) places them where they were made.
 """
 
@@ -29,6 +30,7 @@ from .fence import ComponentFence
 from .merge_ops import merge_ops
 from .planner import OpGraph, merge_groups, plan_batches
 from .stages import ZERO_STAGE, stage_of
+from .state import lowering_state
 
 
 def merge_placement(model, assigner):
@@ -79,7 +81,7 @@ def merge_within_components(model, op_components, probe_components, independent=
     -------
     dict
         Every operator of the merged model -> tuple of its components. Merged operators
-        are also recorded in ``model.op_components``.
+        are also recorded in the model's lowering state (``op_components``).
     """
     with _gc_paused():
         return _merge(model, op_components, probe_components, independent, only, stages)
@@ -159,7 +161,7 @@ def _merge(model, op_components, probe_components, independent, only, stages):
     for op in final:
         model.add_op(op)
 
-    recorded = model.__dict__.setdefault("op_components", {})
+    recorded = lowering_state(model).op_components
     for op in model.operators:
         if op not in op_components:
             recorded[op] = fence.op_components[op]

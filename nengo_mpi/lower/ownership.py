@@ -10,6 +10,8 @@ import nengo
 from nengo.builder import Builder
 from nengo.connection import LearningRule
 
+from .state import KeepsLoweringState, lowering_state
+
 #: Object kinds that own operators. Everything else built inside one of them (neuron
 #: types, synapses, solvers, transforms, processes) belongs to the enclosing owner.
 OWNER_TYPES = (
@@ -22,18 +24,19 @@ OWNER_TYPES = (
 )
 
 
-class OwnershipBuilder(Builder):
+class OwnershipBuilder(KeepsLoweringState, Builder):
     """A `nengo.builder.Builder` that attributes new operators to their owner object.
 
-    Attributes are kept on the model (``model.op_owner``: operator -> owner object), so
-    one builder instance can serve any number of models.
+    The map (operator -> owner object) is kept in the model's
+    `nengo_mpi.lower.state.LoweringState`, so one builder can serve any number of
+    models.
     """
 
     @classmethod
     def build(cls, model, obj, *args, **kwargs):
         if not isinstance(obj, OWNER_TYPES):
             return super().build(model, obj, *args, **kwargs)
-        owners = model.__dict__.setdefault("op_owner", {})
+        owners = lowering_state(model).op_owner
         start = len(model.operators)
         try:
             return super().build(model, obj, *args, **kwargs)
@@ -49,4 +52,4 @@ def op_owners(model):
     Operators built outside any owner (nengo's TimeUpdate, or everything when the model
     was built by a plain builder) are absent from the map.
     """
-    return model.__dict__.get("op_owner", {})
+    return lowering_state(model).op_owner

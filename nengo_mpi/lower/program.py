@@ -23,6 +23,7 @@ from .schedule import schedule_order, step_order
 from .stages import (
     LocalExchange, stage_graph, stage_keys, stage_numbers, stage_orders,
 )
+from .state import lowering_state
 from .tiling import split_tiled_ensembles
 
 
@@ -149,11 +150,11 @@ def _lower(model, obj_components, n_components, optimize, local, halo, stages):
         # Forget the ops merged away (and with them their signals' memory: merging
         # copied their initial values into the merged signals); the slot count stays,
         # so the seeds of the remaining ops do not move. Merged ops are placed by
-        # model.op_components, not by an owner.
+        # the lowering state's op_components, not by an owner.
         live = set(model.operators)
         if halo is None:
             slots = {op: slot for op, slot in slots.items() if op in live}
-            model.seed_slots = slots
+            lowering_state(model).seed_slots = slots
         for op in [op for op in owners if op not in live]:
             del owners[op]
     if stages is None:
@@ -255,7 +256,7 @@ def _lower(model, obj_components, n_components, optimize, local, halo, stages):
             continue
         for base in layout.bases:
             home.setdefault(base, writer_component.get(base, comp))
-    n_slots = 0 if halo is not None else model.n_seed_slots
+    n_slots = 0 if halo is not None else lowering_state(model).n_seed_slots
     return LoweredModel(programs, channels, n_slots, home, ops)
 
 
@@ -276,15 +277,15 @@ def probe_records(lowered):
 def seed_slots(model):
     """Operator -> its seed slot: its place in ``model``'s `step_order` when first lowered.
 
-    Kept on the model (``model.seed_slots``), so that lowering it again, merged or split
-    differently or unpickled, gives every random stream the seed it had the first time.
+    Kept in the model's `nengo_mpi.lower.state.LoweringState`, so that lowering it
+    again, merged or split differently or unpickled, gives every random stream the seed
+    it had the first time.
     """
-    slots = model.__dict__.get("seed_slots")
-    if slots is None:
-        slots = {op: i for i, op in enumerate(step_order(model))}
-        model.seed_slots = slots
-        model.n_seed_slots = len(slots)
-    return slots
+    state = lowering_state(model)
+    if state.seed_slots is None:
+        state.seed_slots = {op: i for i, op in enumerate(step_order(model))}
+        state.n_seed_slots = len(state.seed_slots)
+    return state.seed_slots
 
 
 def _probe_view(layout, sig):

@@ -43,6 +43,7 @@ from nengo.builder.processes import SimProcess
 from nengo.builder.signal import Signal
 
 from ..partition.tiles import Tile
+from .state import lowering_state
 
 #: Synapses whose filtering commutes with a sum (up to rounding).
 LINEAR_SYNAPSES = (nengo.LinearFilter, nengo.Lowpass, nengo.Alpha)
@@ -340,19 +341,21 @@ def split_tiled_ensembles(model, obj_components, components):
     -------
     dict
         Every operator made for tiles -> tuple of its component. Also recorded in
-        ``model.op_components``, which places operators before owners do.
+        the model's lowering state (``op_components``), which places operators before
+        owners do.
     """
     by_ensemble = defaultdict(list)
     for key in obj_components:
         if isinstance(key, Tile):
             by_ensemble[key.ensemble].append(key)
-    done = model.__dict__.setdefault("tiled_ensembles", {})
+    state = lowering_state(model)
+    done = state.tiled_ensembles
     todo = [ens for ens in by_ensemble if ens not in done]
     if todo:
         # One pass over the model for all ensembles: their plans read the operators
         # as nengo built them, and the rewrites are applied together at the end.
         uses = _Uses(model.operators)
-        slots = model.__dict__.get("seed_slots", {})
+        slots = state.seed_slots or {}
         position = {op: i for i, op in enumerate(model.operators)}
         rewrites = []
         for ens in todo:
@@ -390,7 +393,7 @@ def split_tiled_ensembles(model, obj_components, components):
             done[rewrite.ens] = placed
         model.operators[:] = [op for op in model.operators if op not in removed] + added
     live = set(model.operators)
-    op_components = model.__dict__.setdefault("op_components", {})
+    op_components = state.op_components
     placed = {}
     for ens, ops in done.items():
         home = obj_components.get(ens, 0)
