@@ -230,14 +230,14 @@ def _damage(path, how):
     elif how == "not_hdf5":
         with open(path, "wb") as f:
             f.write(b"not an HDF5 file at all" * 10)
-    elif how == "kernel_arguments":
-        # A forged LIF call with one parameter fewer, its CRC recomputed: the reader
+    elif how in ("kernel_arguments", "operator_arguments"):
+        # A forged LIF (or Copy) call with one argument fewer, its CRC recomputed: the reader
         # would take the next call's values for the missing one.
         with h5py.File(path, "a") as f:
             kinds = f["kinds"]
             methods = [m.decode() for m in kinds["method"][()]]
             signatures = [s.decode() for s in kinds["signature"][()]]
-            i = methods.index("add_lif")
+            i = methods.index("add_lif" if how == "kernel_arguments" else "add_copy")
             signatures[i] = signatures[i].rsplit(" ", 1)[0]
             del kinds["signature"]
             write(kinds, "signature", signatures, strings=True)
@@ -251,6 +251,8 @@ def _damage(path, how):
     ("not_hdf5", "not a readable HDF5 file"),
     ("kernel_arguments", "add_lif takes ['J', 'output', 'voltage', 'refractory_time', "
                          "'tau_rc', 'tau_ref', 'min_voltage', 'amplitude']"),
+    ("operator_arguments", "add_copy takes ['src', 'dst', 'src_index', 'dst_index', "
+                           "'inc'], but the file stores 4 arguments"),
 ])
 def test_bad_model_file_is_refused(tmp_path, capsys, how, message):
     path = saved(tmp_path, sine_squared())

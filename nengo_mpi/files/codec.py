@@ -153,12 +153,20 @@ def read_kinds(group, where):
 
 
 def check_kernel_signature(method, tokens, where):
-    """Raise FileFormatError if ``method`` is a registered neuron kernel's and
-    ``tokens`` (a parsed signature) are not its arguments: a view (``i``) for J, the
-    output and each state signal, then a float or bool per parameter."""
+    """Raise FileFormatError if ``method`` is a registered kernel's and ``tokens`` (a
+    parsed signature) are not its arguments: as many as its entry names, and for a
+    neuron kernel a view (``i``) for J, the output and each state signal, then a float
+    or bool per parameter."""
     # Imported here: the registry reads the engine module, which files need not.
-    from ..kernels import neuron_kernels  # pylint: disable=import-outside-toplevel
+    # pylint: disable-next=import-outside-toplevel
+    from ..kernels import neuron_kernels, operator_kernels
 
+    for kernel in operator_kernels():
+        names = (kernel.methods or {}).get(method)
+        if names is not None and len(tokens) != len(names):
+            raise FileFormatError(
+                f"{where}: {method} takes {list(names)}, but the file stores "
+                f"{len(tokens)} arguments ({tokens})")
     for kernel in neuron_kernels():
         if kernel.method != method:
             continue
