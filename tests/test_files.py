@@ -231,8 +231,8 @@ def _damage(path, how):
         with open(path, "wb") as f:
             f.write(b"not an HDF5 file at all" * 10)
     elif how in ("kernel_arguments", "operator_arguments"):
-        # A forged LIF (or Copy) call with one argument fewer, its CRC recomputed: the reader
-        # would take the next call's values for the missing one.
+        # A forged LIF (or Copy) call with one argument fewer, its CRC recomputed: the
+        # reader would take the next call's values for the missing one.
         with h5py.File(path, "a") as f:
             kinds = f["kinds"]
             methods = [m.decode() for m in kinds["method"][()]]
