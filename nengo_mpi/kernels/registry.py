@@ -68,13 +68,16 @@ class NeuronKernel:
         self._validate()
 
     def _validate(self):
-        who = f"NeuronKernel for {getattr(self.neuron_type, '__name__', self.neuron_type)!r}"
+        name = getattr(self.neuron_type, "__name__", self.neuron_type)
+        who = f"NeuronKernel for {name!r}"
         if not (isinstance(self.neuron_type, type)
                 and issubclass(self.neuron_type, NeuronType)):
-            raise KernelRegistryError(f"{who}: neuron_type must be a nengo NeuronType class")
+            raise KernelRegistryError(
+                f"{who}: neuron_type must be a nengo NeuronType class")
         if not isinstance(self.method, str) or not self.method.startswith("add_"):
             raise KernelRegistryError(
-                f"{who}: method must name an Engine method add_<kernel> (got {self.method!r})")
+                f"{who}: method must name an Engine method add_<kernel> "
+                f"(got {self.method!r})")
         declared = set(getattr(self.neuron_type, "state", {}))
         if set(self.state) != declared or len(self.state) != len(declared):
             raise KernelRegistryError(
@@ -89,7 +92,8 @@ class NeuronKernel:
         unknown = [d for d in self.dtypes if d not in KERNEL_DTYPES]
         if unknown or not self.dtypes:
             raise KernelRegistryError(
-                f"{who}: dtypes must be among {list(KERNEL_DTYPES)} (got {list(self.dtypes)})")
+                f"{who}: dtypes must be among {list(KERNEL_DTYPES)} "
+                f"(got {list(self.dtypes)})")
         if self.draws_from_rng and self.deterministic:
             raise KernelRegistryError(f"{who}: a type that draws random numbers is not "
                                       "deterministic")
