@@ -130,6 +130,45 @@ def lower_model(model, obj_components, n_components, optimize=True, local=None,
 def _lower(model, obj_components, n_components, optimize, local, halo, stages):
     owners = op_owners(model)
     assigner = OperatorAssigner(model, obj_components, n_components)
+    ops, order, slots = _merge_and_order(model, obj_components, n_components, optimize,
+                                         local, halo, stages, assigner, owners)
+    placed = []  # (op, component) in global order
+    for op in ops:
+        for comp in assigner.components(op):
+            placed.append((op, comp))
+    channels, writer_component, keep = _numbered_channels(
+        model, placed, order, owners, n_components, local, halo)
+    layouts = _layouts(model, placed, channels, keep, n_components)
+    programs = [Program(component=c, layout=layouts[c]) if c in keep else None
+                for c in range(n_components)]
+    # Channel and probe views first: then their ids do not depend on the views the
+    # operators' records add, which only the rank lowering a component makes.
+    for ch in channels:
+        if ch.src_component in keep:
+            ch.src_view = layouts[ch.src_component].view(ch.signal)
+        if ch.dst_component in keep:
+            ch.dst_view = layouts[ch.dst_component].view(ch.signal)
+    _add_probes(model, programs, writer_component, assigner, halo)
+    _add_op_records(model, programs, placed, order, slots, local)
+    warn_fallbacks(
+        rec.op for program in programs if program is not None
+        for rec in program.ops if rec.method is None
+    )
+
+    home = {}
+    for comp, layout in enumerate(layouts):
+        if layout is None:
+            continue
+        for base in layout.bases:
+            home.setdefault(base, writer_component.get(base, comp))
+    n_slots = 0 if halo is not None else lowering_state(model).n_seed_slots
+    return LoweredModel(programs, channels, n_slots, home, ops)
+
+
+def _merge_and_order(model, obj_components, n_components, optimize, local, halo, stages,
+                     assigner, owners):
+    """Tile, merge (if ``optimize``) and order ``model``'s operators; returns (the
+    operators in global order, operator -> its place, operator -> seed slot)."""
     # Seed slots first: the operators tiles add draw no random numbers and must not
     # move the seeds of those that do.
     slots = {} if halo is not None else seed_slots(model)
@@ -167,12 +206,12 @@ def _lower(model, obj_components, n_components, optimize, local, halo, stages):
         ops = sorted(order, key=order.get)
         ops.extend(op for op in model.operators
                    if op not in order and hasattr(op, "make_step"))
+    return ops, order, slots
 
-    placed = []  # (op, component) in global order
-    for op in ops:
-        for comp in assigner.components(op):
-            placed.append((op, comp))
 
+def _numbered_channels(model, placed, order, owners, n_components, local, halo):
+    """The channels between components, tagged; returns (channels, base -> the
+    component that writes it, the components lowered here)."""
     channels, writer_component = find_channels(placed, order, owners)
     # In the order of their writers in the model (the builder's), which a rank that
     # built only its neighbourhood sees too, so that every rank lays out a component's
@@ -186,17 +225,21 @@ def _lower(model, obj_components, n_components, optimize, local, halo, stages):
                                   first_writer[ch.signal]))
     for tag, ch in enumerate(channels):
         ch.tag = tag
-    if halo is not None:
-        keep = set(local)
-        channels = [ch for ch in channels
-                    if ch.src_component in keep or ch.dst_component in keep]
-        halo.key_channels(channels, model)
-    else:
-        keep = set(range(n_components))
+    if halo is None:
+        return channels, writer_component, set(range(n_components))
+    keep = set(local)
+    channels = [ch for ch in channels
+                if ch.src_component in keep or ch.dst_component in keep]
+    halo.key_channels(channels, model)
+    return channels, writer_component, keep
 
-    # Every component's signals in the order of the model's operators (the builder's,
-    # merged ones at their first part's place), not of the schedule: the layout is
-    # then the same whether the model was built whole or around the component.
+
+def _layouts(model, placed, channels, keep, n_components):
+    """Every kept component's signals in the order of the model's operators (the
+    builder's, merged ones at their first part's place), not of the schedule: the
+    layout is then the same whether the model was built whole or around the
+    component."""
+    position = {op: i for i, op in enumerate(model.operators)}
     layouts = [ComponentLayout() if c in keep else None for c in range(n_components)]
     for op, comp in sorted(placed, key=lambda p: position[p[0]]):
         if comp in keep:
@@ -205,36 +248,35 @@ def _lower(model, obj_components, n_components, optimize, local, halo, stages):
     for ch in channels:
         if ch.dst_component in keep:
             layouts[ch.dst_component].add(ch.signal)
+    return layouts
 
-    programs = [Program(component=c, layout=layouts[c]) if c in keep else None
-                for c in range(n_components)]
-    # Channel and probe views first: then their ids do not depend on the views the
-    # operators' records add, which only the rank lowering a component makes.
-    for ch in channels:
-        if ch.src_component in keep:
-            ch.src_view = layouts[ch.src_component].view(ch.signal)
-        if ch.dst_component in keep:
-            ch.dst_view = layouts[ch.dst_component].view(ch.signal)
 
+def _add_probes(model, programs, writer_component, assigner, halo):
+    """A `ProbeRecord` for each probe, in the program of the component that writes
+    its signal (numbered as in the whole model after a halo build)."""
     for index, probe in enumerate(model.probes):
         sig = model.sig[probe]["in"]
         comp = writer_component.get(sig.base, assigner.component_of(probe))
-        if comp not in keep:
+        if programs[comp] is None:
             continue
-        layouts[comp].add(sig)
+        layout = programs[comp].layout
+        layout.add(sig)
         period = 1.0 if probe.sample_every is None else probe.sample_every / model.dt
         if halo is not None:
             index = halo.probe_index[probe]
         programs[comp].probes.append(
-            ProbeRecord(index, comp, _probe_view(layouts[comp], sig), period, sig.shape,
+            ProbeRecord(index, comp, _probe_view(layout, sig), period, sig.shape,
                         str(sig.dtype))
         )
 
+
+def _add_op_records(model, programs, placed, order, slots, local):
+    """An `OpRecord` for each placed operator of ``local``'s components (all if None):
+    its engine call, or the operator itself for the Python fallback."""
     for op, comp in placed:
         if local is not None and comp not in local:
             continue
-        layout = layouts[comp]
-        record = native_record(op, layout, model.dt)
+        record = native_record(op, programs[comp].layout, model.dt)
         if record is None:
             rec = OpRecord(order[op], None, (), op, str(op))
         else:
@@ -244,20 +286,6 @@ def _lower(model, obj_components, n_components, optimize, local, halo, stages):
         # `nengo_mpi.lower.merge`); a fallback among them gets an RNG it does not use.
         rec.seed_slot = slots.get(op, 0)
         programs[comp].ops.append(rec)
-
-    warn_fallbacks(
-        rec.op for program in programs if program is not None
-        for rec in program.ops if rec.method is None
-    )
-
-    home = {}
-    for comp, layout in enumerate(layouts):
-        if layout is None:
-            continue
-        for base in layout.bases:
-            home.setdefault(base, writer_component.get(base, comp))
-    n_slots = 0 if halo is not None else lowering_state(model).n_seed_slots
-    return LoweredModel(programs, channels, n_slots, home, ops)
 
 
 def whole_model_stages(model, components, n_components):
