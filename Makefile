@@ -10,7 +10,7 @@ CPP_SOURCES := $(shell find cpp -name '*.cpp' -o -name '*.hpp') CMakeLists.txt p
 # module added, moved or removed needs a reinstall too (edits to existing ones do not).
 PY_MODULES := $(shell find nengo_mpi -name '*.py')
 
-.PHONY: demo test test-containers build bench clean
+.PHONY: demo test test-containers build bench docs clean
 
 $(VENV)/.deps: ci/requirements.txt
 	python3 -m venv $(VENV)
@@ -31,13 +31,22 @@ demo: build
 	mkdir -p out
 	$(MPIRUN) -np 2 $(PY) -m nengo_mpi examples/sine_squared.py --plot $(CURDIR)/out/sine_squared.png
 
-test: build
+test: build $(VENV)/.docs
 	bash ci/test.sh
 
 # Both container images, their SIFs and hybrid launches (needs root; see containers/README.md).
 # Uses the venv's mpirun as the host MPICH; parts that cannot run here are skipped.
 test-containers: $(VENV)/.deps
 	bash containers/test.sh
+
+$(VENV)/.docs: $(VENV)/.deps docs/requirements.txt
+	$(PY) -m pip install -q -r docs/requirements.txt
+	touch $@
+
+# The documentation site (docs/_build/html): warnings are errors, then every doctest
+# block of the pages and docstrings runs (docs/build.sh).
+docs: build $(VENV)/.docs
+	bash docs/build.sh
 
 bench: build
 	$(PY) benchmarks/run.py

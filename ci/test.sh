@@ -36,5 +36,8 @@ echo "== nengo_spa's test suite, every model split across 2 MPI ranks"
 PYTHONPATH=tests/nengo_spa_suite "$MPIRUN" -np 2 "$PY" -m nengo_mpi -m pytest \
     -c tests/nengo_spa_suite/pytest.ini --pyargs nengo_spa -p spa_known_failures -q -rx
 
+echo "== the documentation site: warnings as errors, then its doctests (make docs)"
+bash docs/build.sh
+
 echo "== nengo_mpi's own tests"
 "$PY" -m pytest tests -n 2 -q -p no:cacheprovider --ignore=tests/mpi

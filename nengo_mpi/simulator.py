@@ -81,7 +81,7 @@ class Simulator:
         Probe data and built objects' parameters.
     distributed_build : bool
         Whether every rank built and lowered its own components (distributed
-        construction; see the README) rather than rank 0 alone.
+        construction; see "How it works" in the docs) rather than rank 0 alone.
     halo_build : bool
         Whether, in a distributed construction, every rank built only its own
         components and their neighbours (`nengo_mpi.construction.halo`) rather than the

@@ -98,8 +98,8 @@ def save(network, path, partitioner=None, dt=0.001, seed=None, assignments=None,
         Worker processes that solve decoders, as in ``Simulator``.
 
     Under ``python -m nengo_mpi`` with more than one rank (and component), every
-    rank builds its own components and writes them (see the README's distributed
-    construction and `nengo_mpi.runtime.distributed_build.save_everywhere`): the file
+    rank builds its own components and writes them (see "Distributed construction" in
+    the docs and `nengo_mpi.runtime.distributed_build.save_everywhere`): the file
     then comes with one part file per other rank, ``<path>.part<rank>``, which must
     stay next to it.
 
