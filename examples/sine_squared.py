@@ -1,6 +1,6 @@
 """The seed example: a sine wave squared by two populations of spiking neurons.
 
-Run it on two MPI ranks (one ensemble each; the first's output crosses every step)::
+Run it on two MPI ranks (two components, whose values cross between ranks every step)::
 
     mpirun -np 2 python -m nengo_mpi examples/sine_squared.py [--plot out.png]
 
@@ -8,6 +8,7 @@ or in one process with ``python examples/sine_squared.py``.
 """
 
 import argparse
+import math
 
 import numpy as np
 import nengo
@@ -33,6 +34,8 @@ def main(argv=None):
     parser.add_argument("--time", type=float, default=5.0, help="simulated seconds")
     parser.add_argument("--plot", default=None, help="save a PNG plot to this path")
     args = parser.parse_args(argv)
+    if not (math.isfinite(args.time) and args.time > 0):
+        parser.error("--time must be a positive number of seconds")
 
     net = build_network()
     partitioner = nengo_mpi.Partitioner(2)
@@ -45,7 +48,8 @@ def main(argv=None):
     rmse = float(np.sqrt(np.mean((squared - target) ** 2)))
     placement = {obj.label: comp for obj, comp in sim.assignments.items()}
     print(f"components: {placement}")
-    print(f"simulated {t[-1]:.3f} s in {sim.n_steps} steps; RMSE of x**2 vs sine**2: {rmse:.4f}")
+    print(f"simulated {t[-1]:.3f} s in {sim.n_steps} steps; "
+          f"RMSE of x**2 vs sine**2: {rmse:.4f}")
 
     if args.plot:
         import matplotlib  # pylint: disable=import-outside-toplevel
