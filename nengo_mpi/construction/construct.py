@@ -1,18 +1,19 @@
 """Building a network into a model: nengo's builder, with decoders solved ahead."""
 
 from nengo.builder import Model
-from nengo.cache import get_default_decoder_cache
 from threadpoolctl import threadpool_limits
 
 from . import solve_memo
+from .decoder_cache import decoder_cache
 from .synapse_memo import shared_discretisations
 from ..lower.state import use_builder
 from .prefetch import DecoderPrefetch, PrefetchBuilder, resolve_workers
 
 
 def new_model(dt, label):
-    """A `nengo.builder.Model` built by our builder, with nengo's default decoder cache."""
-    return Model(dt=float(dt), label=label, decoder_cache=get_default_decoder_cache(),
+    """A `nengo.builder.Model` built by our builder, with nengo's default decoder cache
+    (whose index lock waits for the build's workers: see `decoder_cache`)."""
+    return Model(dt=float(dt), label=label, decoder_cache=decoder_cache(),
                  builder=PrefetchBuilder())
 
 

@@ -15,9 +15,9 @@ import zlib
 import numpy as np
 import nengo
 from nengo.builder import Model
-from nengo.cache import get_default_decoder_cache
 from threadpoolctl import threadpool_limits
 
+from .decoder_cache import decoder_cache
 from .decoders import build_decoders
 
 #: Set by the parent before it forks its workers: the job to serve (`SolveJob`).
@@ -52,7 +52,7 @@ def _model(job):
     model = _scratch.get(job.job_id)
     if model is None:
         _scratch.clear()  # one job at a time per worker
-        model = Model(dt=job.dt, decoder_cache=get_default_decoder_cache())
+        model = Model(dt=job.dt, decoder_cache=decoder_cache())
         model.seeds.update(job.seeds)
         model.seeded.update(job.seeded)
         _scratch[job.job_id] = model
