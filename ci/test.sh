@@ -7,6 +7,8 @@ PY=.venv/bin/python
 MPIRUN=.venv/bin/mpirun
 export PATH="$PWD/.venv/bin:$PATH"  # cmake, ninja and mpicxx of the venv
 
+bash ci/install_browser.sh
+
 echo "== engine build without MPI"
 bash ci/check_no_mpi_build.sh
 

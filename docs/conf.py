@@ -25,7 +25,7 @@ extensions = [
     "sphinx.ext.viewcode",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "README.md"]
+exclude_patterns = ["_build", "_generated/*.md"]
 myst_enable_extensions = ["colon_fence"]
 myst_heading_anchors = 3
 
@@ -44,7 +44,8 @@ import nengo
 import nengo_mpi
 """
 
-html_theme = "nengo_sphinx_theme"
+html_theme = "pydata_sphinx_theme"
 html_title = f"nengo_mpi {release}"
+html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
 html_static_path = []
 nitpicky = False

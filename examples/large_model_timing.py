@@ -22,14 +22,6 @@ import numpy as np
 import nengo
 
 import nengo_mpi
-from nengo_mpi.runtime import session as mpi_session
-
-
-def job_size():
-    """The number of ranks of this MPI job: 1 when not run under ``python -m nengo_mpi``
-    and a launcher."""
-    session = mpi_session.active()
-    return 1 if session is None else session.size
 
 
 def grid_shape(n_ensembles):
@@ -146,7 +138,7 @@ def main(argv=None):
     if args.components is not None and args.components < 1:
         parser.error("--components must be at least 1")
 
-    components = args.components or job_size()
+    components = args.components or nengo_mpi.n_ranks()
     rows, cols = grid_shape(args.neurons // args.ensemble_neurons)
     start = time.perf_counter()
     net = build_network(rows, cols, args.ensemble_neurons)

@@ -21,7 +21,6 @@ import nengo
 import nengo_spa as spa
 
 import nengo_mpi
-from nengo_mpi.runtime import session as mpi_session
 
 #: Every word the model knows.
 WORDS = "RED; BLUE; GREEN; CIRCLE; SQUARE; TRIANGLE"
@@ -33,13 +32,6 @@ PHASES = [
     ((("GREEN", "TRIANGLE"), ("RED", "SQUARE")), "RED", "SQUARE"),
     ((("GREEN", "TRIANGLE"), ("RED", "SQUARE")), "TRIANGLE", "GREEN"),
 ]
-
-
-def job_size():
-    """The number of ranks of this MPI job: 1 when not run under ``python -m nengo_mpi``
-    and a launcher."""
-    session = mpi_session.active()
-    return 1 if session is None else session.size
 
 
 def build_network(phase_time, dimensions=64, seed=0):
@@ -162,7 +154,7 @@ def main(argv=None):
     if args.components is not None and args.components < 1:
         parser.error("--components must be at least 1")
 
-    components = args.components or job_size()
+    components = args.components or nengo_mpi.n_ranks()
     phase_time = args.time / len(PHASES)
     net = build_network(phase_time, dimensions=args.dimensions, seed=args.seed)
     partitioner = nengo_mpi.Partitioner(components)

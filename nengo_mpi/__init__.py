@@ -20,11 +20,28 @@ from .runtime.distributed_build import DistributedBuildWarning
 from .simulator import Simulator
 from .files.errors import FileFormatError
 from .planning import plan
+from .runtime import session as _session
 
 __all__ = [
-    "DistributedBuildWarning", "FileFormatError", "Partitioner", "PythonFallbackWarning", "Simulator", "load_probes",
-    "plan", "save", "__version__",
+    "DistributedBuildWarning", "FileFormatError", "Partitioner", "PythonFallbackWarning",
+    "Simulator", "load_probes", "n_ranks", "plan", "save", "__version__",
 ]
+
+
+def n_ranks():
+    """The number of MPI ranks this program runs on.
+
+    1 unless it was started through ``python -m nengo_mpi`` by an MPI launcher; for
+    ``mpirun -np N python -m nengo_mpi script.py``, N. A Simulator without a
+    partitioner makes this many components; ``Partitioner(nengo_mpi.n_ranks())`` says
+    so explicitly.
+
+    Returns
+    -------
+    int
+    """
+    session = _session.active()
+    return 1 if session is None else session.size
 
 
 def __getattr__(name):

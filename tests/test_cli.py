@@ -43,6 +43,15 @@ def test_seed_example_on_two_ranks():
     assert "RMSE" in proc.stdout
 
 
+@pytest.mark.parametrize("n", [2, 3])
+def test_n_ranks_is_the_jobs_size(n, tmp_path):
+    script = tmp_path / "ranks.py"
+    script.write_text("import nengo_mpi\nprint('ranks:', nengo_mpi.n_ranks())\n")
+    proc, _ = launch(n, str(script))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["ranks:", str(n)]  # printed by rank 0 alone
+
+
 def test_probe_files_identical_at_1_2_3_ranks(tmp_path):
     """The real launch path: one script, three rank counts, the same bytes."""
     outputs = []

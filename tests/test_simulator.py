@@ -390,3 +390,8 @@ def test_lowering_state_is_ours_not_set_on_nengos_model():
                     again = lowering_state(restored.model)
                     assert again.n_seed_slots == state.n_seed_slots
                     assert len(again.op_owner) == len(state.op_owner)
+
+
+def test_n_ranks_is_one_without_an_mpi_job():
+    # Under mpirun: tests/test_cli.py::test_n_ranks_is_the_jobs_size.
+    assert nengo_mpi.n_ranks() == 1
