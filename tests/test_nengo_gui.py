@@ -125,6 +125,12 @@ def test_nengo_gui_runs_the_model_on_nengo_mpi(ranks, tmp_path):
     model = tmp_path / "sine_squared.py"
     shutil.copy(MODEL, model)
     shutil.copy(MODEL + ".cfg", str(model) + ".cfg")
+    # nengo_gui runs the .cfg's lines in the model's namespace, and calls its on_start
+    # with each simulator it builds: which simulator, and split how?
+    built = tmp_path / "built.txt"
+    with open(str(model) + ".cfg", "a", encoding="utf-8") as cfg:
+        cfg.write(f"on_start = lambda sim: open({str(built)!r}, 'a').write("
+                  "f'{type(sim).__module__} {sim.n_components}\\n') and None\n")
     gui = [NENGO, "-b", "nengo_mpi", str(model), "--no-browser", "-P", str(_free_port()),
            "--auto-shutdown", "0"]
     if ranks > 1:
@@ -164,5 +170,8 @@ def test_nengo_gui_runs_the_model_on_nengo_mpi(ranks, tmp_path):
         _stop(proc)
     text = log.read_text()
     assert "Traceback" not in text, text
+    # Two simulators (the first, and the one built after the reset), both nengo_mpi's,
+    # split into one component per rank.
+    assert built.read_text().split("\n")[:2] == [f"nengo_mpi.simulator {ranks}"] * 2
     # The build's workers share nengo's decoder cache without its lock warnings.
     assert "could not acquire lock" not in text, text
