@@ -156,6 +156,9 @@ def main(argv=None):
                         "(default: a temporary directory, removed at the end)")
     parser.add_argument("--plot", default=None, help="save a PNG plot to this path")
     args = parser.parse_args(argv)
+    if nengo_mpi.n_ranks() > 1:
+        parser.error("run this script as a plain program (python examples/model_files.py):"
+                     " it starts mpirun itself")
     if args.ranks < 1:
         parser.error("--ranks must be at least 1")
     if not (math.isfinite(args.time) and args.time >= 2 * DT):

@@ -200,6 +200,16 @@ def test_bad_argument_prints_usage_and_exits_2(name, ranks, bad, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+@needs_mpi
+def test_model_files_under_mpirun_says_to_run_it_plainly(tmp_path):
+    # It starts mpirun itself: under a launcher it would nest one inside the other.
+    proc = run(example("model_files.py", "--dir", str(tmp_path / "files"), ranks=2))
+    assert proc.returncode == 2, proc.stderr
+    assert "run this script as a plain program" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not (tmp_path / "files").exists()
+
+
 # ----------------------------------------------------------------------------------
 # Batch scripts (Slurm, Apptainer): syntax, then the same body with a local launcher
 
