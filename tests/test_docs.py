@@ -72,7 +72,8 @@ def _append(page, text):
 
 
 def test_a_broken_cross_reference_fails_the_build(docs_copy, tmp_path):
-    _append(docs_copy / "troubleshooting.md", "\nSee [the missing page](no_such_page.md).\n")
+    _append(docs_copy / "troubleshooting.md",
+            "\nSee [the missing page](no_such_page.md).\n")
     result = _sphinx("html", docs_copy, tmp_path / "html")
     assert result.returncode != 0
     assert "no_such_page" in result.stderr

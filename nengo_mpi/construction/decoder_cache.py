@@ -76,5 +76,6 @@ def decoder_cache():
     cache = get_default_decoder_cache()
     index = getattr(cache, "_index", None)
     if isinstance(index, WriteableCacheIndex):
-        index._lock = WaitingFileLock(index._lock.filename)  # pylint: disable=protected-access
+        # pylint: disable-next=protected-access
+        index._lock = WaitingFileLock(index._lock.filename)
     return cache
