@@ -63,7 +63,7 @@ def main():
                    partitioner=nengo_mpi.Partitioner(args.ranks), seed=1)
     mpirun = os.path.join(os.path.dirname(sys.executable), "mpirun")
     cmd = [mpirun, "-np", str(args.ranks), sys.executable, "-m", "nengo_mpi", "run", model,
-           "--time", str(args.seconds), "--out", out, "--progress"]
+           "--time", str(args.seconds), "--out", out, "--progress", "--trust"]
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
     err = []  # stderr, collected by a thread so that polling memory never blocks

@@ -123,7 +123,7 @@ def main():
 
     proc, seconds, peaks = timed_ranks(args.ranks, [
         py, "-m", "nengo_mpi", "run", path, "--time", str(args.steps * 0.001), "--out",
-        out, "--timing"], args.dir)
+        out, "--timing", "--trust"], args.dir)
     result["run_job_s"] = seconds
     result["load_s"] = float(re.search(r"loaded in ([\d.]+) s", proc.stderr).group(1))
     result["run_peak_rss_mib"] = peaks

@@ -65,7 +65,9 @@ def run_command(ranks, *args):
     """The command line that runs ``python -m nengo_mpi run args`` on ``ranks`` ranks:
     under the ``mpirun`` next to this Python (else the one on PATH), or in this Python
     alone for one rank."""
-    command = [sys.executable, "-m", "nengo_mpi", "run", *map(str, args)]
+    # --trust: this script saved the file itself, so its Python parts (the Node's
+    # function) may be loaded; a file from elsewhere is refused without it.
+    command = [sys.executable, "-m", "nengo_mpi", "run", *map(str, args), "--trust"]
     if ranks == 1:
         return command
     mpirun = os.path.join(os.path.dirname(sys.executable), "mpirun")

@@ -18,13 +18,14 @@ from .partition import Partitioner
 from .lower.fallback import PythonFallbackWarning
 from .runtime.distributed_build import DistributedBuildWarning
 from .simulator import Simulator
-from .files.errors import FileFormatError
+from .files.errors import FileFormatError, UntrustedFileError
 from .planning import plan
 from .runtime import session as _session
 
 __all__ = [
     "DistributedBuildWarning", "FileFormatError", "Partitioner", "PythonFallbackWarning",
-    "Simulator", "load_probes", "n_ranks", "plan", "save", "__version__",
+    "Simulator", "UntrustedFileError", "load_probes", "n_ranks", "plan", "run_file",
+    "save", "__version__",
 ]
 
 
@@ -45,8 +46,8 @@ def n_ranks():
 
 
 def __getattr__(name):
-    # `save` and `load_probes` need h5py, imported on first use (see nengo_mpi.files).
-    if name in ("load_probes", "save"):
+    # These need h5py, imported on first use (see nengo_mpi.files).
+    if name in ("load_probes", "run_file", "save"):
         from . import files  # pylint: disable=import-outside-toplevel
 
         value = getattr(files, name)

@@ -29,7 +29,9 @@ from models import chain, sine_squared
 
 
 def run_file(*args):
-    return run_main([str(a) for a in args])
+    """``python -m nengo_mpi run args`` in this process, trusting the file (these tests
+    save their own; tests/test_trust.py checks the refusal)."""
+    return run_main([str(a) for a in args] + ["--trust"])
 
 
 def saved(tmp_path, net, n_components=3, name="model.h5"):
@@ -47,7 +49,7 @@ def test_file_run_equals_simulator(tmp_path, make_net):
     assert run_file(path, "--time", 0.25, "--out", out) == 0
     data = nengo_mpi.load_probes(out)
     assert data.complete and data.n_steps == 250 and data.dt == 0.001
-    with ModelFile(path) as model:
+    with ModelFile(path, trust=True) as model:
         seed = model.seed
     with nengo_mpi.Simulator(net, partitioner=nengo_mpi.Partitioner(3), seed=seed,
                              progress_bar=False) as sim:
@@ -62,7 +64,7 @@ def test_model_file_layout_is_typed(tmp_path):
     path = saved(tmp_path, chain())
     with h5py.File(path, "r") as f:
         a = f.attrs
-        assert a["format"] == "nengo_mpi model" and a["format_version"] == 1
+        assert a["format"] == "nengo_mpi model" and a["format_version"] == 2
         assert a["nengo_mpi_version"] == nengo_mpi.__version__
         assert a["nengo_version"] == nengo.__version__
         assert a["dt"] == 0.001 and a["n_components"] == 3 and "seed" in a
@@ -100,7 +102,8 @@ def test_codec_round_trip(tmp_path):
         writer.write(f.create_group("calls"))
         write_kinds(f.create_group("kinds"), kinds)
     with h5py.File(tmp_path / "c.h5", "r") as f:
-        reader = CallReader(f["calls"], read_kinds(f["kinds"], "c.h5"), "c.h5")
+        reader = CallReader(f["calls"], read_kinds(f["kinds"], "c.h5"), "c.h5",
+                           trusted=True)
         back = list(reader.calls())
     assert len(kinds) == 3  # m1's two calls share one signature
     for (method, args), (method2, args2) in zip(calls, back):
@@ -195,7 +198,7 @@ def test_checkpoint_restores_random_streams(tmp_path):
     assert run_file(path, "--time", 0.2, "--out", tmp_path / "full.h5") == 0
     assert run_file(path, "--time", 0.1, "--out", tmp_path / "a.h5",
                     "--checkpoint", tmp_path / "ck.h5") == 0
-    with ModelFile(path) as model, h5py.File(tmp_path / "ck.h5", "r") as f:
+    with ModelFile(path, trust=True) as model, h5py.File(tmp_path / "ck.h5", "r") as f:
         ck = Checkpoint(tmp_path / "ck.h5", model)
         assert ck.step == 100
         ck.close()

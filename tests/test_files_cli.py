@@ -44,7 +44,9 @@ ENV = dict(os.environ, PYTHONPATH=HERE)
 def run_cmd(n, *args):
     """The mpirun command that runs ``python -m nengo_mpi run args`` on n ranks, each
     rank reporting its own exit code on stderr ("rank exit: <code>")."""
-    inner = " ".join([sys.executable, "-m", "nengo_mpi", "run", *map(str, args)])
+    # --trust: the tests save their own files (tests/test_trust.py checks the refusal).
+    inner = " ".join([sys.executable, "-m", "nengo_mpi", "run", *map(str, args),
+                      "--trust"])
     return [MPIRUN, "-np", str(n), "sh", "-c", f'{inner}; c=$?; echo "rank exit: $c" >&2;'
             ' exit $c']
 
@@ -208,7 +210,7 @@ def test_killed_rank_ends_the_job_and_leaves_files_readable(tmp_path):
     assert not data.complete and data.n_steps > 0
     assert data["spikes"].shape == (data.n_steps, 1000)
     assert len(data.trange("value")) == data.n_steps
-    with ModelFile(model) as m:
+    with ModelFile(model, trust=True) as m:
         step = Checkpoint(ck, m).step
     assert step > 0
     proc2, codes, _ = launch(1, model, "--time", 0.01, "--resume", ck, "--out",

@@ -30,6 +30,9 @@
 #   PYTHON     the Python to run (default: python, the image's own)
 #   HDF5_USE_FILE_LOCKING   FALSE by default here (parallel file systems often lack
 #              POSIX locks); Apptainer passes it, like the rest of the environment, in.
+#   NENGO_MPI_TRUST_FILES   1 to load the model file's Python parts (Node functions,
+#              classes without a kernel), which runs their code; without it (or the
+#              option --trust) a file that has them is refused, naming each part.
 #
 # Apptainer binds the current directory and $HOME by default: keep the model and probe
 # files under one of them, or add --bind to CONTAINER. Do not run this from the root of

@@ -27,6 +27,10 @@
 #            a loaded module)
 #   HDF5_USE_FILE_LOCKING   FALSE by default here: parallel file systems often lack
 #            the POSIX locks HDF5 asks for; every rank only reads the model file.
+#   NENGO_MPI_TRUST_FILES   1 to load the model file's Python parts (Node functions,
+#            classes without a kernel), which runs their code: only for a file you
+#            made or trust. Without it (or the option --trust) a file that has them
+#            is refused, naming each part. (sbatch passes the environment to the job.)
 set -euo pipefail
 
 model=${1:-model.h5}

@@ -32,13 +32,15 @@ token       Python value                           stored as
 ==========  =====================================  =====================================
 
 None of nengo_mpi's own kernels need ``p``; it exists so that a call with an argument
-of another type still round-trips.
+of another type still round-trips. Reading one back unpickles it, which runs code: a
+reader does so only for a trusted file (`.trust`).
 """
 
 import cloudpickle
 import numpy as np
 
 from .format import FileFormatError, read, write
+from .trust import require_trust
 
 POOLS = ("int", "float", "bool", "dim", "bytes", "str")
 
@@ -214,10 +216,13 @@ class CallReader:
         The file's kind table, from `read_kinds`.
     where : str
         Names the file and group in error messages.
+    trusted : bool, optional
+        Whether the file may unpickle arguments of type ``p``.
     """
 
-    def __init__(self, group, kinds, where):
+    def __init__(self, group, kinds, where, trusted=False):
         self.where = where
+        self.trusted = trusted
         self.kinds = kinds
         self.kind_ids = read(group, "kind", where)
         self.pools = {name: read(group, name, where) for name in POOLS}
@@ -280,5 +285,7 @@ class CallReader:
                 dtype = np.dtype(token[1:])
                 yield np.frombuffer(self._take("bytes", dtype.itemsize).tobytes(), dtype)[0]
             else:  # "p"
+                require_trust(self.trusted, self.where,
+                              "a Python argument of an engine call")
                 n = int(self._take("dim", 1)[0])
                 yield cloudpickle.loads(self._take("bytes", n).tobytes())

@@ -30,9 +30,11 @@ CHECKPOINT_FORMAT = "nengo_mpi checkpoint"
 #: and reached through links from the model file (never opened on its own).
 MODEL_PART_FORMAT = "nengo_mpi model part"
 
-#: Version of each kind of file this code writes; readers accept exactly these.
-FORMAT_VERSIONS = {MODEL_FORMAT: 1, PROBES_FORMAT: 1, CHECKPOINT_FORMAT: 1,
-                   MODEL_PART_FORMAT: 1}
+#: Version of each kind of file this code writes; readers accept exactly these. Model
+#: files (and their parts) are at 2 since they name their Python parts readably
+#: (``python_parts``), which the trust check needs before it unpickles anything.
+FORMAT_VERSIONS = {MODEL_FORMAT: 2, PROBES_FORMAT: 1, CHECKPOINT_FORMAT: 1,
+                   MODEL_PART_FORMAT: 2}
 
 
 #: What h5py raises on damaged structures (object headers, B-trees, datatypes).

@@ -18,6 +18,12 @@ from ..lower.layout import CODE_DTYPES
 from ..lower.program import OpRecord, ProbeRecord, Program
 from .codec import CallReader, read_kinds
 from .format import H5_ERRORS, MODEL_FORMAT, FileFormatError, damaged, open_read, read
+from .trust import refusal, require_trust, trusted
+
+
+def _carries_pickle(tokens):
+    """Whether a parsed call signature has an argument of type ``p`` (pickled)."""
+    return any(_carries_pickle(t) if isinstance(t, list) else t == "p" for t in tokens)
 
 
 class LoadedLayout:
@@ -60,6 +66,10 @@ class ModelFile:
     ----------
     path : str or os.PathLike
         The file.
+    trust : bool or None, optional
+        Whether the file's Python parts may be loaded (unpickling runs code). None: as
+        the environment variable ``NENGO_MPI_TRUST_FILES`` says (default: no); see
+        `nengo_mpi.files.trust`.
 
     Attributes
     ----------
@@ -77,10 +87,13 @@ class ModelFile:
     ------
     FileFormatError
         If the file is missing, unreadable, of another kind or version, or damaged.
+    UntrustedFileError
+        If the file has Python parts and is not trusted; the message names each part.
     """
 
-    def __init__(self, path):
+    def __init__(self, path, trust=None):
         self.path = os.fspath(path)
+        self.trusted = trusted(trust)
         self.file = open_read(self.path, MODEL_FORMAT)
         try:
             a = self.file.attrs
@@ -100,6 +113,10 @@ class ModelFile:
                         f"{self.path!r} has no components (damaged file?)")
                 self.kinds = read_kinds(self.file["kinds"], repr(self.path))
                 self.probes = self._read_probes()
+                if not self.trusted:
+                    parts = self.python_parts()
+                    if parts:
+                        raise refusal(self.path, parts)
             except H5_ERRORS as e:
                 if isinstance(e, FileFormatError):
                     raise
@@ -140,6 +157,34 @@ class ModelFile:
                 "name": str(cols["name"][i]),
             })
         return probes
+
+    def python_parts(self):
+        """One line per Python part of the file (what unpickling would load and run),
+        read without unpickling anything.
+
+        Returns
+        -------
+        list of str
+            ``"component <c>: <what it is>: <the code it runs>"`` per Python fallback
+            operator, and a line per engine call with a Python object argument.
+        """
+        pickled = {k for k, (_, tokens) in enumerate(self.kinds) if _carries_pickle(tokens)}
+        parts = []
+        for c in range(self.n_components):
+            g = self.component_group(c)
+            where = f"{self.path!r} component {c}"
+            if "python" in g:
+                names = (read(g, "python_parts", where) if "python_parts" in g
+                         else ["Python operators (not described in the file)"])
+                parts += [f"component {c}: {name}" for name in names]
+            for sub in ("ops", "setup") if pickled else ():
+                if sub in g and "kind" in g[sub]:
+                    for i, k in enumerate(read(g[sub], "kind", where)):
+                        if int(k) in pickled:
+                            parts.append(f"component {c}: {sub} call {i} "
+                                         f"({self.kinds[int(k)][0]}) has a Python "
+                                         "object argument")
+        return parts
 
     def component_group(self, c):
         """The group of component ``c``, or a `FileFormatError` naming what is missing."""
@@ -222,13 +267,13 @@ class ModelFile:
         setup_group = g["setup"] if "setup" in g else None
         if ops_group is None or setup_group is None:
             raise FileFormatError(f"{where}: the ops or setup group is missing")
-        ops = CallReader(ops_group, self.kinds, where)
+        ops = CallReader(ops_group, self.kinds, where, self.trusted)
         orders = read(ops_group, "order", where)
         slots = read(ops_group, "seed_slot", where)
         labels = read(ops_group, "label", where)
         if not len(orders) == len(slots) == len(labels) == len(ops):
             raise FileFormatError(f"{where}: op tables of different lengths")
-        setup = CallReader(setup_group, self.kinds, where)
+        setup = CallReader(setup_group, self.kinds, where, self.trusted)
         setup_ops = read(setup_group, "op", where)
         replays = {}
         for i, call in zip(setup_ops, setup.calls()):
@@ -242,6 +287,7 @@ class ModelFile:
 
         bases, sparse = {}, {}
         if "python" in g:
+            require_trust(self.trusted, where, "its Python operators")
             raw = read(g, "python", where)
             try:
                 payload = cloudpickle.loads(raw.tobytes())

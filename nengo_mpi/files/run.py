@@ -26,7 +26,7 @@ from ..runtime.timing import format_report, peak_rss_mib
 from .format import FileFormatError, check_writable
 
 USAGE = """usage: python -m nengo_mpi run MODEL.h5 --time SECONDS [--out PROBES.h5]
-                              [--progress] [--timing] [--checkpoint PATH
+                              [--trust] [--progress] [--timing] [--checkpoint PATH
                               [--checkpoint-every SECONDS]] [--resume PATH]
 
 Runs a model file written by nengo_mpi.save on every rank of the MPI job
@@ -35,6 +35,10 @@ Runs a model file written by nengo_mpi.save on every rank of the MPI job
   --time SECONDS            simulated time to run (from the checkpoint, with --resume)
   --out PROBES.h5           probe file to write (default: MODEL.probes.h5); read it
                             with nengo_mpi.load_probes
+  --trust                   load the file's Python parts (Node functions, classes
+                            without a kernel): unpickling them runs their code, so
+                            a file that has them is refused unless you trust it
+                            (or NENGO_MPI_TRUST_FILES=1)
   --progress                print progress to stderr
   --timing                  print where each rank's time went, at the end
   --checkpoint PATH         write the engine state there at the end of the run
@@ -66,6 +70,10 @@ def parse(argv):
     p.add_argument("model")
     p.add_argument("--time", type=float, required=True)
     p.add_argument("--out")
+    # None (not given): the environment decides (nengo_mpi.files.trust).
+    p.add_argument("--trust", action="store_const", const=True, default=None)
+    # For run_file(trust=False): refuse whatever the environment says (not in USAGE).
+    p.add_argument("--no-trust", dest="trust", action="store_const", const=False)
     p.add_argument("--progress", action="store_true")
     p.add_argument("--timing", action="store_true")
     p.add_argument("--checkpoint")
@@ -95,9 +103,10 @@ def parse(argv):
 class _Job:
     """This rank's view of the job: agreement on errors, and rank 0's messages."""
 
-    def __init__(self, session):
+    def __init__(self, session, quiet=False):
         self.comm = None if session is None or session.size == 1 else session.comm
         self.session = session
+        self.quiet = quiet
         self.rank = 0 if self.comm is None else session.rank
         self.size = 1 if self.comm is None else session.size
 
@@ -105,15 +114,16 @@ class _Job:
         """Run ``fn()`` on every rank; if it fails anywhere, raise on every rank.
 
         Returns ``fn``'s result. The `RunError` (a `UsageError` if the lowest failing
-        rank's was one) names that rank, what it was doing (``step``) and why.
+        rank's was one) names that rank, what it was doing (``step``) and why; its
+        ``__cause__`` is this rank's own exception, if it had one.
         """
-        error, result = None, None
+        error, result, own = None, None, None
         try:
             result = fn()
         except (RunError, FileFormatError, OSError) as e:
-            error = (isinstance(e, UsageError), str(e))
+            error, own = (isinstance(e, UsageError), str(e)), e
         except Exception as e:  # pylint: disable=broad-except
-            error = (False, f"{type(e).__name__}: {e}")
+            error, own = (False, f"{type(e).__name__}: {e}"), e
         errors = [error] if self.comm is None else self.comm.allgather(error)
         failed = [r for r, e in enumerate(errors) if e is not None]
         if not failed:
@@ -123,7 +133,7 @@ class _Job:
             where = (" (on every rank)" if len(failed) == self.size else
                      f" (on rank {', '.join(map(str, failed))} of {self.size})")
         usage, why = errors[failed[0]]
-        raise (UsageError if usage else RunError)(f"{step}{where}: {why}")
+        raise (UsageError if usage else RunError)(f"{step}{where}: {why}") from own
 
     def bcast(self, value):
         return value if self.comm is None else self.comm.bcast(value, root=0)
@@ -131,6 +141,11 @@ class _Job:
     def say(self, text, end="\n"):
         if self.rank == 0:
             print(text, file=sys.stderr, end=end, flush=True)
+
+    def note(self, text):
+        """`say`, unless quiet (`run_file`): a summary line, not asked for."""
+        if not self.quiet:
+            self.say(text)
 
 
 def main(argv, session=None):
@@ -145,7 +160,8 @@ def main(argv, session=None):
     """
     job = _Job(session)
     try:
-        return _run(job, argv)
+        _run(job, argv)
+        return 0
     except RunError as e:
         job.say(f"nengo_mpi run: error: {e}")
         return 2 if isinstance(e, UsageError) else 1
@@ -159,7 +175,8 @@ def _run(job, argv):
 
     opts = job.agree("arguments", lambda: parse(argv))
     t_open = time.perf_counter()
-    model = job.agree("opening the model file", lambda: _open_model(opts.model))
+    model = job.agree("opening the model file",
+                      lambda: _open_model(opts.model, opts.trust))
 
     def check_outputs():
         if job.rank == 0:
@@ -197,7 +214,7 @@ def _run(job, argv):
             opts.out, model.probes, model.dt, start_step, model.model_id))
     else:
         job.agree("creating the probe file", lambda: None)
-    job.say(f"nengo_mpi run: {opts.model}: {model.n_components} component(s) on "
+    job.note(f"nengo_mpi run: {opts.model}: {model.n_components} component(s) on "
             f"{job.size} rank(s), loaded in {time.perf_counter() - t_open:.2f} s"
             + (f"; resuming at step {start_step}" if ckpt is not None else ""))
 
@@ -224,19 +241,96 @@ def _run(job, argv):
             job.say(format_report(entries, title=f"nengo_mpi timing ({opts.model})"))
     rss = peak_rss_mib()
     rss = [rss] if job.comm is None else job.comm.gather(rss)
-    job.say("nengo_mpi run: peak memory per rank (MiB): "
+    job.note("nengo_mpi run: peak memory per rank (MiB): "
             + ", ".join(f"{r:.0f}" for r in rss) if job.rank == 0 else "")
-    job.say(f"nengo_mpi run: {steps} steps to t = {host.engine.steps * model.dt:g} s; "
+    job.note(f"nengo_mpi run: {steps} steps to t = {host.engine.steps * model.dt:g} s; "
             f"probes in {opts.out}"
             + (f", checkpoint in {opts.checkpoint}" if opts.checkpoint else ""))
     host.close()
-    return 0
+    return opts
 
 
-def _open_model(path):
+def run_file(model, time, out=None, *, trust=None, checkpoint=None,
+             checkpoint_every=None, resume=None, progress=False, timing=False):
+    """Run a model file written by `nengo_mpi.save` in this process.
+
+    What ``python -m nengo_mpi run`` does, from Python: the same checks, probe file and
+    checkpoints (see that command's ``--help``). To run a file on N ranks, use
+    ``mpirun -np N python -m nengo_mpi run MODEL --time T``.
+
+    Parameters
+    ----------
+    model : str or os.PathLike
+        The model file.
+    time : float
+        Simulated seconds to run (from the checkpoint, with ``resume``).
+    out : str or os.PathLike, optional
+        The probe file to write (default: the model file's name, ``.probes.h5``).
+    trust : bool, optional
+        Load the file's Python parts (Node functions, classes without a kernel), whose
+        unpickling runs code. A file with Python parts is refused unless it is trusted,
+        here or through the environment variable ``NENGO_MPI_TRUST_FILES=1``.
+    checkpoint, resume : str or os.PathLike, optional
+        Write a checkpoint there at the end (and every ``checkpoint_every`` wall-clock
+        seconds); resume from the checkpoint ``resume``.
+    checkpoint_every : float, optional
+    progress, timing : bool, optional
+        Print progress, or where the time went, to stderr.
+
+    Returns
+    -------
+    nengo_mpi.files.probes_out.ProbeData
+        The probe file written (`nengo_mpi.load_probes`).
+
+    Raises
+    ------
+    nengo_mpi.files.errors.UntrustedFileError
+        If the file has Python parts and is not trusted (the message names them).
+    FileFormatError
+        If the model file or the checkpoint is damaged, or an output cannot be written.
+    ValueError
+        On bad arguments.
+    RuntimeError
+        Under an MPI launcher with more than one rank (use ``python -m nengo_mpi run``),
+        or if the run failed.
+    """
+    # pylint: disable=import-outside-toplevel
+    from ..runtime import session as mpi_session
+    from .probes_out import load_probes
+
+    session = mpi_session.active()
+    if session is not None and session.size > 1:
+        raise RuntimeError(
+            f"run_file runs a model file in one process, but this job has {session.size} "
+            f"ranks: run it with `mpirun -np {session.size} python -m nengo_mpi run "
+            f"{os.fspath(model)} --time {time}`")
+    argv = [os.fspath(model), "--time", repr(float(time))]
+    for flag, value in (("--out", out), ("--checkpoint", checkpoint),
+                        ("--checkpoint-every", checkpoint_every), ("--resume", resume)):
+        if value is not None:
+            argv += [flag, os.fspath(value) if flag != "--checkpoint-every" else
+                     repr(float(value))]
+    argv += [flag for flag, on in (("--progress", progress), ("--timing", timing)) if on]
+    if trust:
+        argv.append("--trust")
+    elif trust is not None:
+        argv.append("--no-trust")
+    try:
+        opts = _run(_Job(None, quiet=True), argv)
+    except UsageError as e:
+        raise ValueError(str(e)) from None
+    except RunError as e:
+        cause = e.__cause__
+        if isinstance(cause, FileFormatError):
+            raise type(cause)(str(e)) from None
+        raise RuntimeError(str(e)) from cause
+    return load_probes(opts.out)
+
+
+def _open_model(path, trust):
     from .load import ModelFile  # pylint: disable=import-outside-toplevel
 
-    model = ModelFile(path)
+    model = ModelFile(path, trust)
     model.check_components()
     return model
 

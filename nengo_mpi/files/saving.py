@@ -23,10 +23,14 @@ Layout of a model file (every dataset carries a CRC-32, see `.format`)::
         python             only if the component has Python fallback ops: their
                            operators (and the signals they touch), as cloudpickle
                            bytes; attrs: n_ops
+        python_parts       with ``python``: what each of those operators is and runs
+                           (``<Node "stim">: __main__.stim_fn``), readable without
+                           unpickling anything
 
 Python operators (Node functions, Direct-mode ensembles, classes the engine has no
 kernel for) travel as cloudpickle bytes and run on whichever rank runs their component.
-An operator cloudpickle cannot carry is refused here, naming its object.
+An operator cloudpickle cannot carry is refused here, naming its object. Loading them
+runs code, so readers load them only from a trusted file (`.trust`).
 """
 
 import copy
@@ -37,11 +41,13 @@ import uuid
 import cloudpickle
 import nengo
 import numpy as np
+from nengo.builder.operator import SimPyFunc
 from nengo.exceptions import BuildError
 import nengo.utils.numpy as npext
 import h5py
 
 from .. import __version__
+from ..lower.fallback import describe, fallback_name
 from ..lower.layout import DTYPE_CODES
 from ..construction.construct import new_model
 from ..lower.ownership import op_owners
@@ -353,12 +359,15 @@ class _PreparedComponent:
         self.setup.write(g)
         write(g, "op", self.setup_ops)
         if self.python is not None:
-            ds = write(group, "python", np.frombuffer(self.python[0], dtype=np.uint8))
-            ds.attrs["n_ops"] = self.python[1]
+            blob, parts = self.python
+            ds = write(group, "python", np.frombuffer(blob, dtype=np.uint8))
+            ds.attrs["n_ops"] = len(parts)
+            write(group, "python_parts", parts, strings=True)
 
 
 def _python_blob(program, owners):
-    """``(cloudpickle bytes, n)`` of a component's Python fallback ops, or None.
+    """``(cloudpickle bytes, descriptions)`` of a component's Python fallback ops (one
+    `describe_python_part` each), or None.
 
     The ops travel together with the byte offsets of the signals they touch, so that
     the loaded ops and their signals are the same objects (a step function looks its
@@ -390,7 +399,26 @@ def _python_blob(program, owners):
         "bases": bases,
         "sparse": sparse,
     }
-    return cloudpickle.dumps(payload), len(fallbacks)
+    parts = [describe_python_part(rec.op, owners.get(rec.op), rec.label)
+             for rec in fallbacks]
+    return cloudpickle.dumps(payload), parts
+
+
+def describe_python_part(op, owner, label):
+    """What a Python fallback operator is and what code it runs, for a user deciding
+    whether to trust a file: ``'<Node "stim">: __main__.stim_fn'``."""
+    what = str(owner) if owner is not None else f"operator {label}"
+    if isinstance(op, SimPyFunc):
+        fn = op.fn
+        name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+        module = getattr(fn, "__module__", None)
+        if not isinstance(name, str):  # a callable object: name its class
+            code = describe(type(fn))
+        else:
+            code = f"{module}.{name}" if module else name
+    else:
+        code = fallback_name(op)
+    return f"{what}: {code}"
 
 
 def probe_label(probe):

@@ -47,7 +47,7 @@ def _save(shared_dir, n_components):
 
 def _serial(*args):
     """Run the command in rank 0's process alone (as a 1-rank job)."""
-    return run_main([str(a) for a in args], None)
+    return run_main([str(a) for a in args] + ["--trust"], None)
 
 
 @pytest.mark.mpi(min_size=2)
@@ -55,7 +55,7 @@ def test_run_across_ranks_equals_one_process(shared_dir):
     s = mpi_session.start()
     model = _save(shared_dir, 5)
     out = os.path.join(shared_dir, "across.h5")
-    code = run_main([model, "--time", "0.2", "--out", out, "--checkpoint",
+    code = run_main(["--trust", model, "--time", "0.2", "--out", out, "--checkpoint",
                      os.path.join(shared_dir, "ck.h5")], s)
     assert s.comm.allgather(code) == [0] * s.size
     if s.rank == 0:
@@ -84,7 +84,8 @@ def test_bad_input_fails_on_every_rank(shared_dir):
         with open(model, "r+b") as f:
             f.truncate(1000)
     s.comm.Barrier()
-    code = run_main([model, "--time", "0.1", "--out", os.path.join(shared_dir, "p.h5")], s)
+    code = run_main(["--trust", model, "--time", "0.1", "--out",
+                     os.path.join(shared_dir, "p.h5")], s)
     codes = s.comm.allgather(code)
     assert all(c != 0 for c in codes), codes
 
@@ -102,7 +103,8 @@ def test_checkpoint_failing_on_one_rank_fails_every_rank(shared_dir, monkeypatch
 
         monkeypatch.setattr(checkpoint, "rank_state", broken)
     ck = os.path.join(shared_dir, "ck.h5")
-    code = run_main([model, "--time", "0.01", "--out", os.path.join(shared_dir, "p.h5"),
+    code = run_main(["--trust", model, "--time", "0.01", "--out",
+                     os.path.join(shared_dir, "p.h5"),
                      "--checkpoint", ck], s)
     codes = s.comm.allgather(code)
     assert all(c != 0 for c in codes), codes

@@ -27,7 +27,7 @@ from nengo_mpi.runtime.spmd import on_root  # noqa: E402
 
 def _probes_of_run(path, directory, name):
     out = os.path.join(directory, name)
-    assert run_main([path, "--time", "0.2", "--out", out], None) == 0
+    assert run_main(["--trust", path, "--time", "0.2", "--out", out], None) == 0
     return nengo_mpi.load_probes(out)
 
 
@@ -72,7 +72,8 @@ def _save_in_parallel():
         os.remove(os.path.join(moved, "parallel.h5.part1"))
         err = io.StringIO()
         with contextlib.redirect_stderr(err):
-            code = run_main([os.path.join(moved, "parallel.h5"), "--time", "0.1", "--out",
+            code = run_main(["--trust", os.path.join(moved, "parallel.h5"), "--time",
+                             "0.1", "--out",
                              os.path.join(directory, "x.h5")], None)
         missing = code != 0 and "parallel.h5.part1" in err.getvalue()
         return size, files, same_run, distributed, same_sim, same_moved, missing
