@@ -7,6 +7,8 @@
 #include <exception>
 #include <stdexcept>
 
+#include "random/numpy_random.hpp"
+
 namespace nengo_mpi {
 
 struct Engine::Component {
@@ -356,7 +358,9 @@ void Engine::group_channels(std::vector<ChannelEnd>& ends, bool send,
 }
 
 int Engine::add_probe(int local, int view, double period) {
-    if (!(period > 0.0)) throw std::invalid_argument("probe period must be positive");
+    if (!(period > 0.0) || !std::isfinite(period)) {
+        throw std::invalid_argument("probe period must be positive and finite");
+    }
     SignalBuffer& buf = buffer(local);
     probes_.push_back(std::make_unique<Probe>(Probe{&buf, buf.view(view), period, {}, 0}));
     return static_cast<int>(probes_.size()) - 1;
@@ -399,16 +403,33 @@ void Engine::record_probes() {
     }
 }
 
+void Engine::check_seeded() const {
+    // An op that draws random numbers from a generator nobody seeded would draw zeros
+    // (see NumpyRandom::seeded): a setup call is missing, e.g. from a damaged file.
+    for (const auto& slot : ops_) {
+        const NumpyRandom* rng = slot->op->random();
+        if (rng != nullptr && !rng->seeded()) {
+            throw std::invalid_argument(std::string("op ") + slot->op->kind() + " (order " +
+                                        std::to_string(slot->order) +
+                                        ") draws random numbers but its generator was "
+                                        "never seeded (Engine.set_rng_state)");
+        }
+    }
+}
+
 void Engine::run(std::int64_t steps, const std::function<void()>& between_steps) {
     if (!finalized_) throw std::logic_error("engine not finalized");
     if (drained_) throw std::logic_error("engine was drained; reset it before running again");
     if (steps < 0) throw std::invalid_argument("negative number of steps");
+    check_seeded();
     // Room for the samples this run records, so that probes do not grow (and fault in
     // fresh pages) step after step; still geometric growth, or a run of single steps
     // would copy the data every step.
     for (auto& probe : probes_) {
-        const auto samples =
-            static_cast<std::size_t>(static_cast<double>(steps) / probe->period) + 1;
+        // A period below one step samples every step (nengo's rule, see record_probes).
+        const auto samples = static_cast<std::size_t>(
+                                 static_cast<double>(steps) / std::max(probe->period, 1.0)) +
+                             1;
         const std::size_t needed = probe->data.size() + samples * view_nbytes(probe->view);
         if (needed > probe->data.capacity()) {
             probe->data.reserve(std::max(needed, 2 * probe->data.capacity()));

@@ -124,6 +124,9 @@ public:
     // rank may settle on its own: the messages it waits for were sent in the last step.
     void settle();
     // Whether the op draws random numbers (its generator state belongs in a checkpoint).
+    // Throws std::invalid_argument naming the first op whose random generator was never
+    // given a state (run() checks this before its first step).
+    void check_seeded() const;
     bool op_has_rng(int handle) { return op(handle).random() != nullptr; }
 
     int n_probes() const { return static_cast<int>(probes_.size()); }

@@ -23,6 +23,7 @@ import nengo_mpi
 from nengo_mpi import _engine
 from nengo_mpi.files import probes_out
 from nengo_mpi.files.checkpoint import Checkpoint
+from nengo_mpi.files.format import seal
 from nengo_mpi.files.load import ModelFile
 
 from models import chain
@@ -104,6 +105,7 @@ def _bump_version(path):
 
     with h5py.File(path, "a") as f:
         f.attrs["format_version"] = 7
+    seal(path)  # crafted, not damaged: what meets it is the version check
 
 
 def _drop_component(path):
@@ -111,6 +113,7 @@ def _drop_component(path):
 
     with h5py.File(path, "a") as f:
         del f["components/1"]
+    seal(path)
 
 
 def _corrupt_component_1(path):
@@ -125,11 +128,18 @@ def _corrupt_component_1(path):
         f.write(bytes([byte ^ 0x01]))
 
 
+def _corrupt_component_1_resealed(path):
+    _corrupt_component_1(path)
+    seal(path)  # past the seal, only rank 1 reads component 1 and finds its CRC wrong
+
+
 @pytest.mark.parametrize("damage, args, message", [
+    # Rank 0 checks the seal of the whole file for every rank.
+    (_corrupt_component_1, (), ("(on rank 0 of 2)", "do not match its SHA-256 seal")),
     # Only rank 1 reads component 1 (rank 0 runs 0, 2, 4): it alone finds the damage.
-    (_corrupt_component_1, (), ("(on rank 1 of 2)",
-                                "component 1: /components/1/buffer is corrupted")),
-    (_truncate, (), "truncated or corrupted"),
+    (_corrupt_component_1_resealed, (), (
+        "(on rank 1 of 2)", "component 1: /components/1/buffer is corrupted")),
+    (_truncate, (), "do not match its SHA-256 seal"),
     (_bump_version, (), "format version 7"),
     (_drop_component, (), "component 1 of 6 is missing"),
     (None, ("--time", "-1"), "--time must be a number of seconds >= 0"),

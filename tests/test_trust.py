@@ -14,7 +14,7 @@ import pytest
 import nengo_mpi
 from nengo_mpi import _engine
 from nengo_mpi.files import checkpoint as checkpoint_module
-from nengo_mpi.files.format import crc32
+from nengo_mpi.files.format import crc32, seal
 from nengo_mpi.files.load import ModelFile
 from nengo_mpi.files.trust import TRUST_ENV
 
@@ -137,6 +137,7 @@ def _forge_python_blob(path, payload):
         del g["python"]
         ds = g.create_dataset("python", data=raw)
         ds.attrs["crc32"] = np.uint32(crc32(raw))
+    seal(path)
 
 
 class _Marker:
@@ -167,6 +168,7 @@ def test_the_python_parts_table_cannot_hide_a_pickle(python_file, tmp_path):
         for c in f["components"]:
             if "python_parts" in f["components"][c]:
                 del f["components"][c]["python_parts"]
+    seal(python_file)
     with pytest.raises(nengo_mpi.UntrustedFileError, match="not described in the file"):
         nengo_mpi.run_file(python_file, 0.01, out=tmp_path / "a.h5")
 
@@ -186,6 +188,7 @@ def test_a_pickled_engine_call_argument_is_refused(tmp_path, monkeypatch):
         ds = f["kinds"].create_dataset("signature", data=array,
                                        dtype=h5py.string_dtype("utf-8"))
         ds.attrs["crc32"] = np.uint32(crc32(array))
+    seal(path)
     with pytest.raises(nengo_mpi.UntrustedFileError,
                        match=r"\(add_copy\) has a Python object argument"):
         nengo_mpi.run_file(path, 0.01, out=tmp_path / "a.h5")

@@ -69,6 +69,7 @@ void register_engine(py::module_& m) {
         .def("set_steps", &Engine::set_steps, py::arg("steps"))
         .def("settle", &Engine::settle)
         .def("op_has_rng", &Engine::op_has_rng, py::arg("handle"))
+        .def("check_seeded", &Engine::check_seeded)
         .def_property_readonly("n_ops", &Engine::n_ops)
         .def_property_readonly("n_components", &Engine::n_components)
         .def("op_kind", &Engine::op_kind)

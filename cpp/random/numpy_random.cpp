@@ -21,10 +21,16 @@ std::uint32_t twist(std::uint32_t hi, std::uint32_t lo, std::uint32_t far) {
 
 void NumpyRandom::set_state(const std::uint32_t* key, int pos, bool has_gauss, double gauss) {
     if (pos < 0 || pos > kN) throw std::invalid_argument("MT19937 position out of range");
+    // The one state MT19937 cannot leave: every bit zero but the top bit of word 0
+    // (numpy refuses it too). From it every draw is zero.
+    bool degenerate = (key[0] & 0x7FFFFFFFu) == 0;
+    for (int i = 1; i < kN && degenerate; ++i) degenerate = key[i] == 0;
+    if (degenerate) throw std::invalid_argument("MT19937 state is all zeros");
     for (int i = 0; i < kN; ++i) mt_[static_cast<std::size_t>(i)] = key[i];
     pos_ = pos;
     has_gauss_ = has_gauss;
     gauss_ = gauss;
+    seeded_ = true;
 }
 
 void NumpyRandom::get_state(std::uint32_t* key, int& pos, bool& has_gauss,

@@ -26,6 +26,10 @@ public:
     double random_sample();
     // RandomState.standard_normal() (legacy polar Box-Muller, caching one value).
     double gauss();
+    // Whether set_state has given this generator a state. Until then it holds zeros,
+    // from which MT19937 draws zeros forever (and a rejection sampler never returns).
+    bool seeded() const { return seeded_; }
+
     // RandomState.normal(loc, scale) and uniform(low, high), per element.
     double normal(double loc, double scale) { return loc + scale * gauss(); }
     double uniform(double low, double high) { return low + (high - low) * random_sample(); }
@@ -37,6 +41,7 @@ private:
     int pos_ = kStateWords;
     bool has_gauss_ = false;
     double gauss_ = 0.0;
+    bool seeded_ = false;
 };
 
 }  // namespace nengo_mpi

@@ -32,16 +32,13 @@ import h5py
 import numpy as np
 
 from .. import __version__
+from . import validate
+from .schema import MAX_STEP, RNG_DTYPE, U8
 from .format import (
-    CHECKPOINT_FORMAT, FileFormatError, open_read, read, replace_atomically, stamp,
-    temporary_name, write,
+    CHECKPOINT_FORMAT, H5_ERRORS, FileFormatError, create, damaged, open_read, read,
+    replace_atomically, seal, temporary_name, write,
 )
 
-#: numpy RandomState (MT19937) state as stored: key, position, cached Gaussian.
-RNG_DTYPE = np.dtype([
-    ("order", "<i8"), ("python", "?"), ("key", "<u4", (624,)), ("pos", "<i8"),
-    ("has_gauss", "<i8"), ("gauss", "<f8"),
-])
 
 
 def _rng_row(order, python, state):
@@ -112,8 +109,7 @@ def write_checkpoint(path, comm, host, meta):
     tmp = temporary_name(path)
     received = 1  # ranks whose state rank 0 has taken (itself first)
     try:
-        with h5py.File(tmp, "w") as f:
-            stamp(f, CHECKPOINT_FORMAT)
+        with create(tmp, CHECKPOINT_FORMAT) as f:
             f.attrs.update(meta)
             f.attrs["nengo_mpi_version"] = __version__
             f.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
@@ -124,6 +120,7 @@ def write_checkpoint(path, comm, host, meta):
                 received += 1
                 _write_part(comps, part)
                 del part
+        seal(tmp)
         replace_atomically(tmp, path)
     except Exception as e:  # pylint: disable=broad-except
         error = f"{type(e).__name__}: {e}"
@@ -154,6 +151,8 @@ class Checkpoint:
     ----------
     path : str or os.PathLike
     model : nengo_mpi.files.load.ModelFile
+    check_seal : bool, optional
+        False when the file's seal was checked already (by rank 0, for every rank).
 
     Raises
     ------
@@ -161,17 +160,14 @@ class Checkpoint:
         If the file is unreadable or belongs to another model.
     """
 
-    def __init__(self, path, model):
+    def __init__(self, path, model, check_seal=True):
         self.path = os.fspath(path)
-        self.file = open_read(self.path, CHECKPOINT_FORMAT)
+        self.file = open_read(self.path, CHECKPOINT_FORMAT, check_seal=check_seal)
         try:
-            a = self.file.attrs
-            try:
-                self.step = int(a["step"])
-                model_id = str(a["model_id"])
-                n_components = int(a["n_components"])
-            except KeyError as e:
-                raise FileFormatError(f"{self.path!r} lacks the attribute {e}") from None
+            a, where = self.file.attrs, repr(self.path)
+            self.step = validate.attr(a, "step", int, where, 0, MAX_STEP)
+            model_id = validate.attr(a, "model_id", str, where)
+            n_components = validate.attr(a, "n_components", int, where, 1)
             if model_id != model.model_id:
                 raise FileFormatError(
                     f"checkpoint {self.path!r} was written for another model file "
@@ -182,8 +178,6 @@ class Checkpoint:
                     f"checkpoint {self.path!r} has {n_components} components, the model "
                     f"{model.n_components}"
                 )
-            if self.step < 0:
-                raise FileFormatError(f"checkpoint {self.path!r} has step {self.step}")
         except BaseException:
             self.file.close()
             raise
@@ -193,21 +187,34 @@ class Checkpoint:
 
     def restore(self, host):
         """Load this rank's components' state into ``host`` (before it runs)."""
+        try:
+            self._restore(host)
+        except H5_ERRORS as e:
+            if isinstance(e, FileFormatError):
+                raise
+            raise damaged(repr(self.path), e) from None
+
+    def _restore(self, host):
         eng = host.engine
         by_order = {}
         for c, li in host.local.items():
             key = f"components/{c}"
-            if key not in self.file:
+            if key not in self.file or not isinstance(self.file[key], h5py.Group):
                 raise FileFormatError(f"checkpoint {self.path!r} has no group /{key}")
             where = f"{self.path!r} component {c}"
-            buffer = read(self.file[key], "buffer", where)
+            buffer = read(self.file[key], "buffer", where, U8)
             target = eng.buffer(li)
             if buffer.shape != target.shape:
                 raise FileFormatError(
                     f"{where}: {buffer.size} bytes of state, the model has {target.size}")
+            rows = read(self.file[key], "rng", where, RNG_DTYPE)
+            for row in rows:
+                order = (c, int(row["order"]))
+                if order in by_order:
+                    raise FileFormatError(f"{where}: two generator states for op "
+                                          f"{order[1]}")
+                by_order[order] = row
             target[...] = buffer
-            for row in read(self.file[key], "rng", where):
-                by_order[(c, int(row["order"]))] = row
         for handle, order, comp in host.op_handles:
             row = by_order.pop((comp, order), None)
             python = handle in host.fallback_rngs
@@ -217,8 +224,13 @@ class Checkpoint:
                         f"checkpoint {self.path!r} has no random generator state for "
                         f"op {order} of component {comp}")
                 continue
-            state = ("MT19937", np.array(row["key"], dtype=np.uint32), int(row["pos"]),
-                     int(row["has_gauss"]), float(row["gauss"]))
+            if not (python or eng.op_has_rng(handle)) or bool(row["python"]) != python:
+                raise FileFormatError(
+                    f"checkpoint {self.path!r} has a {'Python' if row['python'] else 'native'}"
+                    f" generator state for op {order} of component {comp}, which "
+                    + ("draws no random numbers" if not (python or eng.op_has_rng(handle))
+                       else f"is {'a Python' if python else 'a native'} op"))
+            state = validate.rng_row(row, f"{self.path!r} component {comp} op {order}")
             if python:
                 host.fallback_rngs[handle].set_state(state)
             else:

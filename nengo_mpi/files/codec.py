@@ -36,9 +36,12 @@ of another type still round-trips. Reading one back unpickles it, which runs cod
 reader does so only for a trusted file (`.trust`).
 """
 
+import math
+
 import cloudpickle
 import numpy as np
 
+from . import schema
 from .format import FileFormatError, read, write
 from .trust import require_trust
 
@@ -143,15 +146,37 @@ def write_kinds(group, kinds):
     write(group, "signature", [s for _, s in ordered], strings=True)
 
 
-def read_kinds(group, where):
-    """The ``[(method, parsed signature)]`` table written by `write_kinds`; a registered
-    kernel's signature must fit its registry entry (`check_kernel_signature`)."""
-    methods = read(group, "method", where)
-    signatures = read(group, "signature", where)
+def read_kinds(group, where, allowed=None):
+    """The ``[(method, parsed signature)]`` table written by `write_kinds`.
+
+    Every method must be one of ``allowed`` (default: the registered kernels' and the
+    setup calls, `.schema.SETUP_METHODS`): a file names engine methods, and must not
+    reach any other (``close``, ``__init__``). A registered kernel's signature must fit
+    its registry entry (`check_kernel_signature`).
+    """
+    methods = read(group, "method", where, schema.STRING)
+    signatures = read(group, "signature", where, schema.STRING)
+    if len(methods) != len(signatures):
+        raise FileFormatError(f"{where}: {len(methods)} call kinds but "
+                              f"{len(signatures)} signatures")
     kinds = [(str(m), _parse(str(s), where)) for m, s in zip(methods, signatures)]
+    known = (kernel_methods() | set(schema.SETUP_METHODS)) if allowed is None else allowed
     for method, tokens in kinds:
+        if method not in known:
+            raise FileFormatError(f"{where}: {method!r} is not an engine call a model "
+                                  "file may make (no kernel registers it)")
         check_kernel_signature(method, tokens, where)
     return kinds
+
+
+def kernel_methods():
+    """The engine methods registered kernels create their ops with."""
+    # Imported here: the registry reads the engine module, which files need not.
+    # pylint: disable-next=import-outside-toplevel
+    from ..kernels import neuron_kernels, operator_kernels
+
+    methods = {m for kernel in operator_kernels() for m in (kernel.methods or {})}
+    return methods | {kernel.method for kernel in neuron_kernels()}
 
 
 def check_kernel_signature(method, tokens, where):
@@ -183,6 +208,17 @@ def check_kernel_signature(method, tokens, where):
         return
 
 
+def _numeric_dtype(text, where):
+    """The numpy dtype of an array or scalar token: numbers only (never objects)."""
+    try:
+        dtype = np.dtype(text)
+    except (TypeError, ValueError):
+        raise FileFormatError(f"{where}: unknown dtype {text!r} in a call") from None
+    if dtype.kind not in "biufc" or dtype.hasobject or dtype.itemsize == 0:
+        raise FileFormatError(f"{where}: a call argument of dtype {dtype} (numbers only)")
+    return dtype
+
+
 def _parse(signature, where):
     """A signature as a nested list of tokens (tuples become sub-lists)."""
     stack = [[]]
@@ -194,9 +230,10 @@ def _parse(signature, where):
                 raise FileFormatError(f"{where}: malformed call signature {signature!r}")
             inner = stack.pop()
             stack[-1].append(inner)
-        elif token in ("i", "f", "b", "s", "n", "li", "lf", "lb", "le", "p") or (
-            token[0] in "ag" and len(token) > 1
-        ):
+        elif token in ("i", "f", "b", "s", "n", "li", "lf", "lb", "le", "p"):
+            stack[-1].append(token)
+        elif token[0] in "ag" and len(token) > 1:
+            _numeric_dtype(token[1:], where)
             stack[-1].append(token)
         else:
             raise FileFormatError(f"{where}: unknown argument type {token!r} in a call")
@@ -218,14 +255,18 @@ class CallReader:
         Names the file and group in error messages.
     trusted : bool, optional
         Whether the file may unpickle arguments of type ``p``.
+    methods : collection of str, optional
+        The engine methods these calls may name (None: any of the kinds table).
     """
 
-    def __init__(self, group, kinds, where, trusted=False):
+    def __init__(self, group, kinds, where, trusted=False, methods=None):
         self.where = where
         self.trusted = trusted
         self.kinds = kinds
-        self.kind_ids = read(group, "kind", where)
-        self.pools = {name: read(group, name, where) for name in POOLS}
+        self.methods = methods
+        self.kind_ids = read(group, "kind", where, schema.CALL_DTYPES["kind"])
+        self.pools = {name: read(group, name, where, schema.POOL_DTYPES[name])
+                      for name in POOLS}
         self.pos = dict.fromkeys(POOLS, 0)
 
     def __len__(self):
@@ -235,16 +276,27 @@ class CallReader:
         """Yield ``(method, args)`` for every call, in the order they were added."""
         try:
             for kind in self.kind_ids:
-                method, tokens = self.kinds[int(kind)]
+                kind = int(kind)
+                if not 0 <= kind < len(self.kinds):
+                    raise FileFormatError(f"{self.where}: call kind {kind} is not in the "
+                                          f"file's table of {len(self.kinds)}")
+                method, tokens = self.kinds[kind]
+                if self.methods is not None and method not in self.methods:
+                    raise FileFormatError(f"{self.where}: a call to {method} where only "
+                                          f"{sorted(self.methods)} may be")
                 yield method, tuple(self._values(tokens))
             if any(self.pos[k] != len(v) for k, v in self.pools.items()):
                 raise FileFormatError(
                     f"{self.where}: stored calls do not use all their data")
+        except FileFormatError:
+            raise
         except (IndexError, ValueError, TypeError) as e:
             raise FileFormatError(
                 f"{self.where}: stored calls are inconsistent: {e}") from None
 
     def _take(self, pool, n):
+        if n < 0:
+            raise FileFormatError(f"{self.where}: a stored call takes {n} values")
         start = self.pos[pool]
         end = start + n
         values = self.pools[pool]
@@ -277,8 +329,15 @@ class CallReader:
             elif token[0] == "a":
                 dtype = np.dtype(token[1:])
                 ndim = int(self._take("dim", 1)[0])
+                if not 0 <= ndim <= schema.MAX_ARRAY_DIMS:
+                    raise FileFormatError(
+                        f"{self.where}: a stored array has {ndim} dimensions")
                 shape = tuple(int(d) for d in self._take("dim", ndim))
-                nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+                if any(d < 0 for d in shape):
+                    raise FileFormatError(
+                        f"{self.where}: a stored array has the shape {shape}")
+                # Python ints: a forged shape cannot overflow into a small size.
+                nbytes = math.prod(shape) * dtype.itemsize
                 raw = self._take("bytes", nbytes)
                 yield np.frombuffer(raw.tobytes(), dtype=dtype).reshape(shape).copy()
             elif token[0] == "g":

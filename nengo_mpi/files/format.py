@@ -11,17 +11,29 @@ Every file's root carries the attributes ``format`` (which kind) and
 nengo_mpi writes carries a CRC-32 of its bytes (attribute ``crc32``), which readers
 check, so a flipped bit inside data is an error rather than a wrong number.
 
+Model files (and their parts) and checkpoints are also *sealed*: the first
+`USERBLOCK` bytes (an HDF5 user block, which HDF5 itself ignores) hold the SHA-256 of
+the rest of the file, and readers check it before HDF5 parses a byte of it. A damaged
+file (a flipped bit in HDF5's own structures, a truncation) is then an error naming the
+file, rather than whatever libhdf5 makes of it: found by the fuzz campaign, libhdf5 can
+hang or fail oddly on damaged structures. A seal does not make a crafted file safe (whoever
+crafts one can compute it); what is read from a file is checked field by field
+(`.validate`). Probe files are not sealed: they grow block by block during a run.
+
 Writers write to a temporary name in the same directory and rename on success, so a
 file under its final name is always complete.
 """
 
+import hashlib
 import os
 import zlib
 
 import h5py
 
-from .errors import FileFormatError  # noqa: F401 (re-exported)
 import numpy as np
+
+from . import schema
+from .errors import FileFormatError  # noqa: F401 (re-exported)
 
 MODEL_FORMAT = "nengo_mpi model"
 PROBES_FORMAT = "nengo_mpi probes"
@@ -30,11 +42,18 @@ CHECKPOINT_FORMAT = "nengo_mpi checkpoint"
 #: and reached through links from the model file (never opened on its own).
 MODEL_PART_FORMAT = "nengo_mpi model part"
 
-#: Version of each kind of file this code writes; readers accept exactly these. Model
-#: files (and their parts) are at 2 since they name their Python parts readably
-#: (``python_parts``), which the trust check needs before it unpickles anything.
-FORMAT_VERSIONS = {MODEL_FORMAT: 2, PROBES_FORMAT: 1, CHECKPOINT_FORMAT: 1,
+#: Version of each kind of file this code writes; readers accept exactly these. At 2,
+#: model files (and their parts) name their Python parts readably (``python_parts``,
+#: which the trust check needs before it unpickles anything), and model files and
+#: checkpoints are sealed.
+FORMAT_VERSIONS = {MODEL_FORMAT: 2, PROBES_FORMAT: 1, CHECKPOINT_FORMAT: 2,
                    MODEL_PART_FORMAT: 2}
+#: The kinds of file that are sealed.
+SEALED = (MODEL_FORMAT, MODEL_PART_FORMAT, CHECKPOINT_FORMAT)
+#: Bytes of the HDF5 user block that holds a seal (HDF5's smallest).
+USERBLOCK = 512
+#: How a seal begins.
+SEAL_PREFIX = b"nengo_mpi sha256 "
 
 
 #: What h5py raises on damaged structures (object headers, B-trees, datatypes).
@@ -70,8 +89,9 @@ def check_writable(path):
         raise FileFormatError(f"cannot write {path!r}: {e.strerror or e}") from None
 
 
-def open_read(path, kind, locking=None):
-    """Open a nengo_mpi file of the given kind for reading, checking kind and version.
+def open_read(path, kind, locking=None, check_seal=True):
+    """Open a nengo_mpi file of the given kind for reading, checking its seal (`verify`,
+    for sealed kinds), kind and version.
 
     Parameters
     ----------
@@ -81,6 +101,8 @@ def open_read(path, kind, locking=None):
         One of `MODEL_FORMAT`, `PROBES_FORMAT`, `CHECKPOINT_FORMAT`.
     locking : bool, optional
         HDF5 file locking (default: HDF5's own default).
+    check_seal : bool, optional
+        False when the seal was checked already (by rank 0, for every rank).
 
     Returns
     -------
@@ -95,6 +117,8 @@ def open_read(path, kind, locking=None):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileFormatError(f"{kind} file {path!r} does not exist")
+    if check_seal and kind in SEALED:
+        verify(path)
     try:
         f = h5py.File(path, "r", locking=locking)
     except OSError as e:
@@ -109,15 +133,71 @@ def open_read(path, kind, locking=None):
                 + (f" (it is a {found} file)" if found else " (no 'format' attribute)")
             )
         version = f.attrs.get("format_version")
-        if version is None or int(version) != FORMAT_VERSIONS[kind]:
+        if not (np.ndim(version) == 0 and np.asarray(version).dtype.kind in "iu"
+                and int(version) == FORMAT_VERSIONS[kind]):
             raise FileFormatError(
                 f"{path!r} has {kind} format version {version}, but this nengo_mpi "
                 f"reads version {FORMAT_VERSIONS[kind]} only"
             )
+    except H5_ERRORS as e:
+        f.close()
+        if isinstance(e, FileFormatError):
+            raise
+        raise damaged(repr(path), e) from None
     except BaseException:
         f.close()
         raise
     return f
+
+
+def create(path, kind):
+    """A new, empty HDF5 file of ``kind`` at ``path`` (with room for a seal if the kind
+    is sealed); `seal` it once it is closed."""
+    f = h5py.File(path, "w", userblock_size=USERBLOCK if kind in SEALED else 0)
+    stamp(f, kind)
+    return f
+
+
+def _digest(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        f.seek(USERBLOCK)
+        while True:
+            chunk = f.read(8 << 20)
+            if not chunk:
+                break
+            h.update(chunk)
+    return h.hexdigest().encode()
+
+
+def seal(path):
+    """Write the SHA-256 of a closed file's HDF5 bytes into its user block."""
+    digest = _digest(path)
+    with open(path, "r+b") as f:
+        f.write((SEAL_PREFIX + digest + b"\n").ljust(USERBLOCK, b"\0"))
+
+
+def verify(path):
+    """Raise `FileFormatError` unless ``path`` holds a seal matching its contents.
+
+    Reads the whole file once (SHA-256, about a second per GB), before HDF5 opens it.
+    """
+    path = os.fspath(path)
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            block = f.read(USERBLOCK)
+    except OSError as e:
+        raise FileFormatError(f"cannot read {path!r}: {e.strerror or e}") from None
+    if not block.startswith(SEAL_PREFIX) or size <= USERBLOCK:
+        raise FileFormatError(
+            f"{path!r} is not a sealed nengo_mpi file (truncated, damaged, or written by "
+            "another program or an older nengo_mpi)")
+    expected = block[len(SEAL_PREFIX):len(SEAL_PREFIX) + 64]
+    if _digest(path) != expected:
+        raise FileFormatError(
+            f"{path!r} is damaged: its contents do not match its SHA-256 seal (changed "
+            "after it was written, truncated, or corrupted in a copy)")
 
 
 def stamp(f, kind):
@@ -161,13 +241,59 @@ def write(group, name, data, dtype=None, strings=False):
     return ds
 
 
-def read(group, name, where=""):
-    """Read dataset ``name`` of ``group`` whole, checking its CRC-32.
+def check_dataset(ds, where, dtype=None):
+    """Raise `FileFormatError` unless ``ds`` has ``dtype`` (`.schema`; None: any) and
+    stores the bytes its shape declares.
+
+    A dataset can declare any shape while storing almost nothing (chunks never written
+    read as the fill value): reading it would allocate what the shape says. Data
+    nengo_mpi writes is stored whole, so a dataset that stores less than its shape is
+    refused before it is read, and no read allocates more than the file holds.
+    """
+    path = ds.name
+    if dtype is not None:
+        is_string = h5py.check_string_dtype(ds.dtype) is not None
+        if dtype == schema.STRING:
+            if not is_string:
+                raise FileFormatError(
+                    f"{where}: {path} holds {ds.dtype}, expected strings")
+        elif is_string or ds.dtype != dtype:
+            raise FileFormatError(
+                f"{where}: {path} holds {_dtype_name(ds.dtype)}, expected "
+                f"{_dtype_name(dtype)}")
+    if ds.shape is None:
+        raise FileFormatError(f"{where}: {path} has no shape (an empty dataspace)")
+    if dtype is not None and len(ds.shape) != 1:
+        raise FileFormatError(f"{where}: {path} has shape {ds.shape}, expected a "
+                              "one-dimensional dataset")
+    declared = ds.size * ds.dtype.itemsize
+    if declared and ds.id.get_storage_size() < declared:
+        raise FileFormatError(
+            f"{where}: {path} declares shape {ds.shape} ({declared} bytes) but stores "
+            f"{ds.id.get_storage_size()} bytes")
+
+
+def _dtype_name(dtype):
+    return "a compound of " + ", ".join(dtype.names) if dtype.names else str(dtype)
+
+
+def read(group, name, where="", dtype=None):
+    """Read dataset ``name`` of ``group`` whole, checking its dtype, size and CRC-32.
+
+    Parameters
+    ----------
+    group : h5py.Group
+    name : str
+    where : str, optional
+        Names the file (and part of it) in error messages.
+    dtype : numpy.dtype or str, optional
+        The dtype the dataset must have (`.schema`; `.schema.STRING` for strings).
 
     Raises
     ------
     FileFormatError
-        If the dataset is missing or its bytes do not match its checksum.
+        If the dataset is missing, of another dtype, stores less than its shape
+        declares, or its bytes do not match its checksum.
     """
     path = f"{group.name.rstrip('/')}/{name}"
     where = where or repr(group.file.filename)
@@ -177,16 +303,23 @@ def read(group, name, where=""):
         ds = group[name]
         if not isinstance(ds, h5py.Dataset):
             raise TypeError(f"{path} is not a dataset")
+        check_dataset(ds, where, dtype)
         if ds.dtype.kind == "O" or h5py.check_string_dtype(ds.dtype) is not None:
             array = np.asarray(ds.asstr()[()], dtype=object)
         else:
             array = ds[()]
+    except FileFormatError:
+        raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise FileFormatError(
             f"{where}: cannot read {path} (corrupted?): {e}"
         ) from None
-    expected = ds.attrs.get("crc32")
-    if expected is not None and int(expected) != crc32(np.asarray(array)):
+    # Every dataset nengo_mpi writes with `write` has one: a missing checksum is damage.
+    try:
+        expected = int(ds.attrs["crc32"])
+    except (TypeError, ValueError, OSError, KeyError) as e:
+        raise FileFormatError(f"{where}: {path} has no readable checksum ({e})") from None
+    if expected != crc32(np.asarray(array)):
         raise FileFormatError(
             f"{where}: {path} is corrupted (checksum mismatch)"
         )

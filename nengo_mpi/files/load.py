@@ -11,13 +11,14 @@ import os
 
 import cloudpickle
 import h5py
-import numpy as np
 
 from ..lower.channels import Channel
-from ..lower.layout import CODE_DTYPES
 from ..lower.program import OpRecord, ProbeRecord, Program
-from .codec import CallReader, read_kinds
-from .format import H5_ERRORS, MODEL_FORMAT, FileFormatError, damaged, open_read, read
+from . import schema, validate
+from .codec import CallReader, kernel_methods, read_kinds
+from .format import (
+    H5_ERRORS, MODEL_FORMAT, FileFormatError, damaged, open_read, read, verify,
+)
 from .trust import refusal, require_trust, trusted
 
 
@@ -70,6 +71,9 @@ class ModelFile:
         Whether the file's Python parts may be loaded (unpickling runs code). None: as
         the environment variable ``NENGO_MPI_TRUST_FILES`` says (default: no); see
         `nengo_mpi.files.trust`.
+    check_seal : bool, optional
+        Check the seals of the file and of its part files before reading them (False:
+        rank 0 checked them for every rank, `verify_model_files`).
 
     Attributes
     ----------
@@ -91,26 +95,37 @@ class ModelFile:
         If the file has Python parts and is not trusted; the message names each part.
     """
 
-    def __init__(self, path, trust=None):
+    def __init__(self, path, trust=None, check_seal=True):
         self.path = os.fspath(path)
         self.trusted = trusted(trust)
-        self.file = open_read(self.path, MODEL_FORMAT)
+        self.check_seal = check_seal
+        self._sealed_parts = set()
+        self.file = open_read(self.path, MODEL_FORMAT, check_seal=check_seal)
         try:
-            a = self.file.attrs
-            try:
-                self.dt = float(a["dt"])
-                self.seed = int(a["seed"])
-                self.n_components = int(a["n_components"])
-                self.n_seed_slots = int(a["n_seed_slots"])
-                self.model_id = str(a["model_id"])
-                self.nengo_mpi_version = str(a["nengo_mpi_version"])
-                self.nengo_version = str(a["nengo_version"])
-            except KeyError as e:
-                raise FileFormatError(f"{self.path!r} lacks the attribute {e}") from None
+            a, where = self.file.attrs, repr(self.path)
+            self.dt = validate.attr(a, "dt", float, where, low=1e-12)
+            self.seed = validate.attr(a, "seed", int, where, 0, schema.MAX_SEED)
+            self.n_seed_slots = validate.attr(a, "n_seed_slots", int, where, 0,
+                                              schema.MAX_SEED_SLOTS)
+            self.model_id = validate.attr(a, "model_id", str, where)
+            self.nengo_mpi_version = validate.attr(a, "nengo_mpi_version", str, where)
+            self.nengo_version = validate.attr(a, "nengo_version", str, where)
             try:
                 if "components" not in self.file or "kinds" not in self.file:
                     raise FileFormatError(
                         f"{self.path!r} has no components (damaged file?)")
+                self.n_components = validate.attr(a, "n_components", int, where, 1,
+                                                  schema.MAX_TAG)
+                # Bounded by the groups the file has: a forged count must not make
+                # every rank loop over billions of components.
+                have = len(self.file["components"])
+                if self.n_components > have:
+                    missing = next(c for c in range(have + 1)
+                                   if str(c) not in self.file["components"])
+                    raise FileFormatError(
+                        f"{self.path!r} has no group /components/{missing}: component "
+                        f"{missing} of {self.n_components} is missing (damaged or "
+                        "incomplete file)")
                 self.kinds = read_kinds(self.file["kinds"], repr(self.path))
                 self.probes = self._read_probes()
                 if not self.trusted:
@@ -135,28 +150,12 @@ class ModelFile:
         self.close()
 
     def _read_probes(self):
+        if "probes" not in self.file:
+            raise FileFormatError(f"{self.path!r} has no probe table")
         g = self.file["probes"]
-        cols = {k: read(g, k, repr(self.path)) for k in (
-            "index", "component", "view", "period", "dtype", "ndim", "shape",
-            "sample_every", "label", "name")}
-        probes, at = [], 0
-        for i in range(len(cols["index"])):
-            ndim = int(cols["ndim"][i])
-            shape = tuple(int(d) for d in cols["shape"][at : at + ndim])
-            at += ndim
-            every = float(cols["sample_every"][i])
-            probes.append({
-                "index": int(cols["index"][i]),
-                "component": int(cols["component"][i]),
-                "view": int(cols["view"][i]),
-                "period": float(cols["period"][i]),
-                "dtype": str(CODE_DTYPES[int(cols["dtype"][i])]),
-                "shape": shape,
-                "sample_every": None if np.isnan(every) else every,
-                "label": str(cols["label"][i]),
-                "name": str(cols["name"][i]),
-            })
-        return probes
+        cols = {k: read(g, k, repr(self.path), dtype)
+                for k, dtype in schema.PROBE_DTYPES.items()}
+        return validate.probe_table(cols, self.n_components, repr(self.path))
 
     def python_parts(self):
         """One line per Python part of the file (what unpickling would load and run),
@@ -174,12 +173,14 @@ class ModelFile:
             g = self.component_group(c)
             where = f"{self.path!r} component {c}"
             if "python" in g:
-                names = (read(g, "python_parts", where) if "python_parts" in g
+                names = (read(g, "python_parts", where, schema.STRING)
+                         if "python_parts" in g
                          else ["Python operators (not described in the file)"])
                 parts += [f"component {c}: {name}" for name in names]
             for sub in ("ops", "setup") if pickled else ():
                 if sub in g and "kind" in g[sub]:
-                    for i, k in enumerate(read(g[sub], "kind", where)):
+                    kinds = read(g[sub], "kind", where, schema.CALL_DTYPES["kind"])
+                    for i, k in enumerate(kinds):
                         if int(k) in pickled:
                             parts.append(f"component {c}: {sub} call {i} "
                                          f"({self.kinds[int(k)][0]}) has a Python "
@@ -191,6 +192,10 @@ class ModelFile:
         key = f"components/{c}"
         link = self._link(c)
         if isinstance(link, h5py.ExternalLink):
+            part = self._part_path(link)
+            if self.check_seal and part not in self._sealed_parts and os.path.exists(part):
+                verify(part)  # before HDF5 follows the link into it
+                self._sealed_parts.add(part)
             try:
                 return self.file[key]
             except H5_ERRORS:
@@ -208,6 +213,10 @@ class ModelFile:
                 f"{self.n_components} is missing (damaged or incomplete file)"
             )
         return self.file[key]
+
+    def _part_path(self, link):
+        """The part file an external link points to (relative to the model file)."""
+        return os.path.join(os.path.dirname(os.path.abspath(self.path)), link.filename)
 
     def _link(self, c):
         """The link that names component ``c``'s group (None if there is none)."""
@@ -248,36 +257,43 @@ class ModelFile:
     def _load_component(self, c):
         g = self.component_group(c)
         where = f"{self.path!r} component {c}"
-        buffer = read(g, "buffer", where)
-        views = [
-            (int(v["offset"]), int(v["dtype"]),
-             tuple(int(x) for x in v["shape"][: v["ndim"]]),
-             tuple(int(x) for x in v["strides"][: v["ndim"]]))
-            for v in read(g, "views", where)
-        ]
+        buffer = read(g, "buffer", where, schema.U8)
+        views = validate.views(read(g, "views", where, schema.VIEW_DTYPE), buffer.size,
+                               where)
+        table = read(g, "channels", where, schema.CHANNEL_DTYPE)
+        validate.channels(table, c, self.n_components, len(views), where)
         channels = [
             Channel(tag=int(r["tag"]), signal=None, src_component=int(r["src_component"]),
                     dst_component=int(r["dst_component"]), send_after=int(r["send_after"]),
                     recv_before=int(r["recv_before"]), same_step=bool(r["same_step"]),
                     src_view=int(r["src_view"]), dst_view=int(r["dst_view"]))
-            for r in read(g, "channels", where)
+            for r in table
         ]
 
         ops_group = g["ops"] if "ops" in g else None
         setup_group = g["setup"] if "setup" in g else None
-        if ops_group is None or setup_group is None:
+        if not (isinstance(ops_group, h5py.Group) and isinstance(setup_group, h5py.Group)):
             raise FileFormatError(f"{where}: the ops or setup group is missing")
-        ops = CallReader(ops_group, self.kinds, where, self.trusted)
-        orders = read(ops_group, "order", where)
-        slots = read(ops_group, "seed_slot", where)
-        labels = read(ops_group, "label", where)
+        ops = CallReader(ops_group, self.kinds, where, self.trusted, kernel_methods())
+        orders = read(ops_group, "order", where, schema.I64)
+        slots = read(ops_group, "seed_slot", where, schema.I64)
+        labels = read(ops_group, "label", where, schema.STRING)
         if not len(orders) == len(slots) == len(labels) == len(ops):
             raise FileFormatError(f"{where}: op tables of different lengths")
-        setup = CallReader(setup_group, self.kinds, where, self.trusted)
-        setup_ops = read(setup_group, "op", where)
+        for i, (order, slot) in enumerate(zip(orders, slots)):
+            validate.in_range(order, 0, schema.MAX_ORDER, f"op {i}'s order", where)
+            validate.in_range(slot, 0, max(self.n_seed_slots - 1, 0),
+                              f"op {i}'s seed slot", where)
+        setup = CallReader(setup_group, self.kinds, where, self.trusted,
+                           schema.SETUP_METHODS)
+        setup_ops = read(setup_group, "op", where, schema.I64)
+        if len(setup_ops) != len(setup):
+            raise FileFormatError(f"{where}: {len(setup)} setup calls for "
+                                  f"{len(setup_ops)} ops")
         replays = {}
         for i, call in zip(setup_ops, setup.calls()):
-            replays.setdefault(int(i), []).append(call)
+            i = validate.in_range(i, 0, len(ops) - 1, "a setup call's op", where)
+            replays.setdefault(i, []).append(call)
         records = [
             OpRecord(int(order), method, args, None, str(label),
                      Replay(replays[i]) if i in replays else None, int(slot))
@@ -288,7 +304,7 @@ class ModelFile:
         bases, sparse = {}, {}
         if "python" in g:
             require_trust(self.trusted, where, "its Python operators")
-            raw = read(g, "python", where)
+            raw = read(g, "python", where, schema.U8)
             try:
                 payload = cloudpickle.loads(raw.tobytes())
             except Exception as e:
@@ -303,8 +319,31 @@ class ModelFile:
             records.sort(key=lambda r: r.order)
 
         layout = LoadedLayout(buffer, views, bases, sparse)
-        probes = [
-            ProbeRecord(p["index"], c, p["view"], p["period"], p["shape"], p["dtype"])
-            for p in self.probes if p["component"] == c
-        ]
+        probes = []
+        for p in self.probes:
+            if p["component"] == c:
+                validate.in_range(p["view"], 0, len(views) - 1,
+                                  f"probe {p['name']!r}'s view", where)
+                validate.probe_fits_view(p, views[p["view"]], where)
+                probes.append(ProbeRecord(p["index"], c, p["view"], p["period"],
+                                          p["shape"], p["dtype"]))
         return Program(component=c, layout=layout, ops=records, probes=probes), channels
+
+
+def verify_model_files(path):
+    """Check the seals of the model file ``path`` and of every part file it links to
+    (`nengo_mpi.files.format.verify`): what rank 0 does once for every rank.
+
+    Raises
+    ------
+    FileFormatError
+        If a file is missing, unsealed, or does not match its seal.
+    """
+    path = os.fspath(path)
+    verify(path)
+    with ModelFile(path, trust=True, check_seal=False) as model:
+        # Only the links are followed here; trust=True unpickles nothing by itself.
+        parts = {model._part_path(model._link(c)) for c in range(model.n_components)
+                 if isinstance(model._link(c), h5py.ExternalLink)}
+    for part in sorted(parts):
+        verify(part)

@@ -31,9 +31,12 @@ import h5py
 import numpy as np
 
 from .. import __version__
+from . import validate
 from .format import (
-    PROBES_FORMAT, open_read, replace_atomically, stamp, temporary_name,
+    H5_ERRORS, PROBES_FORMAT, FileFormatError, check_dataset, damaged, open_read,
+    replace_atomically, stamp, temporary_name,
 )
+from .schema import F64, MAX_STEP
 
 #: Probe data kept in memory before it is written, at most (bytes).
 BLOCK_BYTES = 8 << 20
@@ -240,16 +243,12 @@ class ProbeData(Mapping):
     def __init__(self, path):
         self.path = os.fspath(path)
         with open_read(self.path, PROBES_FORMAT, locking=False) as f:
-            a = f.attrs
-            self.dt = float(a["dt"])
-            self.start_step = int(a["start_step"])
-            self.n_steps = int(a["n_steps"])
-            self.complete = bool(a["complete"])
-            self.model_id = str(a.get("model_id", ""))
-            self.labels, self.indices = {}, {}
-            for name, ds in f["probes"].items():
-                self.labels[name] = str(ds.attrs["label"])
-                self.indices[name] = int(ds.attrs["index"])
+            try:
+                self._read_tables(f)
+            except H5_ERRORS as e:
+                if isinstance(e, FileFormatError):
+                    raise
+                raise damaged(repr(self.path), e) from None
         self._names = sorted(self.indices, key=self.indices.get)
         if not self.complete:
             warnings.warn(
@@ -257,6 +256,43 @@ class ProbeData(Mapping):
                 f"steps {self.start_step + 1}..{self.start_step + self.n_steps}",
                 IncompleteProbeFileWarning,
             )
+
+    def _read_tables(self, f):
+        """The attributes and the probe tables, each checked (see `.validate`)."""
+        a, where = f.attrs, repr(self.path)
+        self.dt = validate.attr(a, "dt", float, where, low=1e-12)
+        self.start_step = validate.attr(a, "start_step", int, where, 0, MAX_STEP)
+        self.n_steps = validate.attr(a, "n_steps", int, where, 0, MAX_STEP)
+        self.complete = validate.attr(a, "complete", bool, where)
+        self.model_id = (validate.attr(a, "model_id", str, where)
+                         if "model_id" in a else "")
+        for group in ("probes", "times"):
+            if not isinstance(f.get(group), h5py.Group):
+                raise FileFormatError(f"{where} has no group /{group}")
+        self.labels, self.indices = {}, {}
+        for name, ds in f["probes"].items():
+            self._check(f, name)
+            self.labels[name] = validate.attr(ds.attrs, "label", str, f"{where} {name}")
+            self.indices[name] = validate.attr(ds.attrs, "index", int,
+                                               f"{where} {name}", 0)
+        if len(set(self.indices.values())) != len(self.indices):
+            raise FileFormatError(f"{where}: two probes have the same index")
+
+    def _check(self, f, name):
+        """``probes/name`` and ``times/name``: numbers, one time per sample, and
+        stored whole (`.format.check_dataset`), before either is read."""
+        where = repr(self.path)
+        data, times = f["probes"].get(name), f["times"].get(name)
+        if not isinstance(data, h5py.Dataset) or not isinstance(times, h5py.Dataset):
+            raise FileFormatError(f"{where}: probe {name!r} lacks its data or its times")
+        check_dataset(data, where)
+        check_dataset(times, where, F64)
+        if data.dtype.kind not in "biufc" or data.ndim < 1:
+            raise FileFormatError(f"{where}: probe {name!r} holds {data.dtype} of shape "
+                                  f"{data.shape}, not samples of numbers")
+        if data.shape[0] != times.shape[0]:
+            raise FileFormatError(f"{where}: probe {name!r} has {data.shape[0]} samples "
+                                  f"and {times.shape[0]} times")
 
     def name(self, key):
         """The dataset name for a name, a unique label or a probe index."""
@@ -276,8 +312,15 @@ class ProbeData(Mapping):
         raise KeyError(f"no probe {key!r} in {self.path} (probes: {self._names})")
 
     def _read(self, group, key):
-        with h5py.File(self.path, "r", locking=False) as f:
-            return f[group][self.name(key)][()]
+        name = self.name(key)
+        with open_read(self.path, PROBES_FORMAT, locking=False) as f:
+            try:
+                self._check(f, name)
+                return f[group][name][()]
+            except H5_ERRORS as e:
+                if isinstance(e, FileFormatError):
+                    raise
+                raise damaged(repr(self.path), e) from None
 
     def __getitem__(self, key):
         return self._read("probes", key)

@@ -23,7 +23,7 @@ import time
 import traceback
 
 from ..runtime.timing import format_report, peak_rss_mib
-from .format import FileFormatError, check_writable
+from .format import FileFormatError, check_writable, verify
 
 USAGE = """usage: python -m nengo_mpi run MODEL.h5 --time SECONDS [--out PROBES.h5]
                               [--trust] [--progress] [--timing] [--checkpoint PATH
@@ -175,6 +175,9 @@ def _run(job, argv):
 
     opts = job.agree("arguments", lambda: parse(argv))
     t_open = time.perf_counter()
+    # Rank 0 reads every file once to check its seal, before any rank's HDF5 parses it.
+    job.agree("checking the model file", lambda: _verify_model(opts.model)
+              if job.rank == 0 else None)
     model = job.agree("opening the model file",
                       lambda: _open_model(opts.model, opts.trust))
 
@@ -187,22 +190,41 @@ def _run(job, argv):
     job.agree("checking the output paths", check_outputs)
     ckpt = None
     if opts.resume is not None:
-        ckpt = job.agree("opening the checkpoint", lambda: Checkpoint(opts.resume, model))
+        job.agree("checking the checkpoint", lambda: verify(opts.resume)
+                  if job.rank == 0 and os.path.exists(opts.resume) else None)
+        ckpt = job.agree("opening the checkpoint",
+                         lambda: Checkpoint(opts.resume, model, check_seal=False))
     mine = [c for c in range(model.n_components) if c % job.size == job.rank]
     rank_of = [c % job.size for c in range(model.n_components)]
 
     # Collective, so on every rank before anything that can fail on one rank alone.
     data_comm = None if job.comm is None else job.comm.Dup()
 
+    ends = {}
+
     def build():
         programs, channels = model.load(mine)
         _check_tags(job, channels)
-        host = RankEngine(programs, channels, rank_of, model.dt, model.n_seed_slots,
-                          comm=data_comm)
-        host.make_fallback_steps(model.seed)
+        ends.update(_remote_ends(programs, channels, rank_of))
+        try:
+            host = RankEngine(programs, channels, rank_of, model.dt, model.n_seed_slots,
+                              comm=data_comm)
+            host.make_fallback_steps(model.seed)
+            host.engine.check_seeded()  # every generator got its state from the file
+        except (ValueError, IndexError, TypeError, OverflowError, RuntimeError) as e:
+            if isinstance(e, FileFormatError):
+                raise
+            # The engine checks each call's arguments against its data (and pybind11
+            # refuses a number its C++ type cannot hold, as a RuntimeError): a model
+            # file's calls that do not fit are a damaged (or crafted) file.
+            raise FileFormatError(f"{model.path!r}: {e}") from e
         return host
 
     host = job.agree("loading the components", build)
+    # Each rank read only its own components' channel tables: a damaged one could make
+    # a rank wait for a message its peer never sends. The peers compare before stepping.
+    job.agree("checking the channels between ranks",
+              lambda: _check_ends_agree(job, ends, opts.model))
     model.close()  # everything this rank needs is in its engine now
     if ckpt is not None:
         job.agree("restoring the checkpoint", lambda: ckpt.restore(host))
@@ -327,12 +349,61 @@ def run_file(model, time, out=None, *, trust=None, checkpoint=None,
     return load_probes(opts.out)
 
 
+def _verify_model(path):
+    from .load import verify_model_files  # pylint: disable=import-outside-toplevel
+
+    if not os.path.exists(path):  # said by the next step, in its own words
+        return
+    verify_model_files(path)
+
+
 def _open_model(path, trust):
     from .load import ModelFile  # pylint: disable=import-outside-toplevel
 
-    model = ModelFile(path, trust)
+    model = ModelFile(path, trust, check_seal=False)
     model.check_components()
     return model
+
+
+def _remote_ends(programs, channels, rank_of):
+    """``{peer rank: {(direction, tag, source, destination, same_step, bytes)}}`` for
+    every channel this rank's components exchange with another rank."""
+    from ..lower.layout import CODE_DTYPES  # pylint: disable=import-outside-toplevel
+
+    views = {p.component: p.layout.views for p in programs}
+
+    def nbytes(component, view):
+        _, code, shape, _ = views[component][view]
+        return math.prod(shape) * CODE_DTYPES[code].itemsize
+
+    ends = {}
+    for ch in channels:
+        key = (ch.tag, ch.src_component, ch.dst_component, bool(ch.same_step))
+        if ch.src_component in views and ch.dst_component not in views:
+            ends.setdefault(rank_of[ch.dst_component], set()).add(
+                ("send",) + key + (nbytes(ch.src_component, ch.src_view),))
+        elif ch.dst_component in views and ch.src_component not in views:
+            ends.setdefault(rank_of[ch.src_component], set()).add(
+                ("recv",) + key + (nbytes(ch.dst_component, ch.dst_view),))
+    return ends
+
+
+def _check_ends_agree(job, ends, path):
+    """Raise `FileFormatError` unless every channel this rank sends on, its peer
+    receives (and the other way round), with the same id, ends and size (collective)."""
+    if job.comm is None:
+        return
+    theirs = job.comm.alltoall([sorted(ends.get(r, ())) for r in range(job.size)])
+    flip = {"send": "recv", "recv": "send"}
+    for peer, records in enumerate(theirs):
+        expected = {(flip[r[0]],) + tuple(r[1:]) for r in records}
+        mine = ends.get(peer, set())
+        if expected != mine:
+            odd = sorted(expected ^ mine)[0]
+            raise FileFormatError(
+                f"{path!r}: the channel tables of the components on ranks {job.rank} and "
+                f"{peer} disagree about channel {odd[1]} (from component {odd[2]} to "
+                f"{odd[3]}, {odd[5]} bytes): damaged file?")
 
 
 def _check_tags(job, channels):

@@ -57,21 +57,12 @@ from ..runtime import protocol, session as mpi_session
 from ..runtime.distributed_build import save_everywhere
 from ..runtime.rank_engine import slot_seeds
 from .codec import CallWriter, write_kinds
+from .schema import CHANNEL_DTYPE, MAX_DIMS, VIEW_DTYPE
 from .format import (
-    MODEL_FORMAT, MODEL_PART_FORMAT, replace_atomically, stamp, temporary_name, write,
+    MODEL_FORMAT, MODEL_PART_FORMAT, create, replace_atomically, seal, temporary_name,
+    write,
 )
 
-MAX_DIMS = 4  # the engine's kMaxDims (cpp/signals/buffer.hpp)
-
-VIEW_DTYPE = np.dtype([
-    ("offset", "<i8"), ("dtype", "i1"), ("ndim", "i1"),
-    ("shape", "<i8", (MAX_DIMS,)), ("strides", "<i8", (MAX_DIMS,)),
-])
-CHANNEL_DTYPE = np.dtype([
-    ("tag", "<i8"), ("src_component", "<i8"), ("dst_component", "<i8"),
-    ("src_view", "<i8"), ("dst_view", "<i8"), ("send_after", "<i8"),
-    ("recv_before", "<i8"), ("same_step", "?"),
-])
 
 
 def save(network, path, partitioner=None, dt=0.001, seed=None, assignments=None,
@@ -179,9 +170,10 @@ def prepare_components(lowered, owners, seed, kinds, components):
 
     Raises `BuildError` (naming the object) if a Python operator cannot be stored.
     """
-    seeds = slot_seeds(seed, lowered.n_seed_slots)
     # (After a halo build, other ranks' programs are None here.)
     by_component = {p.component: p for p in lowered.programs if p is not None}
+    seeds = slot_seeds(seed, [rec.seed_slot for c in components
+                              for rec in by_component[c].ops if rec.reseed is not None])
     prepared = []
     for c in components:
         program = by_component[c]
@@ -206,8 +198,7 @@ def write_main(path, lowered, model, seed, kinds, prepared, linked, commit=True,
         probes = (probe_records(lowered), model.probes)
     tmp = temporary_name(path)
     try:
-        with h5py.File(tmp, "w") as f:
-            stamp(f, MODEL_FORMAT)
+        with create(tmp, MODEL_FORMAT) as f:
             f.attrs.update({
                 "nengo_mpi_version": __version__,
                 "nengo_version": nengo.__version__,
@@ -229,6 +220,7 @@ def write_main(path, lowered, model, seed, kinds, prepared, linked, commit=True,
                                                   f"/components/{c}")
             write_kinds(f.create_group("kinds"), kinds)
             _write_probes(f.create_group("probes"), *probes)
+        seal(tmp)
         if not commit:
             return tmp
         replace_atomically(tmp, path)
@@ -249,11 +241,11 @@ def write_part(path, prepared):
     name (`commit_part` gives it its final name once every part is written)."""
     tmp = temporary_name(path)
     try:
-        with h5py.File(tmp, "w") as f:
-            stamp(f, MODEL_PART_FORMAT)
+        with create(tmp, MODEL_PART_FORMAT) as f:
             comps = f.create_group("components")
             for part in prepared:
                 part.write(comps.create_group(str(part.component)))
+        seal(tmp)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)

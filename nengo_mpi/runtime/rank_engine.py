@@ -1,5 +1,7 @@
 """Build and drive this rank's C++ engine from its components' programs."""
 
+import contextlib
+
 import numpy as np
 import nengo.utils.numpy as npext
 
@@ -12,14 +14,44 @@ def _not_made(*args):
     raise RuntimeError("Python fallback op ran before its step function was made")
 
 
-def slot_seeds(seed, n_slots):
-    """One seed per seed slot (an op's place in the model's order before merging),
-    drawn from the simulator seed.
+#: Seeds drawn at a time by `slot_seeds`.
+_SEED_CHUNK = 1 << 20
 
-    An op's random stream comes from its slot, never from its rank, component or merges,
-    so streams do not depend on how the model is split.
+
+def slot_seeds(seed, slots):
+    """The seed of each of the given seed slots (an op's place in the model's order
+    before merging), drawn from the simulator seed: ``{slot: seed}``.
+
+    Slot k's seed is the k-th draw of ``RandomState(seed).randint(maxint)``, so an op's
+    random stream comes from its slot, never from its rank, component or merges, and
+    streams do not depend on how the model is split. Only the slots asked for are kept
+    (the draws before them are made in chunks), so memory follows this rank's ops, not
+    the model's slot count.
     """
-    return np.random.RandomState(seed).randint(npext.maxint, size=max(n_slots, 1))
+    wanted = sorted(set(int(s) for s in slots))
+    if wanted and wanted[0] < 0:
+        raise ValueError(f"seed slot {wanted[0]} is negative")
+    rng = np.random.RandomState(seed)
+    seeds, start, i = {}, 0, 0
+    while i < len(wanted):
+        n = min(_SEED_CHUNK, wanted[-1] + 1 - start)
+        chunk = rng.randint(npext.maxint, size=n)
+        while i < len(wanted) and wanted[i] < start + n:
+            seeds[wanted[i]] = int(chunk[wanted[i] - start])
+            i += 1
+        start += n
+    return seeds
+
+
+@contextlib.contextmanager
+def _naming(what):
+    """Prefix an engine's complaint about its arguments with the object it was about: the
+    engine knows an op by its kind, the user (or a model file's reader) by its label."""
+    try:
+        yield
+    except (ValueError, IndexError, TypeError, OverflowError, RuntimeError) as e:
+        text = str(e).split("\n")[0]  # pybind11 appends every overload's signature
+        raise type(e)(f"{what}: {text}") from e
 
 
 #: The order of what runs after every operator of a step.
@@ -64,8 +96,9 @@ class RankEngine:
             li = eng.add_zeroed_component(p.component, p.layout.nbytes)
             p.layout.fill(eng.buffer(li))
             self.local[p.component] = li
-            for view in p.layout.views:
-                eng.add_view(li, *view)
+            for i, view in enumerate(p.layout.views):
+                with _naming(f"view {i} of component {p.component}"):
+                    eng.add_view(li, *view)
             self.signals[p.component] = ComponentSignals(p.layout, eng.buffer(li))
         for p in programs:
             li = self.local[p.component]
@@ -74,12 +107,15 @@ class RankEngine:
                     handle = eng.add_python_op(li, rec.order, _not_made)
                     self.fallbacks.append((handle, rec, p.component))
                 else:
-                    handle = getattr(eng, rec.method)(li, rec.order, *rec.args)
+                    with _naming(f"op {rec.label!r} ({rec.method}) of component "
+                                 f"{p.component}"):
+                        handle = getattr(eng, rec.method)(li, rec.order, *rec.args)
                     if rec.reseed is not None:
                         self.reseeded.append((handle, rec))
                 self.op_handles.append((handle, rec.order, p.component))
             for pr in p.probes:
-                self.probes.append((pr, eng.add_probe(li, pr.view, pr.period)))
+                with _naming(f"probe {pr.index} of component {p.component}"):
+                    self.probes.append((pr, eng.add_probe(li, pr.view, pr.period)))
         for ch in channels:
             src = self.local.get(ch.src_component)
             dst = self.local.get(ch.dst_component)
@@ -107,14 +143,17 @@ class RankEngine:
         the model's order before operators were merged), never from the rank, component
         or merges, so random streams do not depend on the split.
         """
-        seeds = slot_seeds(seed, self.n_seed_slots)
+        seeds = slot_seeds(seed, [rec.seed_slot for _, rec, _ in self.fallbacks]
+                           + [rec.seed_slot for _, rec in self.reseeded])
         for handle, rec, comp in self.fallbacks:
             rng = np.random.RandomState(seeds[rec.seed_slot])
             self.fallback_rngs[handle] = rng
             step = pyfunc.make_step(rec.op, self.signals[comp], self.dt, rng)
             self.engine.set_python_op(handle, step)
         for handle, rec in self.reseeded:
-            rec.reseed(self.engine, handle, np.random.RandomState(seeds[rec.seed_slot]))
+            with _naming(f"setting up op {rec.label!r} ({rec.method})"):
+                rec.reseed(self.engine, handle,
+                           np.random.RandomState(seeds[rec.seed_slot]))
 
     def native_rng_states(self):
         """``{(component, global order): RandomState state}`` of every native op that
