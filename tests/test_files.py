@@ -258,10 +258,12 @@ def _damage(path, how):
     ("version_resealed", "format version 99"),
     ("missing_resealed", "component 2 of 3 is missing"),
     ("not_hdf5", "is not a sealed nengo_mpi file"),
-    ("kernel_arguments_resealed", "add_lif takes ['J', 'output', 'voltage', 'refractory_time', "
-                         "'tau_rc', 'tau_ref', 'min_voltage', 'amplitude']"),
-    ("operator_arguments_resealed", "add_copy takes ['src', 'dst', 'src_index', 'dst_index', "
-                           "'inc'], but the file stores 4 arguments"),
+    ("kernel_arguments_resealed",
+     "add_lif takes ['J', 'output', 'voltage', 'refractory_time', 'tau_rc', 'tau_ref', "
+     "'min_voltage', 'amplitude']"),
+    ("operator_arguments_resealed",
+     "add_copy takes ['src', 'dst', 'src_index', 'dst_index', 'inc'], but the file "
+     "stores 4 arguments"),
 ])
 def test_bad_model_file_is_refused(tmp_path, capsys, how, message):
     path = saved(tmp_path, sine_squared())

@@ -224,12 +224,14 @@ class Checkpoint:
                         f"checkpoint {self.path!r} has no random generator state for "
                         f"op {order} of component {comp}")
                 continue
-            if not (python or eng.op_has_rng(handle)) or bool(row["python"]) != python:
+            draws = python or eng.op_has_rng(handle)
+            if not draws or bool(row["python"]) != python:
+                stored = "Python" if row["python"] else "native"
+                what = ("draws no random numbers" if not draws else
+                        f"is {'a Python' if python else 'a native'} op")
                 raise FileFormatError(
-                    f"checkpoint {self.path!r} has a {'Python' if row['python'] else 'native'}"
-                    f" generator state for op {order} of component {comp}, which "
-                    + ("draws no random numbers" if not (python or eng.op_has_rng(handle))
-                       else f"is {'a Python' if python else 'a native'} op"))
+                    f"checkpoint {self.path!r} has a {stored} generator state for op "
+                    f"{order} of component {comp}, which {what}")
             state = validate.rng_row(row, f"{self.path!r} component {comp} op {order}")
             if python:
                 host.fallback_rngs[handle].set_state(state)
