@@ -10,7 +10,7 @@ CPP_SOURCES := $(shell find cpp -name '*.cpp' -o -name '*.hpp') CMakeLists.txt p
 # module added, moved or removed needs a reinstall too (edits to existing ones do not).
 PY_MODULES := $(shell find nengo_mpi -name '*.py')
 
-.PHONY: demo test test-containers build bench docs clean
+.PHONY: demo test test-containers build bench docs fuzz clean
 
 $(VENV)/.deps: ci/requirements.txt
 	python3 -m venv $(VENV)
@@ -50,6 +50,12 @@ docs: build $(VENV)/.docs
 
 bench: build
 	$(PY) benchmarks/run.py
+
+# The fuzz campaign on model files, checkpoints and probe files (fuzz/README.md):
+# 10,000 mutated files in one process and 100 under mpirun, reported to
+# fuzz/RESULTS.md; a fast subset runs in `make test` (tests/test_fuzz_files.py).
+fuzz: build
+	$(PY) fuzz/campaign.py --mutations 10000 --mpi 100 --report fuzz/RESULTS.md
 
 clean:
 	rm -rf build out $(VENV)

@@ -228,6 +228,8 @@ def report(cases, mpi_results, growth, budget, seconds, args, paths):
         f"one process, {len(mpi_results)} under `mpirun -np 2`, seed {_seed_of(args)}; "
         f"{seconds:.0f} s in all.",
         "",
+        f"Replay a case with `python fuzz/campaign.py --case N --seed {_seed_of(args)}`.",
+        "",
         "Outcomes: **error** (a `FileFormatError` naming the file and the field), "
         "**refused** (Python parts not unpickled), **same** / **different** (it ran; "
         "its results equal the unmutated file's, or not because a value it may hold was "
