@@ -96,32 +96,42 @@ def test_a_dataset_without_its_checksum_is_refused(copy, tmp_path):
     refused(path, tmp_path, "views has no readable checksum")
 
 
+def _row(path, name, wanted):
+    """The index of the first row of dataset ``name`` for which ``wanted(row)``."""
+    with h5py.File(path, "r") as f:
+        return next(i for i, row in enumerate(f[name][()]) if wanted(row))
+
+
 @pytest.mark.parametrize("field, value, match", [
-    ("strides", [2**62, 0, 0, 0], "view 3 .* outside the component's"),
-    ("strides", [-(2**62), 0, 0, 0], "view 3 .* outside the component's"),
-    ("offset", 2**62, "view 3's offset is 4611686018427387904"),
-    ("ndim", 9, "view 3's dimension count is 9"),
-    ("dtype", 77, "view 3 has an unknown dtype code 77"),
-    ("shape", [-1, 0, 0, 0], "view 3 has a negative shape"),
+    ("strides", [2**62, 0, 0, 0], "view {i} .* outside the component's"),
+    ("strides", [-(2**62), 0, 0, 0], "view {i} .* outside the component's"),
+    ("offset", 2**62, "view {i}'s offset is 4611686018427387904"),
+    ("ndim", 9, "view {i}'s dimension count is 9"),
+    ("dtype", 77, "view {i} has an unknown dtype code 77"),
+    ("shape", [-1, 0, 0, 0], "view {i} has a negative shape"),
 ])
 def test_views_stay_inside_their_buffer_without_overflow(copy, tmp_path, field, value,
                                                          match):
     path = copy("model")
-    rewrite(path, "components/1/views", set_field(field, 3, value))
-    refused(path, tmp_path, match)
+    # A vector view of more than one element, so that its stride matters.
+    i = _row(path, "components/1/views", lambda r: r["ndim"] == 1 and r["shape"][0] > 1)
+    rewrite(path, "components/1/views", set_field(field, i, value))
+    refused(path, tmp_path, match.format(i=i))
 
 
 @pytest.mark.parametrize("field, value, match", [
-    ("dst_component", 2**40, "channel 0's destination component"),
-    ("src_view", -1, "channel 0's source view"),
-    ("tag", -5, "channel 0's id is -5"),
-    ("src_component", 1, "runs from component 1 to 1"),
+    ("dst_component", 2**40, "channel {i}'s destination component"),
+    ("src_view", -1, "channel {i}'s source view"),
+    ("tag", -5, "channel {i}'s id is -5"),
+    ("dst_component", 1, "runs from component 1 to 1"),
 ])
 def test_channels_name_existing_components_and_views(copy, tmp_path, field, value,
                                                      match):
     path = copy("model")
-    rewrite(path, "components/0/channels", set_field(field, 0, value))
-    refused(path, tmp_path, match)
+    # A channel component 1 sends on: its source view is component 1's.
+    i = _row(path, "components/1/channels", lambda r: r["src_component"] == 1)
+    rewrite(path, "components/1/channels", set_field(field, i, value))
+    refused(path, tmp_path, match.format(i=i))
 
 
 @pytest.mark.parametrize("method", ["close", "__init__", "run_steps", "nonexistent"])
