@@ -10,7 +10,7 @@ CPP_SOURCES := $(shell find cpp -name '*.cpp' -o -name '*.hpp') CMakeLists.txt p
 # module added, moved or removed needs a reinstall too (edits to existing ones do not).
 PY_MODULES := $(shell find nengo_mpi -name '*.py')
 
-.PHONY: demo test test-containers build bench docs fuzz clean
+.PHONY: demo test test-containers build sanitize bench docs fuzz clean
 
 $(VENV)/.deps: ci/requirements.txt
 	python3 -m venv $(VENV)
@@ -33,6 +33,11 @@ demo: build
 
 test: build $(VENV)/.docs
 	bash ci/test.sh
+
+# The engine built with AddressSanitizer and UndefinedBehaviorSanitizer, in a venv of its
+# own (build/sanitize), running its kernel, file-fuzzing and MPI message tests.
+sanitize: build
+	bash ci/sanitize.sh
 
 # Both container images, their SIFs and hybrid launches (needs root; see containers/README.md).
 # Uses the venv's mpirun as the host MPICH; parts that cannot run here are skipped.

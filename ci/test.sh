@@ -41,5 +41,8 @@ PYTHONPATH=tests/nengo_spa_suite "$MPIRUN" -np 2 "$PY" -m nengo_mpi -m pytest \
 echo "== the documentation site: warnings as errors, then its doctests (make docs)"
 bash docs/build.sh
 
+echo "== the engine under AddressSanitizer and UndefinedBehaviorSanitizer"
+bash ci/sanitize.sh
+
 echo "== nengo_mpi's own tests"
 "$PY" -m pytest tests -n 2 -q -p no:cacheprovider --ignore=tests/mpi

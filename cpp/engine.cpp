@@ -5,7 +5,9 @@
 #include <cmath>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <stdexcept>
+#include <string>
 
 #include "random/numpy_random.hpp"
 
@@ -281,6 +283,16 @@ void Engine::add_local_channel(int src_local, int src_view, int dst_local, int d
 }
 
 namespace {
+// A peer outside the communicator would be an MPI error only once the first message
+// starts, and the per-peer traffic tables (step_bytes_sent, ...) are indexed by it.
+void check_peer(const char* what, int tag, int peer, int size) {
+    if (peer < 0 || peer >= size) {
+        throw std::out_of_range(std::string(what) + ": channel " + std::to_string(tag) +
+                                " names rank " + std::to_string(peer) + " of a job of " +
+                                std::to_string(size) + " ranks");
+    }
+}
+
 void check_same_step_orders(const char* what, int tag, std::int64_t send_after,
                             std::int64_t recv_before) {
     if (send_after < 0 || recv_before <= send_after) {
@@ -296,6 +308,7 @@ void Engine::add_send(int tag, int src_local, int src_view, int dst_rank,
                       std::int64_t send_after, bool same_step, std::int64_t recv_before) {
     check_open();
     if (same_step) check_same_step_orders("add_send", tag, send_after, recv_before);
+    check_peer("add_send", tag, dst_rank, comm_->size());
     SignalBuffer& src = buffer(src_local);
     pending_sends_.push_back(ChannelEnd{tag, dst_rank, &src, src.view(src_view), send_after,
                                         recv_before, same_step});
@@ -305,6 +318,7 @@ void Engine::add_recv(int tag, int dst_local, int dst_view, int src_rank,
                       std::int64_t recv_before, bool same_step, std::int64_t send_after) {
     check_open();
     if (same_step) check_same_step_orders("add_recv", tag, send_after, recv_before);
+    check_peer("add_recv", tag, src_rank, comm_->size());
     SignalBuffer& dst = buffer(dst_local);
     pending_recvs_.push_back(ChannelEnd{tag, src_rank, &dst, dst.view(dst_view), send_after,
                                         recv_before, same_step});
@@ -342,7 +356,14 @@ void Engine::group_channels(std::vector<ChannelEnd>& ends, bool send,
         end->order = send ? ends[i].send_after : ends[i].recv_before;
         for (std::size_t k = i; k < j; ++k) {
             end->parts.push_back(RemoteEnd::Part{ends[k].buffer, ends[k].view, nbytes});
-            nbytes += view_nbytes(ends[k].view);
+            // Each view's size fits in 63 bits (SignalBuffer::add_view), but views that
+            // repeat one element can be that large; a sum that wrapped around would make
+            // a small staging buffer that the parts are then packed far beyond.
+            if (__builtin_add_overflow(nbytes, view_nbytes(ends[k].view), &nbytes)) {
+                throw std::length_error("the channels of one message to or from rank " +
+                                        std::to_string(ends[i].peer) +
+                                        " hold more bytes than 64 bits count");
+            }
             end->order = send ? std::max(end->order, ends[k].send_after)
                               : std::min(end->order, ends[k].recv_before);
         }
@@ -422,15 +443,25 @@ void Engine::run(std::int64_t steps, const std::function<void()>& between_steps)
     if (drained_) throw std::logic_error("engine was drained; reset it before running again");
     if (steps < 0) throw std::invalid_argument("negative number of steps");
     check_seeded();
+    // The step counter comes from checkpoints too (set_steps): running on past the
+    // largest int64 would be a signed overflow, and the step numbers would repeat.
+    if (steps > std::numeric_limits<std::int64_t>::max() - steps_) {
+        throw std::overflow_error("running " + std::to_string(steps) + " steps from step " +
+                                  std::to_string(steps_) + " overflows the step counter");
+    }
     // Room for the samples this run records, so that probes do not grow (and fault in
     // fresh pages) step after step; still geometric growth, or a run of single steps
-    // would copy the data every step.
+    // would copy the data every step. A probe samples at most once per step: the count
+    // is capped in double before the conversion, which a tiny period would overflow.
     for (auto& probe : probes_) {
-        // A period below one step samples every step (nengo's rule, see record_probes).
+        const double per_period = static_cast<double>(steps) / probe->period + 1.0;
         const auto samples = static_cast<std::size_t>(
-                                 static_cast<double>(steps) / std::max(probe->period, 1.0)) +
-                             1;
-        const std::size_t needed = probe->data.size() + samples * view_nbytes(probe->view);
+            std::min(per_period, static_cast<double>(steps)));
+        std::size_t needed = 0;
+        if (__builtin_mul_overflow(samples, view_nbytes(probe->view), &needed) ||
+            __builtin_add_overflow(needed, probe->data.size(), &needed)) {
+            continue;  // more than memory holds: recording fails when it gets there
+        }
         if (needed > probe->data.capacity()) {
             probe->data.reserve(std::max(needed, 2 * probe->data.capacity()));
         }

@@ -109,6 +109,8 @@ def _row(path, name, wanted):
     ("ndim", 9, "view {i}'s dimension count is 9"),
     ("dtype", 77, "view {i} has an unknown dtype code 77"),
     ("shape", [-1, 0, 0, 0], "view {i} has a negative shape"),
+    # In bounds (a zero stride repeats one element), but 2^32 elements of work per op.
+    ("shape", [2**32, 0, 0, 0], r"view {i} has 4294967296 elements"),
 ])
 def test_views_stay_inside_their_buffer_without_overflow(copy, tmp_path, field, value,
                                                          match):
@@ -116,6 +118,8 @@ def test_views_stay_inside_their_buffer_without_overflow(copy, tmp_path, field, 
     # A vector view of more than one element, so that its stride matters.
     i = _row(path, "components/1/views", lambda r: r["ndim"] == 1 and r["shape"][0] > 1)
     rewrite(path, "components/1/views", set_field(field, i, value))
+    if field == "shape" and value[0] > 0:
+        rewrite(path, "components/1/views", set_field("strides", i, [0, 0, 0, 0]))
     refused(path, tmp_path, match.format(i=i))
 
 

@@ -349,6 +349,21 @@ def test_bsr_dot_inc_merged(rng):
     )
 
 
+def test_bsr_dot_inc_strided_blocks(rng):
+    """Blocks taken from every other element of a base are not one run of elements, as
+    the kernel reads them: the op runs in Python (it used to run natively on the wrong
+    elements)."""
+    n_blocks = 3
+    model = Model(dt=DT)
+    A = random_signal(rng, (2 * n_blocks, 1, 1), "A")[::2]
+    X = random_signal(rng, n_blocks, "X")
+    Y = random_signal(rng, n_blocks, "Y")
+    indices, indptr = np.arange(n_blocks), np.arange(n_blocks + 1)
+    model.add_op(BsrDotInc(A, X, Y, indices=indices, indptr=indptr, reshape=False))
+    kinds, _ = run_against_nengo(model, ["Python"], native=False, exact=[A, X])
+    assert "BsrDotInc" not in kinds
+
+
 # --- Several kernels, many steps per engine call ------------------------------
 
 

@@ -1,17 +1,28 @@
 #include "ops/basic.hpp"
+#include "ops/checks.hpp"
 
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace nengo_mpi {
 
 template <class T, class I>
 TimeUpdate<T, I>::TimeUpdate(SignalBuffer& buf, int step_view, int time_view, double dt)
-    : step_(buf.ptr<I>(step_view)), time_(buf.ptr<T>(time_view)), dt_(dt) {}
+    : step_(buf.ptr<I>(step_view)), time_(buf.ptr<T>(time_view)), dt_(dt) {
+    // The op reads and writes one element of each: an empty view may point just past
+    // the end of the buffer.
+    check_len("TimeUpdate", "step", buf.view(step_view).size(), 1);
+    check_len("TimeUpdate", "time", buf.view(time_view).size(), 1);
+}
 
 template <class T, class I>
 void TimeUpdate<T, I>::step() {
-    *step_ += 1;
+    // numpy's `step += 1` wraps around at the largest integer; a signed overflow would
+    // be undefined behaviour (a checkpoint can hold any step count). The sum in the
+    // unsigned type wraps, and converts back modulo 2^N (GCC's rule; C++20's too).
+    using U = std::make_unsigned_t<I>;
+    *step_ = static_cast<I>(static_cast<U>(*step_) + U(1));
     // Same expression as nengo (step * dt in double, not an accumulated sum, then stored
     // at the signal's precision), so times agree exactly.
     *time_ = static_cast<T>(static_cast<double>(*step_) * dt_);

@@ -182,7 +182,7 @@ template <class T>
 BsrDotInc<T>::BsrDotInc(SignalBuffer& buf, int data_view, int x_view, int y_view,
                      std::int64_t block_rows, std::int64_t block_cols,
                      std::vector<std::int64_t> indptr, std::vector<std::int64_t> indices)
-    : data_(buf.ptr<T>(data_view)),
+    : data_(buf.vec<T>(data_view).p),
       x_(buf.vec<T>(x_view)),
       y_(buf.vec<T>(y_view)),
       br_(block_rows),
@@ -193,7 +193,21 @@ BsrDotInc<T>::BsrDotInc(SignalBuffer& buf, int data_view, int x_view, int y_view
     if (y_.n % br_ != 0 || x_.n % bc_ != 0) {
         throw std::invalid_argument("BsrDotInc: X or Y is not a whole number of blocks");
     }
-    const std::int64_t nnz_blocks = buf.view(data_view).size() / (br_ * bc_);
+    // The block shape comes from Python as it is: an overflowing product would be
+    // undefined, and one that wrapped to 0 would divide by zero below.
+    std::int64_t block_size = 0;
+    if (__builtin_mul_overflow(br_, bc_, &block_size)) {
+        throw std::invalid_argument("BsrDotInc: blocks of " + std::to_string(br_) + " x " +
+                                    std::to_string(bc_) + " elements overflow 64 bits");
+    }
+    // step() reads the blocks as one run of elements from the view's first: a strided
+    // (or reversed, or repeating) view would be read outside the elements it has.
+    const Vec<T> data = buf.vec<T>(data_view);
+    if (!data.contiguous()) {
+        throw std::invalid_argument("BsrDotInc: the blocks must be contiguous (stride " +
+                                    std::to_string(data.s) + ")");
+    }
+    const std::int64_t nnz_blocks = data.n / block_size;
     check_csr("BsrDotInc", indptr_, indices_, y_.n / br_, nnz_blocks, x_.n / bc_);
 }
 

@@ -56,7 +56,7 @@ public:
     const char* kind() const override { return "BsrDotInc"; }
 
 private:
-    T* data_;
+    T* data_;  // the blocks, contiguous (checked), one after another
     Vec<T> x_;
     Vec<T> y_;
     std::int64_t br_;

@@ -1,4 +1,5 @@
 #include "ops/processes.hpp"
+#include "ops/checks.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -58,6 +59,8 @@ TimeTable<T>::TimeTable(SignalBuffer& buf, int output_view, int time_view, Write
       keys_(std::move(keys)),
       table_(std::move(table)),
       rows_(0) {
+    // The time is read through a pointer: an empty view may point past the buffer.
+    check_len("TimeTable", "time", buf.view(time_view).size(), 1);
     if (y_.n < 1 || table_.size() % static_cast<std::size_t>(y_.n) != 0) {
         throw std::invalid_argument("TimeTable: table size is not a multiple of the output's");
     }
@@ -91,10 +94,20 @@ const char* TimeTable<T>::kind() const {
 }
 
 namespace {
-// Python's `i % n` for n > 0 (never negative).
-std::int64_t py_mod(std::int64_t i, std::int64_t n) {
-    const std::int64_t m = i % n;
-    return m < 0 ? m + n : m;
+// Python's `int(v) % n` for an integral double v and n > 0 (never negative), without
+// the conversion of v to int64 that is undefined for NaN, infinities and |v| >= 2^63:
+// fmod is exact, so this is Python's arbitrary-precision result for every finite v.
+// Python raises for the others (ValueError, OverflowError), as this does.
+std::int64_t py_mod(double v, std::int64_t n, const char* what) {
+    if (!std::isfinite(v)) {
+        throw std::invalid_argument(std::string(what) + ": cannot convert " +
+                                    std::to_string(v) + " to a table row");
+    }
+    double m = std::fmod(v, static_cast<double>(n));
+    if (m < 0.0) m += static_cast<double>(n);
+    // m is integral (v is) and in [0, n); the bound only keeps the row in the table.
+    const auto row = static_cast<std::int64_t>(m);
+    return row >= n ? 0 : row;
 }
 }  // namespace
 
@@ -103,10 +116,10 @@ std::int64_t TimeTable<T>::row(double t) const {
     switch (rule_) {
         case TableIndex::Periodic:
             // Python's round() rounds half to even, as nearbyint in the default mode.
-            return py_mod(static_cast<std::int64_t>(std::nearbyint(t / dt_)), rows_);
+            return py_mod(std::nearbyint(t / dt_), rows_, "WhiteSignal");
         case TableIndex::Presentation:
-            // int() truncates toward zero, as the conversion does.
-            return py_mod(static_cast<std::int64_t>((t - dt_) / param_ + 1e-7), rows_);
+            // int() truncates toward zero.
+            return py_mod(std::trunc((t - dt_) / param_ + 1e-7), rows_, "PresentInput");
         case TableIndex::Breakpoints: {
             // np.searchsorted(side="left"): the number of keys below t + 0.5 dt.
             const double v = t + 0.5 * dt_;

@@ -165,6 +165,13 @@ void TriangleCore<T, U>::step(const U* u, Vec<T> y, bool inc) {
     for (std::int64_t i = 0; i < n_; ++i) ystate_[i] -= sum_[i];
     // Xi[:] = (Xi + 1) % len(X): numpy's float remainder takes the divisor's sign.
     const T next = static_cast<T>(*xi_ + static_cast<T>(1));
+    // A NaN or infinite counter (it is a signal: a checkpoint or model file can hold
+    // anything) stays NaN, and nengo's int(Xi.item()) raises ValueError on it; its
+    // conversion to int64 here would be undefined behaviour.
+    if (!std::isfinite(next)) {
+        throw std::invalid_argument("Triangle: the tap counter is " +
+                                    std::to_string(static_cast<double>(next)));
+    }
     double m = std::fmod(static_cast<double>(next), static_cast<double>(taps));
     if (m < 0.0) m += static_cast<double>(taps);
     *xi_ = static_cast<T>(m);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 
@@ -13,6 +14,22 @@ void require(bool ok, const char* op, const std::string& what) {
     if (!ok) throw std::invalid_argument(std::string(op) + ": " + what);
 }
 
+// The geometry comes from Python as it is. Sizes are products of its numbers, and the
+// steps compute positions from them: a product that overflowed would be undefined
+// behaviour, and one that wrapped around could match the size of a small view and let
+// the kernel index far outside it.
+std::int64_t product(const char* op, std::initializer_list<std::int64_t> factors) {
+    std::int64_t p = 1;
+    for (std::int64_t f : factors) {
+        if (__builtin_mul_overflow(p, f, &p)) {
+            std::string text = "sizes overflow 64 bits:";
+            for (std::int64_t g : factors) text += " " + std::to_string(g);
+            require(false, op, text);
+        }
+    }
+    return p;
+}
+
 void check_geometry(const char* op, const ConvGeometry& g) {
     require(g.in_h > 0 && g.in_w > 0 && g.in_c > 0, op, "empty input shape");
     require(g.out_h > 0 && g.out_w > 0 && g.out_c > 0, op, "empty output shape");
@@ -21,6 +38,15 @@ void check_geometry(const char* op, const ConvGeometry& g) {
     require(g.pad_h >= 0 && g.pad_w >= 0, op, "negative padding");
     require(g.groups > 0 && g.in_c % g.groups == 0 && g.out_c % g.groups == 0, op,
             "groups must divide the input and output channels");
+    // The furthest tap ConvInc reads along an axis, (out - 1) * stride + k - 1 before
+    // the padding is taken off, must fit in an int64 (ConvTransposeInc's i + di stays
+    // below out + k, both bounded by the views' sizes).
+    const auto reach = [op](std::int64_t out, std::int64_t stride, std::int64_t k) {
+        std::int64_t r = product(op, {out - 1, stride});
+        require(!__builtin_add_overflow(r, k, &r), op, "strides overflow 64 bits");
+    };
+    reach(g.out_h, g.stride_h, g.k_h);
+    reach(g.out_w, g.stride_w, g.k_w);
 }
 
 void check_size(const char* op, const char* what, std::int64_t got, std::int64_t want) {
@@ -68,11 +94,12 @@ template <class T, class TW>
 ConvInc<T, TW>::ConvInc(SignalBuffer& buf, int w_view, int x_view, int y_view,
                         const ConvGeometry& geom)
     : w_(nullptr), w_size_(0), x_(buf.vec<T>(x_view)), y_(buf.vec<T>(y_view)), g_(geom) {
-    check_geometry("ConvInc", g_);
-    w_size_ = g_.k_h * g_.k_w * (g_.in_c / g_.groups) * g_.out_c;
-    w_ = kernel_data<TW>(buf, w_view, "ConvInc", w_size_);
-    check_size("ConvInc", "X", x_.n, g_.in_h * g_.in_w * g_.in_c);
-    check_size("ConvInc", "Y", y_.n, g_.out_h * g_.out_w * g_.out_c);
+    const char* op = "ConvInc";
+    check_geometry(op, g_);
+    w_size_ = product(op, {g_.k_h, g_.k_w, g_.in_c / g_.groups, g_.out_c});
+    w_ = kernel_data<TW>(buf, w_view, op, w_size_);
+    check_size(op, "X", x_.n, product(op, {g_.in_h, g_.in_w, g_.in_c}));
+    check_size(op, "Y", y_.n, product(op, {g_.out_h, g_.out_w, g_.out_c}));
     acc_.resize(static_cast<std::size_t>(g_.out_c));
 }
 
@@ -128,13 +155,13 @@ ConvTransposeInc<T, TW>::ConvTransposeInc(SignalBuffer& buf, int w_view, int x_v
     check_geometry(op, g_);
     require(g_.groups == 1, op, "nengo's transposed convolution has no groups");
     // The dilated input never reaches past the last input element's row / column.
-    require(g_.extent_h >= 0 && g_.extent_h <= g_.in_h * g_.stride_h && g_.extent_w >= 0 &&
-                g_.extent_w <= g_.in_w * g_.stride_w,
+    require(g_.extent_h >= 0 && g_.extent_h <= product(op, {g_.in_h, g_.stride_h}) &&
+                g_.extent_w >= 0 && g_.extent_w <= product(op, {g_.in_w, g_.stride_w}),
             op, "dilated extent out of range");
-    w_size_ = g_.k_h * g_.k_w * g_.in_c * g_.out_c;
+    w_size_ = product(op, {g_.k_h, g_.k_w, g_.in_c, g_.out_c});
     w_ = kernel_data<TW>(buf, w_view, op, w_size_);
-    check_size(op, "X", x_.n, g_.in_h * g_.in_w * g_.in_c);
-    check_size(op, "Y", y_.n, g_.out_h * g_.out_w * g_.out_c);
+    check_size(op, "X", x_.n, product(op, {g_.in_h, g_.in_w, g_.in_c}));
+    check_size(op, "Y", y_.n, product(op, {g_.out_h, g_.out_w, g_.out_c}));
     acc_.resize(static_cast<std::size_t>(g_.out_c));
 }
 

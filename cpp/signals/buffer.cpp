@@ -2,7 +2,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <stdexcept>
+#include <string>
 
 namespace nengo_mpi {
 
@@ -60,6 +62,14 @@ constexpr std::size_t kAlign = 64;
 
 SignalBuffer::SignalBuffer(const std::uint8_t* initial, std::size_t nbytes)
     : nbytes_(nbytes) {
+    // Sizes come from model files: one near SIZE_MAX would wrap the padded size below
+    // around to a small allocation while nbytes_ stays huge, and views are checked
+    // against nbytes_. Every byte offset must also fit in the int64 arithmetic of views.
+    if (nbytes > kMaxBufferBytes) {
+        throw std::length_error("a component buffer of " + std::to_string(nbytes) +
+                                " bytes is larger than the engine can address (" +
+                                std::to_string(kMaxBufferBytes) + " bytes)");
+    }
     std::size_t padded = ((nbytes + kAlign - 1) / kAlign) * kAlign;
     if (padded == 0) padded = kAlign;
     data_.reset(static_cast<std::uint8_t*>(std::aligned_alloc(kAlign, padded)));
@@ -71,28 +81,77 @@ SignalBuffer::SignalBuffer(const std::uint8_t* initial, std::size_t nbytes)
     }
 }
 
+namespace {
+
+// The arithmetic of add_view on numbers that come from model files, checkpoints and
+// Python callers: an overflow there is undefined behaviour, and a wrapped result can
+// turn a view far outside the buffer into one that looks in bounds. Each step refuses
+// with the numbers involved instead.
+std::int64_t checked_mul(std::int64_t a, std::int64_t b, const char* what) {
+    std::int64_t r = 0;
+    if (__builtin_mul_overflow(a, b, &r)) {
+        throw std::out_of_range(std::string("view ") + what + ": " + std::to_string(a) +
+                                " * " + std::to_string(b) + " overflows 64 bits");
+    }
+    return r;
+}
+
+std::int64_t checked_add(std::int64_t a, std::int64_t b, const char* what) {
+    std::int64_t r = 0;
+    if (__builtin_add_overflow(a, b, &r)) {
+        throw std::out_of_range(std::string("view ") + what + ": " + std::to_string(a) +
+                                " + " + std::to_string(b) + " overflows 64 bits");
+    }
+    return r;
+}
+
+}  // namespace
+
 int SignalBuffer::add_view(const View& view) {
     if (view.ndim < 0 || view.ndim > kMaxDims) {
         throw std::invalid_argument("view has " + std::to_string(view.ndim) +
                                     " dimensions; the engine supports up to " +
                                     std::to_string(kMaxDims));
     }
+    const auto code = static_cast<int>(view.dtype);
+    if (code < 0 || code > kLastDType) {
+        throw std::invalid_argument("unknown dtype code " + std::to_string(code));
+    }
     const auto item = static_cast<std::int64_t>(dtype_size(view.dtype));
+    // The offset is unsigned; compared while still unsigned, so a huge one cannot turn
+    // negative (or wrap) on its way into the signed arithmetic below. An empty view has
+    // no element to check, but kernels still take its address: it must point into the
+    // buffer or just past it.
+    if (view.byte_offset > nbytes_) {
+        throw std::out_of_range("view offset " + std::to_string(view.byte_offset) +
+                                " is outside a buffer of " + std::to_string(nbytes_) +
+                                " bytes");
+    }
     if (view.byte_offset % static_cast<std::size_t>(item) != 0) {
         throw std::invalid_argument("view offset is not a multiple of its item size");
     }
     // The lowest and highest element the view can address must both be in the buffer.
-    std::int64_t lo = 0, hi = 0;
-    bool empty = false;
+    // Its element count (and byte size) must fit in 64 bits too, even for views that
+    // repeat one element (stride 0), which any count keeps in bounds: probes, messages
+    // and copies size their buffers by it.
+    std::int64_t lo = 0, hi = 0, count = 1;
     for (int d = 0; d < view.ndim; ++d) {
-        if (view.shape[d] < 0) throw std::invalid_argument("negative view shape");
-        if (view.shape[d] == 0) empty = true;
-        const std::int64_t span = (view.shape[d] - 1) * view.strides[d];
-        if (span < 0) lo += span; else hi += span;
+        const std::int64_t n = view.shape[d];
+        if (n < 0) throw std::invalid_argument("negative view shape " + std::to_string(n));
+        count = checked_mul(count, n, "element count");
+        if (n == 0) continue;
+        const std::int64_t span = checked_mul(n - 1, view.strides[d], "extent");
+        if (span < 0) lo = checked_add(lo, span, "extent");
+        else hi = checked_add(hi, span, "extent");
     }
-    if (!empty) {
-        const std::int64_t first = static_cast<std::int64_t>(view.byte_offset) + lo * item;
-        const std::int64_t last = static_cast<std::int64_t>(view.byte_offset) + hi * item + item;
+    checked_mul(count, item, "size in bytes");
+    if (count > 0) {
+        const auto offset = static_cast<std::int64_t>(view.byte_offset);  // <= nbytes_
+        const std::int64_t first = checked_add(offset, checked_mul(lo, item, "extent"),
+                                               "first byte");
+        const std::int64_t last = checked_add(
+            checked_add(offset, checked_mul(hi, item, "extent"), "last byte"), item,
+            "last byte");
         if (first < 0 || last > static_cast<std::int64_t>(nbytes_)) {
             throw std::out_of_range("view addresses bytes [" + std::to_string(first) + ", " +
                                     std::to_string(last) + ") outside a buffer of " +

@@ -31,6 +31,10 @@ const char* dtype_name(DType dtype);
 
 constexpr int kMaxDims = 4;
 
+// The largest component buffer: byte offsets and view extents are computed in int64,
+// and the buffer's size is rounded up to whole cache lines without wrapping around.
+constexpr std::size_t kMaxBufferBytes = (std::size_t(1) << 62);
+
 // Where a signal's elements are: byte offset into the buffer, shape, strides in elements.
 struct View {
     std::size_t byte_offset = 0;
@@ -82,7 +86,9 @@ public:
     std::uint8_t* data() { return data_.get(); }
     std::size_t nbytes() const { return nbytes_; }
 
-    // Adds a view after checking that every element it can address lies in the buffer.
+    // Adds a view after checking that every element it can address lies in the buffer
+    // and that its element count and byte size fit in an int64 (std::out_of_range or
+    // std::invalid_argument otherwise, naming the numbers).
     int add_view(const View& view);
     const View& view(int id) const;
     int n_views() const { return static_cast<int>(views_.size()); }

@@ -93,6 +93,13 @@ def views(table, nbytes, where):
         if offset % item:
             raise FileFormatError(f"{where}: {what}'s offset {offset} is not a multiple "
                                   f"of its item size {item}")
+        # A view repeating its elements (a zero stride) stays in bounds at any length,
+        # and an op loops over every element: no view of a model is longer than its
+        # component's buffer (in bytes), which bounds each op's work by the file's size.
+        if math.prod(shape) > nbytes:
+            raise FileFormatError(f"{where}: {what} has {math.prod(shape)} elements "
+                                  f"(shape {shape}), more than its component's {nbytes} "
+                                  "bytes")
         if all(shape):
             low = sum((n - 1) * s for n, s in zip(shape, strides) if s < 0)
             high = sum((n - 1) * s for n, s in zip(shape, strides) if s > 0)

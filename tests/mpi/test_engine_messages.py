@@ -89,3 +89,53 @@ def test_a_send_in_flight_when_its_engine_is_destroyed_still_delivers():
         comm.Free()
     if received is not None:
         np.testing.assert_array_equal(received, values)
+
+
+@pytest.mark.mpi(min_size=2)
+@pytest.mark.parametrize("peer", ["size", -1])
+def test_a_channel_to_a_rank_outside_the_job_is_refused(peer):
+    """A channel end names its peer rank; one outside the communicator is refused when
+    it is added. (It used to be accepted, and the per-rank traffic tables that timing()
+    returns were then written outside their memory.)"""
+    from mpi4py import MPI  # pylint: disable=import-outside-toplevel
+
+    comm = MPI.COMM_WORLD
+    peer = comm.Get_size() if peer == "size" else peer
+    engine = _engine.Engine(0.001, comm.py2f())
+    local = engine.add_component(comm.Get_rank(), np.zeros(8, dtype=np.uint8))
+    view = engine.add_view(local, 0, F64, [1], [1])
+    match = f"channel 7 names rank {peer} of a job of {comm.Get_size()} ranks"
+    for add in (engine.add_send, engine.add_recv):
+        with pytest.raises(IndexError, match=match):
+            add(7, local, view, peer, 0)
+            engine.finalize()
+            engine.timing()
+
+
+@pytest.mark.mpi(min_size=2)
+def test_a_message_whose_size_wraps_around_is_refused():
+    """Three channels of 2**63 - 8, 2**63 - 8 and 24 bytes (views that repeat one value)
+    between one pair of ranks travel as one message of 2**64 + 8 bytes. Its size must
+    not wrap around to 8 bytes, a staging buffer the parts were then packed far beyond:
+    both ranks refuse the message when they open their channels."""
+    from mpi4py import MPI  # pylint: disable=import-outside-toplevel
+
+    world = MPI.COMM_WORLD
+    comm = world.Split(0 if world.Get_rank() < 2 else MPI.UNDEFINED, world.Get_rank())
+    if comm == MPI.COMM_NULL:
+        return
+    try:
+        engine = _engine.Engine(0.001, comm.py2f())
+        local = engine.add_component(comm.Get_rank(), np.zeros(8, dtype=np.uint8))
+        huge = engine.add_view(local, 0, F64, [2**60 - 1], [0])
+        small = engine.add_view(local, 0, F64, [3], [0])
+        for tag, view in [(7, huge), (8, huge), (9, small)]:
+            if comm.Get_rank() == 0:
+                engine.add_send(tag, local, view, 1, 0)
+            else:
+                engine.add_recv(tag, local, view, 0, 1)
+        with pytest.raises(ValueError, match="hold more bytes than 64 bits count"):
+            engine.finalize()
+            engine.run(1)
+    finally:
+        comm.Free()

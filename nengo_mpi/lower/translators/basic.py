@@ -3,7 +3,7 @@
 import numpy as np
 from nengo.utils.numpy import is_array_like
 
-from ..layout import same_real_dtype
+from ..layout import is_c_contiguous, same_real_dtype
 
 
 def lower_time_update(op, layout, dt):
@@ -138,9 +138,11 @@ def lower_sparse_dot_inc(op, layout, dt):
 
 def lower_bsr_dot_inc(op, layout, dt):
     A, X, Y = op.A, op.X, op.Y
-    if not same_real_dtype(A, X, Y) or A.ndim != 3:
+    # The kernel reads the blocks as one run of elements, one block after another: a
+    # strided A (e.g. every other block of a base) runs in Python.
+    if not same_real_dtype(A, X, Y) or A.ndim != 3 or not is_c_contiguous(A):
         return None
-    data = layout.vector_view(A)  # blocks must be contiguous, one after another
+    data = layout.vector_view(A)
     x, y = layout.vector_view(X), layout.vector_view(Y)
     if data is None or x is None or y is None:
         return None
