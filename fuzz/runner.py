@@ -45,13 +45,18 @@ def sanitized():
     return "libasan" in os.environ.get("LD_PRELOAD", "")
 
 
-def rss_kib():
-    """This process's resident memory now (KiB)."""
+def _status_kib(key):
+    """A size from this process's /proc status (KiB): ``VmRSS``, ``VmSize``, ..."""
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1])
     return 0
+
+
+def rss_kib():
+    """This process's resident memory now (KiB)."""
+    return _status_kib("VmRSS")
 
 
 def classify(error):
@@ -128,14 +133,6 @@ def _child(case, workdir, write_fd, memory_limit):
         os._exit(0)
 
 
-def _address_space_kib():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1])
-    return 0
-
-
 def run_cases(cases, workdir, workers=2, timeout=20.0, memory_budget_mib=None,
               on_result=None):
     """Run ``cases`` in up to ``workers`` children at a time; sets each ``case.result``.
@@ -165,7 +162,7 @@ def run_cases(cases, workdir, workers=2, timeout=20.0, memory_budget_mib=None,
     pending.reverse()
     running = {}  # pid -> (case, read fd, started, workdir)
     done = []
-    cap = None if sanitized() else (_address_space_kib() + (4 << 20)) * 1024
+    cap = None if sanitized() else (_status_kib("VmSize") + (4 << 20)) * 1024
     while pending or running:
         while pending and len(running) < workers:
             case = pending.pop()
