@@ -20,7 +20,7 @@ SCRIPT = os.path.join(HERE, "scripts", "long_run.py")
 MPIRUN = os.path.join(os.path.dirname(sys.executable), "mpirun")
 
 
-def _interrupt(cmd, timeout=30):
+def _interrupt(cmd, timeout=90):
     """Start ``cmd``, send it SIGINT a moment after it says "running" (it is then inside
     the engine's run), and return its exit code and output (TimeoutExpired if it is
     still running ``timeout`` seconds later)."""
