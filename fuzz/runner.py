@@ -253,9 +253,18 @@ def _reap(running, timeout):
     return finished
 
 
-def _tail(path, n=600):
+#: Lines of a crashed case's log worth quoting first.
+_MARKERS = ("Fatal Python error", "AddressSanitizer", "runtime error:", "SUMMARY:")
+
+
+def _tail(path, n=400):
+    """What a crashed case left in its log: the lines naming the crash (Python's
+    faulthandler, a sanitizer's summary), then the end of the log."""
     try:
         with open(path, "rb") as f:
-            return f.read()[-n:].decode("utf-8", "replace")
+            text = f.read().decode("utf-8", "replace")
     except OSError:
         return ""
+    marked = [line.strip() for line in text.splitlines()
+              if any(m in line for m in _MARKERS)]
+    return " | ".join(marked[:4]) + (" ... " if marked else "") + text[-n:]

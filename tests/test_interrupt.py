@@ -20,12 +20,19 @@ SCRIPT = os.path.join(HERE, "scripts", "long_run.py")
 MPIRUN = os.path.join(os.path.dirname(sys.executable), "mpirun")
 
 
-def _interrupt(cmd, timeout=90):
+def _default_sigint():
+    # A shell starts background jobs with SIGINT ignored, and Python keeps an ignored
+    # SIGINT ignored (no KeyboardInterrupt): the child must get the disposition a user's
+    # terminal gives, however this test suite was started.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _interrupt(cmd, timeout=30):
     """Start ``cmd``, send it SIGINT a moment after it says "running" (it is then inside
     the engine's run), and return its exit code and output (TimeoutExpired if it is
     still running ``timeout`` seconds later)."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                            text=True, preexec_fn=_default_sigint)
     try:
         lines = []
         for line in proc.stdout:
