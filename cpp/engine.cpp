@@ -249,6 +249,7 @@ int Engine::add_op(int local, std::int64_t order, std::unique_ptr<Op> op) {
     buffer(local);  // validates the index
     if (!op) throw std::invalid_argument("null op");
     ops_.push_back(std::make_unique<OpSlot>(OpSlot{local, order, std::move(op)}));
+    seeds_checked_ = false;
     return static_cast<int>(ops_.size()) - 1;
 }
 
@@ -256,6 +257,7 @@ void Engine::replace_op(int handle, std::unique_ptr<Op> op) {
     if (handle < 0 || handle >= n_ops()) throw std::out_of_range("no op handle");
     if (!op) throw std::invalid_argument("null op");
     ops_[static_cast<std::size_t>(handle)]->op = std::move(op);
+    seeds_checked_ = false;
 }
 
 Op& Engine::op(int handle) {
@@ -442,7 +444,12 @@ void Engine::run(std::int64_t steps, const std::function<void()>& between_steps)
     if (!finalized_) throw std::logic_error("engine not finalized");
     if (drained_) throw std::logic_error("engine was drained; reset it before running again");
     if (steps < 0) throw std::invalid_argument("negative number of steps");
-    check_seeded();
+    // Once per set of ops, not per call: nengo_gui and Simulator.step() call run(1) every
+    // step, and only add_op/replace_op can bring in an unseeded generator.
+    if (!seeds_checked_) {
+        check_seeded();
+        seeds_checked_ = true;
+    }
     // The step counter comes from checkpoints too (set_steps): running on past the
     // largest int64 would be a signed overflow, and the step numbers would repeat.
     if (steps > std::numeric_limits<std::int64_t>::max() - steps_) {

@@ -209,6 +209,7 @@ private:
     // channel's receive for the next step is posted. Not steps_ > 0, which set_steps()
     // can make true before anything was posted.
     bool started_ = false;
+    bool seeds_checked_ = false;  // check_seeded() passed for the ops as they are
 
     // Steps that tell compute from exchange (see Stopwatch in engine.cpp).
     static constexpr std::int64_t kDetailEvery = 16;

@@ -35,7 +35,7 @@ from .. import __version__
 from . import validate
 from .schema import MAX_STEP, RNG_DTYPE, U8
 from .format import (
-    CHECKPOINT_FORMAT, H5_ERRORS, FileFormatError, create, damaged, open_read, read,
+    CHECKPOINT_FORMAT, FileFormatError, create, open_read, read, reading,
     replace_atomically, seal, temporary_name, write,
 )
 
@@ -187,12 +187,8 @@ class Checkpoint:
 
     def restore(self, host):
         """Load this rank's components' state into ``host`` (before it runs)."""
-        try:
+        with reading(repr(self.path)):
             self._restore(host)
-        except H5_ERRORS as e:
-            if isinstance(e, FileFormatError):
-                raise
-            raise damaged(repr(self.path), e) from None
 
     def _restore(self, host):
         eng = host.engine

@@ -24,6 +24,7 @@ Writers write to a temporary name in the same directory and rename on success, s
 file under its final name is always complete.
 """
 
+import contextlib
 import hashlib
 import os
 import zlib
@@ -64,6 +65,18 @@ def damaged(where, error):
     """The `FileFormatError` for an h5py error met while reading ``where``."""
     return FileFormatError(
         f"{where}: the file is damaged ({type(error).__name__}: {error})")
+
+
+@contextlib.contextmanager
+def reading(where):
+    """Within it, an error h5py raises on a damaged structure becomes `damaged`'s
+    `FileFormatError` naming ``where``; a `FileFormatError` passes unchanged."""
+    try:
+        yield
+    except FileFormatError:
+        raise
+    except H5_ERRORS as e:
+        raise damaged(where, e) from None
 
 
 def temporary_name(path):
@@ -126,24 +139,20 @@ def open_read(path, kind, locking=None, check_seal=True):
             f"{path!r} is not a readable HDF5 file (truncated or corrupted?): {e}"
         ) from None
     try:
-        found = _attr_str(f.attrs.get("format"))
-        if found != kind:
-            raise FileFormatError(
-                f"{path!r} is not a {kind} file"
-                + (f" (it is a {found} file)" if found else " (no 'format' attribute)")
-            )
-        version = f.attrs.get("format_version")
-        if not (np.ndim(version) == 0 and np.asarray(version).dtype.kind in "iu"
-                and int(version) == FORMAT_VERSIONS[kind]):
-            raise FileFormatError(
-                f"{path!r} has {kind} format version {version}, but this nengo_mpi "
-                f"reads version {FORMAT_VERSIONS[kind]} only"
-            )
-    except H5_ERRORS as e:
-        f.close()
-        if isinstance(e, FileFormatError):
-            raise
-        raise damaged(repr(path), e) from None
+        with reading(repr(path)):
+            found = _attr_str(f.attrs.get("format"))
+            if found != kind:
+                raise FileFormatError(
+                    f"{path!r} is not a {kind} file"
+                    + (f" (it is a {found} file)" if found else " (no 'format' attribute)")
+                )
+            version = f.attrs.get("format_version")
+            if not (np.ndim(version) == 0 and np.asarray(version).dtype.kind in "iu"
+                    and int(version) == FORMAT_VERSIONS[kind]):
+                raise FileFormatError(
+                    f"{path!r} has {kind} format version {version}, but this nengo_mpi "
+                    f"reads version {FORMAT_VERSIONS[kind]} only"
+                )
     except BaseException:
         f.close()
         raise

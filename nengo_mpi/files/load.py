@@ -17,7 +17,7 @@ from ..lower.program import OpRecord, ProbeRecord, Program
 from . import schema, validate
 from .codec import CallReader, kernel_methods, read_kinds
 from .format import (
-    H5_ERRORS, MODEL_FORMAT, FileFormatError, damaged, open_read, read, verify,
+    H5_ERRORS, MODEL_FORMAT, FileFormatError, damaged, open_read, read, reading, verify,
 )
 from .trust import refusal, require_trust, trusted
 
@@ -110,7 +110,7 @@ class ModelFile:
             self.model_id = validate.attr(a, "model_id", str, where)
             self.nengo_mpi_version = validate.attr(a, "nengo_mpi_version", str, where)
             self.nengo_version = validate.attr(a, "nengo_version", str, where)
-            try:
+            with reading(where):
                 if "components" not in self.file or "kinds" not in self.file:
                     raise FileFormatError(
                         f"{self.path!r} has no components (damaged file?)")
@@ -132,10 +132,6 @@ class ModelFile:
                     parts = self.python_parts()
                     if parts:
                         raise refusal(self.path, parts)
-            except H5_ERRORS as e:
-                if isinstance(e, FileFormatError):
-                    raise
-                raise damaged(repr(self.path), e) from None
         except BaseException:
             self.file.close()
             raise
@@ -192,7 +188,7 @@ class ModelFile:
         key = f"components/{c}"
         link = self._link(c)
         if isinstance(link, h5py.ExternalLink):
-            part = self._part_path(link)
+            part = _part_path(self.path, link)
             if self.check_seal and part not in self._sealed_parts and os.path.exists(part):
                 verify(part)  # before HDF5 follows the link into it
                 self._sealed_parts.add(part)
@@ -214,10 +210,6 @@ class ModelFile:
             )
         return self.file[key]
 
-    def _part_path(self, link):
-        """The part file an external link points to (relative to the model file)."""
-        return os.path.join(os.path.dirname(os.path.abspath(self.path)), link.filename)
-
     def _link(self, c):
         """The link that names component ``c``'s group (None if there is none)."""
         try:
@@ -237,12 +229,8 @@ class ModelFile:
         """
         programs, channels = [], {}
         for c in components:
-            try:
+            with reading(f"{self.path!r} component {c}"):
                 program, chans = self._load_component(c)
-            except H5_ERRORS as e:
-                if isinstance(e, FileFormatError):
-                    raise
-                raise damaged(f"{self.path!r} component {c}", e) from None
             programs.append(program)
             for ch in chans:
                 # Each component's table is right about its own end (after a halo build
@@ -330,6 +318,11 @@ class ModelFile:
         return Program(component=c, layout=layout, ops=records, probes=probes), channels
 
 
+def _part_path(model_path, link):
+    """The part file an external link of the model file points to (relative to it)."""
+    return os.path.join(os.path.dirname(os.path.abspath(model_path)), link.filename)
+
+
 def verify_model_files(path):
     """Check the seals of the model file ``path`` and of every part file it links to
     (`nengo_mpi.files.format.verify`): what rank 0 does once for every rank.
@@ -341,9 +334,12 @@ def verify_model_files(path):
     """
     path = os.fspath(path)
     verify(path)
-    with ModelFile(path, trust=True, check_seal=False) as model:
-        # Only the links are followed here; trust=True unpickles nothing by itself.
-        parts = {model._part_path(model._link(c)) for c in range(model.n_components)
-                 if isinstance(model._link(c), h5py.ExternalLink)}
-    for part in sorted(parts):
+    # Only the links are needed here: the tables are read (and checked) when each rank
+    # opens the file.
+    with open_read(path, MODEL_FORMAT, check_seal=False) as f, reading(repr(path)):
+        components = f.get("components")
+        links = ([components.get(k, getlink=True) for k in components]
+                 if isinstance(components, h5py.Group) else [])
+    for part in sorted({_part_path(path, link) for link in links
+                        if isinstance(link, h5py.ExternalLink)}):
         verify(part)

@@ -33,7 +33,7 @@ import numpy as np
 from .. import __version__
 from . import validate
 from .format import (
-    H5_ERRORS, PROBES_FORMAT, FileFormatError, check_dataset, damaged, open_read,
+    PROBES_FORMAT, FileFormatError, check_dataset, open_read, reading,
     replace_atomically, stamp, temporary_name,
 )
 from .schema import F64, MAX_STEP
@@ -242,13 +242,9 @@ class ProbeData(Mapping):
 
     def __init__(self, path):
         self.path = os.fspath(path)
-        with open_read(self.path, PROBES_FORMAT, locking=False) as f:
-            try:
-                self._read_tables(f)
-            except H5_ERRORS as e:
-                if isinstance(e, FileFormatError):
-                    raise
-                raise damaged(repr(self.path), e) from None
+        with open_read(self.path, PROBES_FORMAT, locking=False) as f, \
+                reading(repr(self.path)):
+            self._read_tables(f)
         self._names = sorted(self.indices, key=self.indices.get)
         if not self.complete:
             warnings.warn(
@@ -313,14 +309,10 @@ class ProbeData(Mapping):
 
     def _read(self, group, key):
         name = self.name(key)
-        with open_read(self.path, PROBES_FORMAT, locking=False) as f:
-            try:
-                self._check(f, name)
-                return f[group][name][()]
-            except H5_ERRORS as e:
-                if isinstance(e, FileFormatError):
-                    raise
-                raise damaged(repr(self.path), e) from None
+        with open_read(self.path, PROBES_FORMAT, locking=False) as f, \
+                reading(repr(self.path)):
+            self._check(f, name)
+            return f[group][name][()]
 
     def __getitem__(self, key):
         return self._read("probes", key)
