@@ -163,6 +163,12 @@ def test_nengo_gui_runs_the_model_on_nengo_mpi(ranks, tmp_path):
         _wait_for(driver, READY, "was ready to play again")
         driver.find_element("id", "pause_button").click()
         _wait_for(driver, "sim.time > 0.2", "simulated again after the reset")
+        # nengo_gui calls on_start from the thread that built the new simulator, which
+        # another thread may already be stepping: give its record up to 10 s to land.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (
+                not built.exists() or len(built.read_text().splitlines()) < 2):
+            time.sleep(0.05)
         print(f"{ranks} rank(s): page shown {page_loaded:.2f} s after opening it, "
               f"simulation running {running:.2f} s after opening it")
     finally:
